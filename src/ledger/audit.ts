@@ -1,0 +1,124 @@
+import type pg from 'pg';
+
+export interface AuditProblem {
+  check: string;
+  accountId: string;
+  subject: string;
+  detail: string;
+}
+
+export interface AuditReport {
+  ok: boolean;
+  checked: { accounts: number; grants: number; holds: number; operations: number; entries: number };
+  problems: AuditProblem[];
+}
+
+/** At most this many problems are reported per check, so a broken ledger still audits quickly. */
+const MAX_PROBLEMS_PER_CHECK = 100;
+
+/**
+ * Each check is a query returning (account_id, subject, detail) for every row that breaks a rule.
+ * Balances are recomputed from the append-only entries, never trusted from the grant rows.
+ */
+const CHECKS: readonly { check: string; sql: string }[] = [
+  {
+    check: 'grant_balance_matches_entries',
+    sql: `SELECT g.account_id, 'grant ' || g.grant_id AS subject,
+                 format('remaining %s held %s, entries say %s and %s', g.remaining, g.held, coalesce(e.amount, 0), coalesce(e.held, 0)) AS detail
+            FROM grants g
+            LEFT JOIN (SELECT grant_id, sum(amount) AS amount, sum(held_change) AS held FROM ledger_entries GROUP BY grant_id) e USING (grant_id)
+           WHERE ($1::text IS NULL OR g.account_id = $1)
+             AND (g.remaining <> coalesce(e.amount, 0) OR g.held <> coalesce(e.held, 0))`,
+  },
+  {
+    check: 'grant_amount_matches_grant_entry',
+    sql: `SELECT g.account_id, 'grant ' || g.grant_id, format('amount %s, grant entries add %s', g.amount, coalesce(e.amount, 0))
+            FROM grants g
+            LEFT JOIN (SELECT grant_id, sum(amount) AS amount FROM ledger_entries WHERE kind = 'grant' GROUP BY grant_id) e USING (grant_id)
+           WHERE ($1::text IS NULL OR g.account_id = $1) AND g.amount <> coalesce(e.amount, 0)`,
+  },
+  {
+    check: 'no_negative_balance',
+    sql: `SELECT account_id, 'grant ' || grant_id, format('remaining %s held %s amount %s', remaining, held, amount)
+            FROM grants
+           WHERE ($1::text IS NULL OR account_id = $1) AND (remaining < 0 OR held < 0 OR held > remaining OR remaining > amount)`,
+  },
+  {
+    check: 'hold_allocation_matches_entries',
+    sql: `SELECT h.account_id, format('hold %s on grant %s', x.hold_id, x.grant_id), format('allocation %s, entries say %s', x.allocated, x.from_entries)
+            FROM (SELECT coalesce(a.hold_id, e.hold_id) AS hold_id, coalesce(a.grant_id, e.grant_id) AS grant_id,
+                         coalesce(a.held, 0) AS allocated, coalesce(e.held, 0) AS from_entries
+                    FROM hold_allocations a
+                    FULL JOIN (SELECT hold_id, grant_id, sum(held_change) AS held FROM ledger_entries
+                                WHERE hold_id IS NOT NULL GROUP BY hold_id, grant_id) e USING (hold_id, grant_id)) x
+            JOIN holds h ON h.hold_id = x.hold_id
+           WHERE ($1::text IS NULL OR h.account_id = $1) AND x.allocated <> x.from_entries`,
+  },
+  {
+    check: 'grant_held_matches_allocations',
+    sql: `SELECT g.account_id, 'grant ' || g.grant_id, format('held %s, hold allocations add %s', g.held, coalesce(a.held, 0))
+            FROM grants g
+            LEFT JOIN (SELECT grant_id, sum(held) AS held FROM hold_allocations GROUP BY grant_id) a USING (grant_id)
+           WHERE ($1::text IS NULL OR g.account_id = $1) AND g.held <> coalesce(a.held, 0)`,
+  },
+  {
+    check: 'released_hold_holds_nothing',
+    sql: `SELECT h.account_id, 'hold ' || h.hold_id, format('released but still holds %s', sum(a.held))
+            FROM holds h JOIN hold_allocations a USING (hold_id)
+           WHERE ($1::text IS NULL OR h.account_id = $1) AND h.released_at IS NOT NULL
+           GROUP BY h.account_id, h.hold_id HAVING sum(a.held) <> 0`,
+  },
+  {
+    check: 'charge_matches_entries',
+    sql: `SELECT o.account_id, 'operation ' || o.operation_id, format('%s of %s credits, entries spent %s', o.kind, o.credits, coalesce(e.spent, 0))
+            FROM operations o
+            LEFT JOIN (SELECT operation_id, -sum(amount) AS spent FROM ledger_entries WHERE kind = 'charge' GROUP BY operation_id) e USING (operation_id)
+           WHERE ($1::text IS NULL OR o.account_id = $1) AND o.kind IN ('charge', 'hold_charge') AND o.credits <> coalesce(e.spent, 0)`,
+  },
+  {
+    check: 'operation_completed',
+    sql: `SELECT account_id, 'operation ' || operation_id, kind || ' has no stored result'
+            FROM operations WHERE ($1::text IS NULL OR account_id = $1) AND result IS NULL`,
+  },
+  {
+    check: 'spent_only_while_valid',
+    sql: `SELECT e.account_id, 'entry ' || e.entry_id, format('%s on grant %s at %s, valid %s to %s', e.kind, g.grant_id, e.occurred_at, g.effective_at, g.expires_at)
+            FROM ledger_entries e JOIN grants g USING (grant_id)
+           WHERE ($1::text IS NULL OR e.account_id = $1) AND e.kind IN ('charge', 'hold')
+             AND (e.occurred_at < g.effective_at OR e.occurred_at >= g.expires_at OR e.occurred_at >= g.expired_at)`,
+  },
+  {
+    check: 'expired_grant_is_empty',
+    sql: `SELECT account_id, 'grant ' || grant_id, format('expired at %s with remaining %s held %s', expired_at, remaining, held)
+            FROM grants WHERE ($1::text IS NULL OR account_id = $1) AND expired_at IS NOT NULL AND (remaining <> 0 OR held <> 0)`,
+  },
+  {
+    check: 'grant_has_operation',
+    sql: `SELECT g.account_id, 'grant ' || g.grant_id, 'no operation created it'
+            FROM grants g LEFT JOIN operations o USING (operation_id)
+           WHERE ($1::text IS NULL OR g.account_id = $1) AND (o.operation_id IS NULL OR o.kind NOT IN ('grant', 'top_up'))`,
+  },
+];
+
+/** Recomputes every grant and hold from the ledger entries and reports every difference. */
+export async function auditLedger(pool: pg.Pool, options: { accountId?: string } = {}): Promise<AuditReport> {
+  const accountId = options.accountId ?? null;
+  const problems: AuditProblem[] = [];
+  for (const { check, sql } of CHECKS) {
+    const { rows } = await pool.query<{ account_id: string; subject: string; detail: string }>(
+      `SELECT * FROM (${sql}) AS found LIMIT ${MAX_PROBLEMS_PER_CHECK}`,
+      [accountId],
+    );
+    for (const row of rows) problems.push({ check, accountId: row.account_id, subject: row.subject, detail: row.detail });
+  }
+  const counts = await pool.query<{ accounts: number; grants: number; holds: number; operations: number; entries: number }>(
+    `SELECT (SELECT count(*) FROM accounts WHERE $1::text IS NULL OR account_id = $1)::bigint AS accounts,
+            (SELECT count(*) FROM grants WHERE $1::text IS NULL OR account_id = $1)::bigint AS grants,
+            (SELECT count(*) FROM holds WHERE $1::text IS NULL OR account_id = $1)::bigint AS holds,
+            (SELECT count(*) FROM operations WHERE $1::text IS NULL OR account_id = $1)::bigint AS operations,
+            (SELECT count(*) FROM ledger_entries WHERE $1::text IS NULL OR account_id = $1)::bigint AS entries`,
+    [accountId],
+  );
+  const checked = counts.rows[0] ?? { accounts: 0, grants: 0, holds: 0, operations: 0, entries: 0 };
+  return { ok: problems.length === 0, checked, problems };
+}

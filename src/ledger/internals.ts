@@ -1,0 +1,261 @@
+import { createHash } from 'node:crypto';
+import pg from 'pg';
+import type { Catalog, Feature } from '../catalog/catalog.js';
+import type { GrantSource } from '../catalog/schema.js';
+import { assertMicros, formatCredits, microsToCredits, type Micros } from '../money.js';
+import type { Queryable } from './db.js';
+import { LedgerError } from './errors.js';
+
+export interface AccountRow {
+  account_id: string;
+  plan_id: string;
+  seats: number;
+  time_zone: string;
+  status: 'active' | 'cancelling' | 'cancelled';
+  created_at: Date;
+}
+
+/**
+ * Every mutation of an account starts here: the account row lock serializes an account's balance
+ * changes, which is what makes check-then-spend safe and keeps grant locks deadlock-free.
+ */
+export async function lockAccount(client: Queryable, accountId: string): Promise<AccountRow> {
+  const { rows } = await client.query<AccountRow>('SELECT * FROM accounts WHERE account_id = $1 FOR NO KEY UPDATE', [accountId]);
+  const account = rows[0];
+  if (!account) throw new LedgerError('UNKNOWN_ACCOUNT', `account "${accountId}" does not exist`, { accountId });
+  return account;
+}
+
+export async function readAccount(client: Queryable, accountId: string): Promise<AccountRow> {
+  const { rows } = await client.query<AccountRow>('SELECT * FROM accounts WHERE account_id = $1', [accountId]);
+  const account = rows[0];
+  if (!account) throw new LedgerError('UNKNOWN_ACCOUNT', `account "${accountId}" does not exist`, { accountId });
+  return account;
+}
+
+export type OperationKind = 'grant' | 'top_up' | 'charge' | 'hold' | 'hold_extend' | 'hold_charge';
+
+export interface OperationSpec {
+  accountId: string;
+  kind: OperationKind;
+  idempotencyKey: string;
+  /** Everything that defines the request, without the key and the clock. */
+  request: Record<string, unknown>;
+  now: Date;
+  userId?: string | undefined;
+  feature?: string | undefined;
+  jobId?: string | null | undefined;
+}
+
+export interface OperationOutcome<R> {
+  result: R;
+  credits?: Micros;
+  quantity?: number;
+}
+
+export type Replayable<R> = R & { replayed: boolean };
+
+/**
+ * Runs a mutation once per idempotency key. The caller must hold the account lock, so no other
+ * request with the same key can be in flight: a replay of the same request returns the first
+ * result, and the same key with another request is a conflict. A failed mutation leaves no row,
+ * so retrying it later is evaluated afresh.
+ */
+export async function runOnce<R extends object>(
+  client: Queryable,
+  spec: OperationSpec,
+  perform: (operationId: string) => Promise<OperationOutcome<R>>,
+): Promise<Replayable<R>> {
+  const requestHash = hashRequest(spec.kind, spec.request);
+  const existing = await client.query<{ kind: string; request_hash: string; result: R | null }>(
+    'SELECT kind, request_hash, result FROM operations WHERE account_id = $1 AND idempotency_key = $2',
+    [spec.accountId, spec.idempotencyKey],
+  );
+  const previous = existing.rows[0];
+  if (previous) {
+    if (previous.request_hash !== requestHash || previous.result === null) {
+      throw new LedgerError(
+        'IDEMPOTENCY_CONFLICT',
+        `idempotency key "${spec.idempotencyKey}" was already used for a different ${previous.kind.replace('_', ' ')} request`,
+        { idempotencyKey: spec.idempotencyKey, previousKind: previous.kind },
+      );
+    }
+    return { ...previous.result, replayed: true };
+  }
+  const inserted = await client.query<{ operation_id: string }>(
+    `INSERT INTO operations (account_id, idempotency_key, kind, request_hash, user_id, feature, job_id, occurred_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING operation_id::text`,
+    [spec.accountId, spec.idempotencyKey, spec.kind, requestHash, spec.userId ?? null, spec.feature ?? null, spec.jobId ?? null, spec.now],
+  );
+  const operationId = inserted.rows[0]?.operation_id;
+  if (operationId === undefined) throw new Error('invariant: operation insert returned no id');
+  const outcome = await perform(operationId);
+  await client.query('UPDATE operations SET result = $2, credits = $3, quantity = $4 WHERE operation_id = $1', [
+    operationId,
+    JSON.stringify(outcome.result),
+    outcome.credits ?? 0,
+    outcome.quantity ?? 0,
+  ]);
+  return { ...outcome.result, replayed: false };
+}
+
+function hashRequest(kind: OperationKind, request: Record<string, unknown>): string {
+  return createHash('sha256').update(kind).update('\n').update(stableJson(request)).digest('hex');
+}
+
+function stableJson(value: unknown): string {
+  if (value instanceof Date) return JSON.stringify(value.toISOString());
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, field]) => field !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([key, field]) => `${JSON.stringify(key)}:${stableJson(field)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** Plan gating and the per-user switch, checked for every spend and reservation. */
+export async function authorizeSpend(client: Queryable, catalog: Catalog, account: AccountRow, feature: Feature, userId: string): Promise<void> {
+  const plan = catalog.plan(account.plan_id);
+  if (!plan) throw new LedgerError('UNKNOWN_PLAN', `plan "${account.plan_id}" is not in the catalog`, { planId: account.plan_id });
+  if (!plan.features.includes(feature.id)) {
+    throw new LedgerError('FEATURE_NOT_IN_PLAN', `feature "${feature.id}" is not available on plan "${plan.id}"`, {
+      feature: feature.id,
+      planId: plan.id,
+    });
+  }
+  const { rows } = await client.query<{ credits_allowed: boolean }>(
+    'SELECT credits_allowed FROM account_users WHERE account_id = $1 AND user_id = $2',
+    [account.account_id, userId],
+  );
+  if (rows[0] && !rows[0].credits_allowed) {
+    throw new LedgerError('CREDITS_DISALLOWED', `user "${userId}" is not allowed to spend credits on account "${account.account_id}"`, {
+      userId,
+      accountId: account.account_id,
+    });
+  }
+}
+
+export function requireFeature(catalog: Catalog, featureId: string): Feature {
+  const feature = catalog.feature(featureId);
+  if (!feature) throw new LedgerError('UNKNOWN_FEATURE', `feature "${featureId}" is not in the catalog`, { feature: featureId });
+  return feature;
+}
+
+export function requireUnitPrice(catalog: Catalog, feature: Feature, variant: string | undefined): Micros {
+  const price = catalog.unitPrice(feature, variant);
+  if (price === undefined) {
+    throw new LedgerError('VALIDATION_FAILED', `feature "${feature.id}" has no price variant "${String(variant)}"`, {
+      issues: [{ path: 'variant', message: `must be one of: ${Object.keys(feature.variants).join(', ') || '(none)'}` }],
+    });
+  }
+  return price;
+}
+
+export interface SpendableGrant {
+  grant_id: string;
+  source: GrantSource;
+  free: Micros;
+}
+
+/**
+ * Grants that can pay for `featureId` at `now`, in spending order: priority (included and trial
+ * before purchased), then soonest expiry, then oldest. Validity is decided by the clock, not by
+ * whether an expiry job has run.
+ */
+export async function spendableGrants(client: Queryable, accountId: string, featureId: string, now: Date): Promise<SpendableGrant[]> {
+  const { rows } = await client.query<SpendableGrant>(
+    `SELECT grant_id::text, source, remaining - held AS free
+       FROM grants
+      WHERE account_id = $1 AND expired_at IS NULL AND remaining > held
+        AND effective_at <= $2 AND (expires_at IS NULL OR expires_at > $2)
+        AND (features IS NULL OR $3 = ANY (features))
+      ORDER BY priority, expires_at NULLS LAST, effective_at, grant_id`,
+    [accountId, now, featureId],
+  );
+  return rows;
+}
+
+export interface Draw {
+  grantId: string;
+  amount: Micros;
+}
+
+/** Splits `needed` across sources in the order given, taking at most each one's `free`. */
+export function planDraws(sources: readonly { grant_id: string; free: Micros }[], needed: Micros): { draws: Draw[]; covered: Micros } {
+  assertMicros(needed, 'needed');
+  const draws: Draw[] = [];
+  let covered = 0;
+  for (const source of sources) {
+    if (covered === needed) break;
+    const amount = Math.min(source.free, needed - covered);
+    if (amount > 0) {
+      draws.push({ grantId: source.grant_id, amount });
+      covered += amount;
+    }
+  }
+  assertMicros(covered, 'covered');
+  return { draws, covered };
+}
+
+export function sumFree(sources: readonly { free: Micros }[]): Micros {
+  const total = sources.reduce((sum, source) => sum + source.free, 0);
+  assertMicros(total, 'available');
+  return total;
+}
+
+export function insufficientCredits(needed: Micros, available: Micros, details: Record<string, unknown> = {}): LedgerError {
+  return new LedgerError(
+    'INSUFFICIENT_CREDITS',
+    `insufficient credits: ${formatCredits(needed)} needed, ${formatCredits(available)} available`,
+    { needed: microsToCredits(needed), available: microsToCredits(available), ...details },
+  );
+}
+
+export type EntryKind = 'grant' | 'charge' | 'hold' | 'release' | 'expire';
+
+export interface Entry {
+  grantId: string;
+  kind: EntryKind;
+  amount: Micros;
+  heldChange: Micros;
+  holdId?: string | null;
+}
+
+/** Appends entries in one statement; the table's trigger applies each to its grant and hold. */
+export async function appendEntries(client: Queryable, accountId: string, operationId: string | null, now: Date, entries: readonly Entry[]): Promise<void> {
+  if (entries.length === 0) return;
+  await client.query(
+    `INSERT INTO ledger_entries (account_id, operation_id, grant_id, hold_id, kind, amount, held_change, occurred_at)
+     SELECT $1, $2, e.grant_id, e.hold_id, e.kind, e.amount, e.held_change, $3
+       FROM unnest($4::bigint[], $5::bigint[], $6::text[], $7::bigint[], $8::bigint[])
+            AS e (grant_id, hold_id, kind, amount, held_change)`,
+    [
+      accountId,
+      operationId,
+      now,
+      entries.map((entry) => entry.grantId),
+      entries.map((entry) => entry.holdId ?? null),
+      entries.map((entry) => entry.kind),
+      entries.map((entry) => entry.amount),
+      entries.map((entry) => entry.heldChange),
+    ],
+  );
+}
+
+/** Credits spendable on anything at `now`, across all live grants, net of holds. */
+export async function availableBalance(client: Queryable, accountId: string, now: Date): Promise<Micros> {
+  const { rows } = await client.query<{ available: Micros }>(
+    `SELECT coalesce(sum(remaining - held), 0)::bigint AS available
+       FROM grants
+      WHERE account_id = $1 AND expired_at IS NULL AND remaining > held
+        AND effective_at <= $2 AND (expires_at IS NULL OR expires_at > $2)`,
+    [accountId, now],
+  );
+  return rows[0]?.available ?? 0;
+}
+
+export function isUniqueViolation(error: unknown, constraint: string): boolean {
+  return error instanceof pg.DatabaseError && error.code === '23505' && error.constraint === constraint;
+}

@@ -1,0 +1,632 @@
+import type pg from 'pg';
+import type { Catalog } from '../catalog/catalog.js';
+import type { GrantSource } from '../catalog/schema.js';
+import { multiplyMicros, type Micros } from '../money.js';
+import { withTransaction } from './db.js';
+import { LedgerError } from './errors.js';
+import {
+  accountAtInput,
+  chargeHoldInput,
+  chargeInput,
+  createAccountInput,
+  estimateInput,
+  expireGrantInput,
+  extendHoldInput,
+  grantInput,
+  holdRefInput,
+  parseInput,
+  reserveInput,
+  setUserInput,
+  topUpInput,
+} from './inputs.js';
+import {
+  appendEntries,
+  authorizeSpend,
+  availableBalance,
+  insufficientCredits,
+  isUniqueViolation,
+  lockAccount,
+  planDraws,
+  readAccount,
+  requireFeature,
+  requireUnitPrice,
+  runOnce,
+  spendableGrants,
+  sumFree,
+  type AccountRow,
+  type Replayable,
+} from './internals.js';
+import { createReports } from './reports.js';
+import { auditLedger } from './audit.js';
+import type { Queryable } from './db.js';
+import type { z } from 'zod';
+
+/** Spending priority by source when a grant does not set its own: lower is spent first. */
+export const DEFAULT_PRIORITY: Readonly<Record<GrantSource, number>> = {
+  allowance: 10,
+  trial: 10,
+  promo: 20,
+  adjustment: 30,
+  purchase: 100,
+};
+
+export interface AccountResult {
+  accountId: string;
+  planId: string;
+  seats: number;
+  timeZone: string;
+  status: AccountRow['status'];
+  createdAt: string;
+  created: boolean;
+}
+
+export interface GrantResult {
+  grantId: string;
+  source: GrantSource;
+  credits: Micros;
+  effectiveAt: string;
+  expiresAt: string | null;
+}
+
+export interface ChargeResult {
+  chargeId: string;
+  feature: string;
+  credits: Micros;
+  billableQuantity: number;
+  freeQuantity: number;
+  balance: { available: Micros };
+}
+
+export interface EstimateResult {
+  feature: string;
+  maxCredits: Micros;
+  billableQuantity: number;
+  dedupedQuantity: number;
+  available: Micros;
+  sufficient: boolean;
+}
+
+export interface HoldResult {
+  holdId: string;
+  /** Credits this call earmarked: the maximum asked for, or less when the balance is lower. */
+  reserved: Micros;
+}
+
+export interface HoldChargeResult {
+  chargeId: string;
+  holdId: string;
+  credits: Micros;
+}
+
+export interface HoldState {
+  holdId: string;
+  accountId: string;
+  feature: string;
+  userId: string;
+  jobId: string | null;
+  status: 'open' | 'released';
+  /** Credits still earmarked on grants that are spendable now. */
+  held: Micros;
+  reserved: Micros;
+  charged: Micros;
+  released: Micros;
+  expired: Micros;
+}
+
+export interface ExpireResult {
+  grantId: string;
+  expired: Micros;
+  alreadyExpired: boolean;
+}
+
+export type CreateAccountInput = z.input<typeof createAccountInput>;
+export type SetUserInput = z.input<typeof setUserInput>;
+export type GrantInput = z.input<typeof grantInput>;
+export type TopUpInput = z.input<typeof topUpInput>;
+export type ChargeInput = z.input<typeof chargeInput>;
+export type EstimateInput = z.input<typeof estimateInput>;
+export type ReserveInput = z.input<typeof reserveInput>;
+export type ExtendHoldInput = z.input<typeof extendHoldInput>;
+export type ChargeHoldInput = z.input<typeof chargeHoldInput>;
+export type HoldRefInput = z.input<typeof holdRefInput>;
+export type ExpireGrantInput = z.input<typeof expireGrantInput>;
+
+export interface LedgerDeps {
+  pool: pg.Pool;
+  catalog: Catalog;
+}
+
+export type Ledger = ReturnType<typeof createLedger>;
+
+/** The ledger: every operation is one PostgreSQL transaction, and every mutation is idempotent. */
+export function createLedger({ pool, catalog }: LedgerDeps) {
+  const transaction = <T>(work: (client: pg.PoolClient) => Promise<T>) => withTransaction(pool, work);
+
+  async function createAccount(raw: CreateAccountInput): Promise<AccountResult> {
+    const input = parseInput(createAccountInput, raw);
+    if (!catalog.plan(input.planId)) {
+      throw new LedgerError('UNKNOWN_PLAN', `plan "${input.planId}" is not in the catalog`, { planId: input.planId });
+    }
+    return transaction(async (client) => {
+      const inserted = await client.query<AccountRow>(
+        `INSERT INTO accounts (account_id, plan_id, seats, time_zone, created_at) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (account_id) DO NOTHING RETURNING *`,
+        [input.accountId, input.planId, input.seats, input.timeZone, input.now],
+      );
+      const account = inserted.rows[0];
+      if (!account) {
+        const existing = await readAccount(client, input.accountId);
+        if (existing.plan_id !== input.planId || existing.seats !== input.seats || existing.time_zone !== input.timeZone) {
+          throw new LedgerError('ACCOUNT_EXISTS', `account "${input.accountId}" already exists with other settings`, {
+            accountId: input.accountId,
+          });
+        }
+        return toAccountResult(existing, false);
+      }
+      for (const user of input.users) {
+        await upsertUser(client, input.accountId, user.userId, user.role, user.creditsAllowed, input.now);
+      }
+      return toAccountResult(account, true);
+    });
+  }
+
+  async function setUser(raw: SetUserInput): Promise<{ accountId: string; userId: string; role: string; creditsAllowed: boolean }> {
+    const input = parseInput(setUserInput, raw);
+    return transaction(async (client) => {
+      await lockAccount(client, input.accountId);
+      await upsertUser(client, input.accountId, input.userId, input.role, input.creditsAllowed, input.now);
+      return { accountId: input.accountId, userId: input.userId, role: input.role, creditsAllowed: input.creditsAllowed };
+    });
+  }
+
+  async function grant(raw: GrantInput): Promise<Replayable<GrantResult>> {
+    const input = parseInput(grantInput, raw);
+    for (const featureId of input.features ?? []) requireFeature(catalog, featureId);
+    return transaction(async (client) => {
+      await lockAccount(client, input.accountId);
+      const { idempotencyKey, now, accountId, ...request } = input;
+      return runOnce(client, { accountId, kind: 'grant', idempotencyKey, request, now }, async (operationId) => {
+        const result = await insertGrant(client, accountId, operationId, {
+          source: input.source,
+          credits: input.credits,
+          effectiveAt: input.effectiveAt,
+          expiresAt: input.expiresAt ?? null,
+          priority: input.priority ?? DEFAULT_PRIORITY[input.source],
+          features: input.features ?? null,
+          now,
+        });
+        return { result, credits: input.credits };
+      });
+    });
+  }
+
+  async function topUp(raw: TopUpInput): Promise<Replayable<GrantResult & { balance: { available: Micros } }>> {
+    const input = parseInput(topUpInput, raw);
+    return transaction(async (client) => {
+      await lockAccount(client, input.accountId);
+      const { idempotencyKey, now, accountId, ...request } = input;
+      return runOnce(client, { accountId, kind: 'top_up', idempotencyKey, request, now, userId: input.userId }, async (operationId) => {
+        const { rows } = await client.query<{ role: string }>('SELECT role FROM account_users WHERE account_id = $1 AND user_id = $2', [
+          accountId,
+          input.userId,
+        ]);
+        if (rows[0]?.role !== 'admin') {
+          throw new LedgerError('NOT_ADMIN', `only an admin of account "${accountId}" can buy credits; "${input.userId}" is not one`, {
+            userId: input.userId,
+          });
+        }
+        const granted = await insertGrant(client, accountId, operationId, {
+          source: 'purchase',
+          credits: input.credits,
+          effectiveAt: now,
+          expiresAt: input.expiresAt ?? null,
+          priority: DEFAULT_PRIORITY.purchase,
+          features: null,
+          now,
+        });
+        const result = { ...granted, balance: { available: await availableBalance(client, accountId, now) } };
+        return { result, credits: input.credits };
+      });
+    });
+  }
+
+  async function insertGrant(
+    client: Queryable,
+    accountId: string,
+    operationId: string,
+    grant: {
+      source: GrantSource;
+      credits: Micros;
+      effectiveAt: Date;
+      expiresAt: Date | null;
+      priority: number;
+      features: string[] | null;
+      now: Date;
+    },
+  ): Promise<GrantResult> {
+    let grantId: string;
+    try {
+      const { rows } = await client.query<{ grant_id: string }>(
+        `INSERT INTO grants (account_id, operation_id, source, amount, priority, effective_at, expires_at, features, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING grant_id::text`,
+        [accountId, operationId, grant.source, grant.credits, grant.priority, grant.effectiveAt, grant.expiresAt, grant.features, grant.now],
+      );
+      grantId = rows[0]?.grant_id ?? '';
+    } catch (error) {
+      if (isUniqueViolation(error, 'grants_one_trial_per_account')) {
+        throw new LedgerError('TRIAL_ALREADY_GRANTED', `account "${accountId}" already had its free trial`, { accountId });
+      }
+      throw error;
+    }
+    await appendEntries(client, accountId, operationId, grant.now, [{ grantId, kind: 'grant', amount: grant.credits, heldChange: 0 }]);
+    return {
+      grantId,
+      source: grant.source,
+      credits: grant.credits,
+      effectiveAt: grant.effectiveAt.toISOString(),
+      expiresAt: grant.expiresAt?.toISOString() ?? null,
+    };
+  }
+
+  /** Subjects of a charge after removing duplicates and those still inside the re-export window. */
+  async function billableSubjects(
+    client: Queryable,
+    account: AccountRow,
+    subjectIds: readonly string[],
+    windowDays: number | undefined,
+    subjectGroup: string,
+    now: Date,
+    claimFor: string | null,
+  ): Promise<{ billable: number; deduped: number }> {
+    const distinct = [...new Set(subjectIds)];
+    if (windowDays === undefined) return { billable: distinct.length, deduped: distinct.length };
+    if (claimFor === null) {
+      const { rows } = await client.query<{ free: Micros }>(
+        `SELECT count(*)::bigint AS free FROM billed_subjects
+          WHERE account_id = $1 AND subject_group = $2 AND subject_id = ANY ($3::text[])
+            AND billed_at > $4::timestamptz - make_interval(days => $5)`,
+        [account.account_id, subjectGroup, distinct, now, windowDays],
+      );
+      return { billable: distinct.length - (rows[0]?.free ?? 0), deduped: distinct.length };
+    }
+    // Claims atomically: a subject is billed only if it was never billed or its window has passed.
+    const { rowCount } = await client.query(
+      `INSERT INTO billed_subjects AS b (account_id, subject_group, subject_id, billed_at, operation_id)
+       SELECT $1, $2, subject, $4, $6 FROM unnest($3::text[]) AS subject
+       ON CONFLICT (account_id, subject_group, subject_id) DO UPDATE
+          SET billed_at = EXCLUDED.billed_at, operation_id = EXCLUDED.operation_id
+        WHERE b.billed_at <= $4::timestamptz - make_interval(days => $5)`,
+      [account.account_id, subjectGroup, distinct, now, windowDays, claimFor],
+    );
+    return { billable: rowCount ?? 0, deduped: distinct.length };
+  }
+
+  async function charge(raw: ChargeInput): Promise<Replayable<ChargeResult>> {
+    const input = parseInput(chargeInput, raw);
+    const feature = requireFeature(catalog, input.feature);
+    const unitPrice = requireUnitPrice(catalog, feature, input.variant);
+    return transaction(async (client) => {
+      const account = await lockAccount(client, input.accountId);
+      const { idempotencyKey, now, accountId, ...request } = input;
+      const spec = { accountId, kind: 'charge' as const, idempotencyKey, request, now, userId: input.userId, feature: feature.id };
+      return runOnce(client, spec, async (operationId) => {
+        await authorizeSpend(client, catalog, account, feature, input.userId);
+        const { billable, deduped } = input.subjectIds
+          ? await billableSubjects(client, account, input.subjectIds, feature.reexportWindowDays, catalog.subjectGroup(feature), now, operationId)
+          : { billable: input.quantity ?? 1, deduped: input.quantity ?? 1 };
+        const credits = multiplyMicros(unitPrice, billable);
+        const grants = await spendableGrants(client, accountId, feature.id, now);
+        const { draws, covered } = planDraws(grants, credits);
+        if (covered < credits) throw insufficientCredits(credits, sumFree(grants), { feature: feature.id });
+        await appendEntries(
+          client,
+          accountId,
+          operationId,
+          now,
+          draws.map((draw) => ({ grantId: draw.grantId, kind: 'charge', amount: -draw.amount, heldChange: 0 })),
+        );
+        const result: ChargeResult = {
+          chargeId: operationId,
+          feature: feature.id,
+          credits,
+          billableQuantity: billable,
+          freeQuantity: (input.subjectIds?.length ?? deduped) - billable,
+          balance: { available: await availableBalance(client, accountId, now) },
+        };
+        return { result, credits, quantity: billable };
+      });
+    });
+  }
+
+  async function estimate(raw: EstimateInput): Promise<EstimateResult> {
+    const input = parseInput(estimateInput, raw);
+    const feature = requireFeature(catalog, input.feature);
+    const unitPrice = requireUnitPrice(catalog, feature, input.variant);
+    const client = pool;
+    const account = await readAccount(client, input.accountId);
+    if (input.userId !== undefined) await authorizeSpend(client, catalog, account, feature, input.userId);
+    const { billable, deduped } = input.subjectIds
+      ? await billableSubjects(client, account, input.subjectIds, feature.reexportWindowDays, catalog.subjectGroup(feature), input.now, null)
+      : { billable: input.quantity ?? 1, deduped: input.quantity ?? 1 };
+    const maxCredits = multiplyMicros(unitPrice, billable);
+    const available = sumFree(await spendableGrants(client, input.accountId, feature.id, input.now));
+    return { feature: feature.id, maxCredits, billableQuantity: billable, dedupedQuantity: deduped, available, sufficient: available >= maxCredits };
+  }
+
+  /** Earmarks up to `maxCredits` (less when less is available) for `holdId`, in spending order. */
+  async function earmark(client: Queryable, accountId: string, holdId: string, featureId: string, operationId: string, maxCredits: Micros, now: Date): Promise<Micros> {
+    const { draws, covered } = planDraws(await spendableGrants(client, accountId, featureId, now), maxCredits);
+    await appendEntries(
+      client,
+      accountId,
+      operationId,
+      now,
+      draws.map((draw) => ({ grantId: draw.grantId, kind: 'hold', amount: 0, heldChange: draw.amount, holdId })),
+    );
+    return covered;
+  }
+
+  async function reserve(raw: ReserveInput): Promise<Replayable<HoldResult>> {
+    const input = parseInput(reserveInput, raw);
+    const feature = requireFeature(catalog, input.feature);
+    return transaction(async (client) => {
+      const account = await lockAccount(client, input.accountId);
+      const { idempotencyKey, now, accountId, ...request } = input;
+      const spec = { accountId, kind: 'hold' as const, idempotencyKey, request, now, userId: input.userId, feature: feature.id, jobId: input.jobId };
+      return runOnce(client, spec, async (operationId) => {
+        await authorizeSpend(client, catalog, account, feature, input.userId);
+        const { rows } = await client.query<{ hold_id: string }>(
+          `INSERT INTO holds (account_id, operation_id, feature, user_id, job_id, created_at)
+           VALUES ($1, $2, $3, $4, $5, $6) RETURNING hold_id::text`,
+          [accountId, operationId, feature.id, input.userId, input.jobId ?? null, now],
+        );
+        const holdId = rows[0]?.hold_id ?? '';
+        const reserved = await earmark(client, accountId, holdId, feature.id, operationId, input.maxCredits, now);
+        return { result: { holdId, reserved } };
+      });
+    });
+  }
+
+  interface HoldRow {
+    feature: string;
+    job_id: string | null;
+    user_id: string;
+    released_at: Date | null;
+  }
+
+  /** Holds change only under their account's lock, so reading one there is stable. */
+  async function readHoldRow(client: Queryable, accountId: string, holdId: string): Promise<HoldRow> {
+    const { rows } = await client.query<HoldRow>(
+      'SELECT feature, job_id, user_id, released_at FROM holds WHERE hold_id = $1 AND account_id = $2',
+      [holdId, accountId],
+    );
+    const hold = rows[0];
+    if (!hold) throw new LedgerError('UNKNOWN_HOLD', `hold ${holdId} does not exist on account "${accountId}"`, { holdId });
+    return hold;
+  }
+
+  function requireOpen(hold: HoldRow, holdId: string): void {
+    if (hold.released_at) throw new LedgerError('HOLD_RELEASED', `hold ${holdId} was already released`, { holdId });
+  }
+
+  async function extendHold(raw: ExtendHoldInput): Promise<Replayable<HoldResult>> {
+    const input = parseInput(extendHoldInput, raw);
+    return transaction(async (client) => {
+      await lockAccount(client, input.accountId);
+      const { idempotencyKey, now, accountId, ...request } = input;
+      const hold = await readHoldRow(client, accountId, input.holdId);
+      return runOnce(client, { accountId, kind: 'hold_extend', idempotencyKey, request, now }, async (operationId) => {
+        requireOpen(hold, input.holdId);
+        const reserved = await earmark(client, accountId, input.holdId, hold.feature, operationId, input.maxCredits, now);
+        return { result: { holdId: input.holdId, reserved } };
+      });
+    });
+  }
+
+  async function chargeHold(raw: ChargeHoldInput): Promise<Replayable<HoldChargeResult>> {
+    const input = parseInput(chargeHoldInput, raw);
+    return transaction(async (client) => {
+      await lockAccount(client, input.accountId);
+      const { idempotencyKey, now, accountId, ...request } = input;
+      const hold = await readHoldRow(client, accountId, input.holdId);
+      const spec = { accountId, kind: 'hold_charge' as const, idempotencyKey, request, now, userId: hold.user_id, feature: hold.feature, jobId: hold.job_id };
+      return runOnce(client, spec, async (operationId) => {
+        requireOpen(hold, input.holdId);
+        const credits = multiplyMicros(requireUnitPrice(catalog, requireFeature(catalog, hold.feature), undefined), input.quantity);
+        const allocations = await liveAllocations(client, input.holdId, now);
+        const { draws, covered } = planDraws(allocations, credits);
+        if (covered < credits) throw insufficientCredits(credits, sumFree(allocations), { holdId: input.holdId, feature: hold.feature });
+        await appendEntries(
+          client,
+          accountId,
+          operationId,
+          now,
+          draws.map((draw) => ({ grantId: draw.grantId, kind: 'charge', amount: -draw.amount, heldChange: -draw.amount, holdId: input.holdId })),
+        );
+        return { result: { chargeId: operationId, holdId: input.holdId, credits }, credits, quantity: input.quantity };
+      });
+    });
+  }
+
+  /** A hold's earmarks on grants spendable at `now`, in spending order; expired earmarks are gone. */
+  async function liveAllocations(client: Queryable, holdId: string, now: Date): Promise<{ grant_id: string; free: Micros }[]> {
+    const { rows } = await client.query<{ grant_id: string; free: Micros }>(
+      `SELECT a.grant_id::text, a.held AS free
+         FROM hold_allocations a JOIN grants g USING (grant_id)
+        WHERE a.hold_id = $1 AND a.held > 0 AND g.expired_at IS NULL
+          AND g.effective_at <= $2 AND (g.expires_at IS NULL OR g.expires_at > $2)
+        ORDER BY g.priority, g.expires_at NULLS LAST, g.effective_at, g.grant_id`,
+      [holdId, now],
+    );
+    return rows;
+  }
+
+  /** Returns every earmark to its grant. Releasing a released hold changes nothing. */
+  async function releaseHold(raw: HoldRefInput): Promise<HoldState> {
+    const input = parseInput(holdRefInput, raw);
+    return transaction(async (client) => {
+      await lockAccount(client, input.accountId);
+      const hold = await readHoldRow(client, input.accountId, input.holdId);
+      if (!hold.released_at) {
+        const allocations = await client.query<{ grant_id: string; held: Micros }>(
+          'SELECT grant_id::text, held FROM hold_allocations WHERE hold_id = $1 AND held > 0 ORDER BY grant_id',
+          [input.holdId],
+        );
+        await appendEntries(
+          client,
+          input.accountId,
+          null,
+          input.now,
+          allocations.rows.map((allocation) => ({
+            grantId: allocation.grant_id,
+            kind: 'release',
+            amount: 0,
+            heldChange: -allocation.held,
+            holdId: input.holdId,
+          })),
+        );
+        await client.query('UPDATE holds SET released_at = $2 WHERE hold_id = $1', [input.holdId, input.now]);
+      }
+      return readHold(client, input.accountId, input.holdId, input.now);
+    });
+  }
+
+  async function holdState(raw: HoldRefInput): Promise<HoldState> {
+    const input = parseInput(holdRefInput, raw);
+    return readHold(pool, input.accountId, input.holdId, input.now);
+  }
+
+  async function readHold(client: Queryable, accountId: string, holdId: string, now: Date): Promise<HoldState> {
+    const { rows } = await client.query<{
+      feature: string;
+      user_id: string;
+      job_id: string | null;
+      released_at: Date | null;
+      reserved: Micros;
+      charged: Micros;
+      released: Micros;
+      expired: Micros;
+    }>(
+      `SELECT h.feature, h.user_id, h.job_id, h.released_at,
+              coalesce(sum(e.held_change) FILTER (WHERE e.kind = 'hold'), 0)::bigint AS reserved,
+              coalesce(-sum(e.amount) FILTER (WHERE e.kind = 'charge'), 0)::bigint AS charged,
+              coalesce(-sum(e.held_change) FILTER (WHERE e.kind = 'release'), 0)::bigint AS released,
+              coalesce(-sum(e.held_change) FILTER (WHERE e.kind = 'expire'), 0)::bigint AS expired
+         FROM holds h LEFT JOIN ledger_entries e ON e.hold_id = h.hold_id
+        WHERE h.hold_id = $1 AND h.account_id = $2
+        GROUP BY h.hold_id`,
+      [holdId, accountId],
+    );
+    const hold = rows[0];
+    if (!hold) throw new LedgerError('UNKNOWN_HOLD', `hold ${holdId} does not exist on account "${accountId}"`, { holdId });
+    const held = sumFree(await liveAllocations(client, holdId, now));
+    return {
+      holdId,
+      accountId,
+      feature: hold.feature,
+      userId: hold.user_id,
+      jobId: hold.job_id,
+      status: hold.released_at ? 'released' : 'open',
+      held,
+      reserved: hold.reserved,
+      charged: hold.charged,
+      released: hold.released,
+      expired: hold.expired,
+    };
+  }
+
+  /** Ends a grant that is past its expiry: what is left, held or not, leaves the balance. */
+  async function expireGrant(raw: ExpireGrantInput): Promise<ExpireResult> {
+    const input = parseInput(expireGrantInput, raw);
+    return transaction(async (client) => {
+      await lockAccount(client, input.accountId);
+      return expireLocked(client, input.accountId, input.grantId, input.now);
+    });
+  }
+
+  async function expireLocked(client: Queryable, accountId: string, grantId: string, now: Date): Promise<ExpireResult> {
+    const { rows } = await client.query<{ remaining: Micros; held: Micros; expires_at: Date | null; expired_at: Date | null }>(
+      'SELECT remaining, held, expires_at, expired_at FROM grants WHERE grant_id = $1 AND account_id = $2',
+      [grantId, accountId],
+    );
+    const grant = rows[0];
+    if (!grant) throw new LedgerError('UNKNOWN_GRANT', `grant ${grantId} does not exist on account "${accountId}"`, { grantId });
+    if (grant.expired_at) return { grantId, expired: 0, alreadyExpired: true };
+    if (!grant.expires_at || grant.expires_at > now) {
+      throw new LedgerError('VALIDATION_FAILED', `grant ${grantId} is not due to expire at ${now.toISOString()}`, {
+        issues: [{ path: 'grantId', message: `expires ${grant.expires_at?.toISOString() ?? 'never'}` }],
+      });
+    }
+    const allocations = await client.query<{ hold_id: string; held: Micros }>(
+      'SELECT hold_id::text, held FROM hold_allocations WHERE grant_id = $1 AND held > 0 ORDER BY hold_id',
+      [grantId],
+    );
+    const heldEntries = allocations.rows.map((allocation) => ({
+      grantId,
+      kind: 'expire' as const,
+      amount: -allocation.held,
+      heldChange: -allocation.held,
+      holdId: allocation.hold_id,
+    }));
+    const unheld = grant.remaining - grant.held;
+    const unheldEntries = unheld > 0 ? [{ grantId, kind: 'expire' as const, amount: -unheld, heldChange: 0 }] : [];
+    await appendEntries(client, accountId, null, now, [...heldEntries, ...unheldEntries]);
+    await client.query('UPDATE grants SET expired_at = $2 WHERE grant_id = $1', [grantId, now]);
+    return { grantId, expired: grant.remaining, alreadyExpired: false };
+  }
+
+  /** Expires every grant of the account whose expiry has passed; running it again does nothing. */
+  async function expireDue(raw: { accountId: string; now: Date }): Promise<ExpireResult[]> {
+    const input = parseInput(accountAtInput, raw);
+    return transaction(async (client) => {
+      await lockAccount(client, input.accountId);
+      const { rows } = await client.query<{ grant_id: string }>(
+        `SELECT grant_id::text FROM grants
+          WHERE account_id = $1 AND expired_at IS NULL AND expires_at <= $2 ORDER BY grant_id`,
+        [input.accountId, input.now],
+      );
+      const results: ExpireResult[] = [];
+      for (const row of rows) results.push(await expireLocked(client, input.accountId, row.grant_id, input.now));
+      return results;
+    });
+  }
+
+  return {
+    catalog,
+    createAccount,
+    setUser,
+    grant,
+    topUp,
+    charge,
+    estimate,
+    reserve,
+    extendHold,
+    chargeHold,
+    releaseHold,
+    holdState,
+    expireGrant,
+    expireDue,
+    ...createReports(pool),
+    audit: (options: { accountId?: string } = {}) => auditLedger(pool, options),
+  };
+}
+
+async function upsertUser(client: Queryable, accountId: string, userId: string, role: string, creditsAllowed: boolean, now: Date): Promise<void> {
+  await client.query(
+    `INSERT INTO account_users (account_id, user_id, role, credits_allowed, updated_at) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (account_id, user_id) DO UPDATE SET role = EXCLUDED.role, credits_allowed = EXCLUDED.credits_allowed, updated_at = EXCLUDED.updated_at`,
+    [accountId, userId, role, creditsAllowed, now],
+  );
+}
+
+function toAccountResult(account: AccountRow, created: boolean): AccountResult {
+  return {
+    accountId: account.account_id,
+    planId: account.plan_id,
+    seats: account.seats,
+    timeZone: account.time_zone,
+    status: account.status,
+    createdAt: account.created_at.toISOString(),
+    created,
+  };
+}
