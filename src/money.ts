@@ -25,18 +25,34 @@ export class CreditAmountError extends Error {
 export function parseCredits(value: string | number): Micros {
   const text = typeof value === 'number' ? numberToPlainDecimal(value) : value.trim();
   const match = DECIMAL_PATTERN.exec(text);
-  if (!match) {
-    throw new CreditAmountError(
-      `"${String(value)}" is not a non-negative credit amount with at most ${CREDIT_DECIMALS} decimals`,
-    );
-  }
+  if (!match) throw new CreditAmountError(`"${String(value)}" ${whyNotACreditAmount(value, text)}`);
   const whole = Number(match[1]);
   const fraction = Number((match[2] ?? '').padEnd(CREDIT_DECIMALS, '0'));
   const micros = whole * MICROS_PER_CREDIT + fraction;
   if (!Number.isSafeInteger(micros) || micros > MAX_MICROS) {
-    throw new CreditAmountError(`"${String(value)}" credits is above the limit of ${formatCredits(MAX_MICROS)}`);
+    throw new CreditAmountError(`"${String(value)}" is above the limit of ${MAX_CREDITS} credits`);
   }
   return micros;
+}
+
+/** Says precisely why a value that failed DECIMAL_PATTERN is not a credit amount. */
+function whyNotACreditAmount(value: string | number, text: string): string {
+  const aboveLimit = `is above the limit of ${MAX_CREDITS} credits`;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) return 'is not a finite number';
+    if (value < 0) return 'is negative; credit amounts cannot be below zero';
+    // Plain decimals are handled below; exponent notation only appears for tiny or huge numbers.
+    if (/e/i.test(text)) return value < 1 ? tooManyDecimals() : aboveLimit;
+  }
+  if (text.startsWith('-')) return 'is negative; credit amounts cannot be below zero';
+  if (/^\d+\.\d+$/.test(text) && (text.split('.')[1] ?? '').length > CREDIT_DECIMALS) return tooManyDecimals();
+  if (/^\d+(?:\.\d+)?$/.test(text) && Number(text) > MAX_CREDITS) return aboveLimit;
+  if (/^[+]?\d*\.?\d+e[+-]?\d+$/i.test(text)) return 'uses exponent notation; write the amount as a plain decimal such as "0.02"';
+  return 'is not a decimal credit amount such as "30" or "0.02"';
+}
+
+function tooManyDecimals(): string {
+  return `has more than ${CREDIT_DECIMALS} decimals, so it cannot be represented exactly in micro-credits`;
 }
 
 function numberToPlainDecimal(value: number): string {

@@ -64,8 +64,9 @@ export class Catalog {
 }
 
 export function parseCatalog(raw: unknown, source = 'catalog'): Catalog {
-  const result = catalogSchema.safeParse(raw);
-  if (!result.success) throw new CatalogError(source, result.error.issues.map(describeIssue));
+  // reportInput lets describeIssue tell a missing key from a wrong value.
+  const result = catalogSchema.safeParse(raw, { reportInput: true });
+  if (!result.success) throw new CatalogError(source, result.error.issues.flatMap(describeIssue));
   const features = new Map(Object.entries(result.data.features).map(([id, feature]) => [id, { id, ...feature }]));
   const plans = new Map(Object.entries(result.data.plans).map(([id, plan]) => [id, { id, ...plan }]));
   return new Catalog(features, plans);
@@ -87,9 +88,13 @@ export function loadCatalog(path: string = EXAMPLE_CATALOG_PATH): Catalog {
   return parseCatalog(raw, path);
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
+function describeIssue(issue: z.core.$ZodIssue): string[] {
+  // An unknown key (often a typo) is reported at its own path, one problem per key.
+  if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => `${formatPath([...issue.path, key])}: unknown key`);
   const where = issue.path.length === 0 ? '(root)' : formatPath(issue.path);
-  return `${where}: ${issue.message}`;
+  if (issue.path.length > 0 && 'input' in issue && issue.input === undefined) return [`${where}: is required`];
+  if (issue.code === 'invalid_key') return [`${where}: invalid key: ${issue.issues.map((inner) => inner.message).join('; ')}`];
+  return [`${where}: ${issue.message}`];
 }
 
 function formatPath(path: readonly PropertyKey[]): string {

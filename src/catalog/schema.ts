@@ -5,15 +5,17 @@ import { CreditAmountError, type Micros, parseCredits } from '../money.js';
 const IDENTIFIER = /^[a-z][a-z0-9_.-]{0,63}$/;
 const identifier = z.string().regex(IDENTIFIER, 'must be lowercase letters, digits, ".", "_" or "-", starting with a letter');
 
-const credits = z.union([z.number(), z.string()]).transform((value, ctx): Micros => {
-  try {
-    return parseCredits(value);
-  } catch (error) {
-    if (!(error instanceof CreditAmountError)) throw error;
-    ctx.addIssue({ code: 'custom', message: `${error.message}: such a price cannot be represented exactly` });
-    return z.NEVER;
-  }
-});
+const credits = z
+  .union([z.number(), z.string()], { error: 'must be a credit amount: a number or a decimal string such as "0.02"' })
+  .transform((value, ctx): Micros => {
+    try {
+      return parseCredits(value);
+    } catch (error) {
+      if (!(error instanceof CreditAmountError)) throw error;
+      ctx.addIssue({ code: 'custom', message: error.message });
+      return z.NEVER;
+    }
+  });
 
 export const GRANT_SOURCES = ['allowance', 'trial', 'purchase', 'promo', 'adjustment'] as const;
 export type GrantSource = (typeof GRANT_SOURCES)[number];

@@ -57,8 +57,12 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
     postgresFlags: options.unsafeFast
       ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=300']
       : ['-c', 'max_connections=300'],
-    onLog: (message) => log(String(message).trimEnd()),
-    onError: (message) => log(String(message instanceof Error ? message.message : message).trimEnd()),
+    onLog: (message) => {
+      log(message.trimEnd());
+    },
+    onError: (message) => {
+      log((message instanceof Error ? message.message : String(message)).trimEnd());
+    },
   });
   if (!existsSync(join(dataDir, 'PG_VERSION'))) await server.initialise();
   await server.start();

@@ -1,7 +1,5 @@
 import pg from 'pg';
 
-const INT8_OID = 20;
-
 /** bigint columns hold micros; they come back as numbers, and never silently lose precision. */
 function parseSafeInteger(text: string): number {
   const value = Number(text);
@@ -9,9 +7,8 @@ function parseSafeInteger(text: string): number {
   return value;
 }
 
-const types = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === INT8_OID ? parseSafeInteger : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+const types: pg.CustomTypesConfig = {
+  getTypeParser: (oid, format) => (oid === pg.types.builtins.INT8 ? parseSafeInteger : (pg.types.getTypeParser(oid, format) as unknown)),
 };
 
 export interface PoolOptions {
