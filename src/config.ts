@@ -8,12 +8,16 @@ const postgresUrl = z
 const environmentSchema = z.object({
   DATABASE_URL: postgresUrl.optional(),
   CREDITS_CATALOG: z.string().min(1).default(EXAMPLE_CATALOG_PATH),
+  TEMPORAL_ADDRESS: z.string().regex(/^[\w.-]+:\d{1,5}$/, 'must be host:port, such as localhost:7233').default('localhost:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).max(255).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).max(255).default('credits'),
 });
 
 export type Config = {
   /** Unset means the embedded PostgreSQL of the dev stack. */
   databaseUrl: string | undefined;
   catalogPath: string;
+  temporal: { address: string; namespace: string; taskQueue: string };
 };
 
 export class ConfigError extends Error {
@@ -28,7 +32,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const lines = result.error.issues.map((issue) => `  - ${issue.path.join('.')}: ${issue.message}`);
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
-  return { databaseUrl: result.data.DATABASE_URL, catalogPath: result.data.CREDITS_CATALOG };
+  const data = result.data;
+  return {
+    databaseUrl: data.DATABASE_URL,
+    catalogPath: data.CREDITS_CATALOG,
+    temporal: { address: data.TEMPORAL_ADDRESS, namespace: data.TEMPORAL_NAMESPACE, taskQueue: data.TEMPORAL_TASK_QUEUE },
+  };
 }
 
 export function requireDatabaseUrl(config: Config): string {

@@ -102,6 +102,15 @@ export const chargeHoldInput = z.strictObject({
   now: instant,
 });
 
+export const accountStatus = z.enum(['active', 'cancelling', 'cancelled']);
+export const setAccountPlanInput = z.strictObject({
+  accountId,
+  planId: z.string().min(1).max(64),
+  seats: z.number().int().min(1).max(100_000),
+  status: accountStatus,
+  now: instant,
+});
+
 export const holdRefInput = z.strictObject({ accountId, holdId, now: instant });
 export const expireGrantInput = z.strictObject({ accountId, grantId, now: instant });
 export const accountAtInput = z.strictObject({ accountId, now: instant });

@@ -16,6 +16,7 @@ import {
   holdRefInput,
   parseInput,
   reserveInput,
+  setAccountPlanInput,
   setUserInput,
   topUpInput,
 } from './inputs.js';
@@ -121,6 +122,7 @@ export interface ExpireResult {
 
 export type CreateAccountInput = z.input<typeof createAccountInput>;
 export type SetUserInput = z.input<typeof setUserInput>;
+export type SetAccountPlanInput = z.input<typeof setAccountPlanInput>;
 export type GrantInput = z.input<typeof grantInput>;
 export type TopUpInput = z.input<typeof topUpInput>;
 export type ChargeInput = z.input<typeof chargeInput>;
@@ -176,6 +178,24 @@ export function createLedger({ pool, catalog }: LedgerDeps) {
       await lockAccount(client, input.accountId);
       await upsertUser(client, input.accountId, input.userId, input.role, input.creditsAllowed, input.now);
       return { accountId: input.accountId, userId: input.userId, role: input.role, creditsAllowed: input.creditsAllowed };
+    });
+  }
+
+  /** Plan, seats and status in force for gating; the account workflow decides when they change. */
+  async function setAccountPlan(raw: SetAccountPlanInput): Promise<AccountResult> {
+    const input = parseInput(setAccountPlanInput, raw);
+    if (!catalog.plan(input.planId)) {
+      throw new LedgerError('UNKNOWN_PLAN', `plan "${input.planId}" is not in the catalog`, { planId: input.planId });
+    }
+    return transaction(async (client) => {
+      await lockAccount(client, input.accountId);
+      const { rows } = await client.query<AccountRow>(
+        'UPDATE accounts SET plan_id = $2, seats = $3, status = $4 WHERE account_id = $1 RETURNING *',
+        [input.accountId, input.planId, input.seats, input.status],
+      );
+      const account = rows[0];
+      if (!account) throw new Error('invariant: locked account vanished');
+      return toAccountResult(account, false);
     });
   }
 
@@ -575,6 +595,33 @@ export function createLedger({ pool, catalog }: LedgerDeps) {
     return { grantId, expired: grant.remaining, alreadyExpired: false };
   }
 
+  /**
+   * Withdraws a grant that has not taken effect yet (an allowance written ahead for a period that a
+   * downgrade or cancellation changed). Nothing can have been spent from it. Revoking twice is a no-op.
+   */
+  async function revokePendingGrant(raw: ExpireGrantInput): Promise<ExpireResult> {
+    const input = parseInput(expireGrantInput, raw);
+    return transaction(async (client) => {
+      await lockAccount(client, input.accountId);
+      const { rows } = await client.query<{ remaining: Micros; held: Micros; effective_at: Date; expired_at: Date | null }>(
+        'SELECT remaining, held, effective_at, expired_at FROM grants WHERE grant_id = $1 AND account_id = $2',
+        [input.grantId, input.accountId],
+      );
+      const grant = rows[0];
+      if (!grant) throw new LedgerError('UNKNOWN_GRANT', `grant ${input.grantId} does not exist on account "${input.accountId}"`, { grantId: input.grantId });
+      if (grant.expired_at) return { grantId: input.grantId, expired: 0, alreadyExpired: true };
+      if (grant.effective_at <= input.now) {
+        throw new LedgerError('VALIDATION_FAILED', `grant ${input.grantId} is already in effect and cannot be revoked`, {
+          issues: [{ path: 'grantId', message: `in effect since ${grant.effective_at.toISOString()}` }],
+        });
+      }
+      if (grant.held !== 0 || grant.remaining === 0) throw new Error(`invariant: pending grant ${input.grantId} was touched`);
+      await appendEntries(client, input.accountId, null, input.now, [{ grantId: input.grantId, kind: 'expire', amount: -grant.remaining, heldChange: 0 }]);
+      await client.query('UPDATE grants SET expired_at = $2 WHERE grant_id = $1', [input.grantId, input.now]);
+      return { grantId: input.grantId, expired: grant.remaining, alreadyExpired: false };
+    });
+  }
+
   /** Expires every grant of the account whose expiry has passed; running it again does nothing. */
   async function expireDue(raw: { accountId: string; now: Date }): Promise<ExpireResult[]> {
     const input = parseInput(accountAtInput, raw);
@@ -595,6 +642,7 @@ export function createLedger({ pool, catalog }: LedgerDeps) {
     catalog,
     createAccount,
     setUser,
+    setAccountPlan,
     grant,
     topUp,
     charge,
@@ -606,6 +654,7 @@ export function createLedger({ pool, catalog }: LedgerDeps) {
     holdState,
     expireGrant,
     expireDue,
+    revokePendingGrant,
     ...createReports(pool),
     audit: (options: { accountId?: string } = {}) => auditLedger(pool, options),
   };

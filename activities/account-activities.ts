@@ -1,0 +1,171 @@
+import { ApplicationFailure } from '@temporalio/common';
+import type { Catalog, Plan } from '../src/catalog/catalog.js';
+import type { PeriodRule } from '../src/catalog/schema.js';
+import { isLedgerError } from '../src/ledger/errors.js';
+import type { Ledger } from '../src/ledger/ledger.js';
+import type { Micros } from '../src/money.js';
+import { asActivityFailure } from './failures.js';
+
+export interface AccountActivityDeps {
+  ledger: Ledger;
+  catalog: Catalog;
+}
+
+/** What a plan gives per period, for `seats` seats: everything the account workflow needs to know. */
+export interface PlanTerms {
+  planId: string;
+  seats: number;
+  periodRule: PeriodRule;
+  /** Each allowance becomes its own grant; `features` restricts what it may pay for. */
+  allowances: { amount: Micros; features: string[] | null }[];
+  allowanceTotal: Micros;
+  trialCredits: Micros;
+}
+
+export interface PeriodRef {
+  start: string;
+  end: string;
+}
+
+/** Allowance grants by restriction, so an upgrade tops up calling credits only with calling credits. */
+function allowanceByRestriction(terms: PlanTerms): Map<string, { amount: Micros; features: string[] | null }> {
+  const groups = new Map<string, { amount: Micros; features: string[] | null }>();
+  for (const allowance of terms.allowances) {
+    const key = allowance.features ? [...allowance.features].sort().join(',') : '*';
+    const group = groups.get(key) ?? { amount: 0, features: allowance.features };
+    groups.set(key, { ...group, amount: group.amount + allowance.amount });
+  }
+  return groups;
+}
+
+export function createAccountActivities({ ledger, catalog }: AccountActivityDeps) {
+  function requirePlan(planId: string): Plan {
+    const plan = catalog.plan(planId);
+    if (!plan) throw ApplicationFailure.create({ message: `plan "${planId}" is not in the catalog`, type: 'UNKNOWN_PLAN', nonRetryable: true });
+    return plan;
+  }
+
+  function termsOf(planId: string, seats: number): PlanTerms {
+    const plan = requirePlan(planId);
+    const allowances = catalog.allowanceAmounts(plan, seats).map((allowance) => ({ amount: allowance.amount, features: allowance.features ? [...allowance.features] : null }));
+    return {
+      planId,
+      seats,
+      periodRule: plan.period,
+      allowances,
+      allowanceTotal: allowances.reduce((sum, allowance) => sum + allowance.amount, 0),
+      trialCredits: plan.trialCredits ?? 0,
+    };
+  }
+
+  return {
+    async planTerms(input: { planId: string; seats: number }): Promise<PlanTerms> {
+      return Promise.resolve(termsOf(input.planId, input.seats));
+    },
+
+    /** Creates the ledger account, or puts a returning (re-subscribing) one on its new plan. */
+    async openAccount(input: { accountId: string; planId: string; seats: number; timeZone: string; now: string }): Promise<{ created: boolean }> {
+      return asActivityFailure(async () => {
+        try {
+          const account = await ledger.createAccount({ ...input, now: new Date(input.now) });
+          return { created: account.created };
+        } catch (error) {
+          if (!isLedgerError(error, 'ACCOUNT_EXISTS')) throw error;
+          await ledger.setAccountPlan({ accountId: input.accountId, planId: input.planId, seats: input.seats, status: 'active', now: new Date(input.now) });
+          return { created: false };
+        }
+      });
+    },
+
+    /**
+     * Grants a period's allowance, effective at its start and expiring at its end. The key names the
+     * account, the period start and the revision, so a retry or a replay never grants twice.
+     */
+    async grantAllowance(input: { accountId: string; terms: PlanTerms; period: PeriodRef; revision: number; now: string }): Promise<string[]> {
+      return asActivityFailure(async () => {
+        const grantIds: string[] = [];
+        for (const [index, allowance] of input.terms.allowances.entries()) {
+          if (allowance.amount === 0) continue;
+          const grant = await ledger.grant({
+            accountId: input.accountId,
+            source: 'allowance',
+            credits: allowance.amount,
+            effectiveAt: new Date(input.period.start),
+            expiresAt: new Date(input.period.end),
+            ...(allowance.features ? { features: allowance.features } : {}),
+            idempotencyKey: `allowance:${input.period.start}:r${input.revision}:${index}`,
+            now: new Date(input.now),
+          });
+          grantIds.push(grant.grantId);
+        }
+        return grantIds;
+      });
+    },
+
+    /** Grants the difference between two plans' allowances for the rest of the current period. */
+    async grantUpgrade(input: { accountId: string; from: PlanTerms; to: PlanTerms; period: PeriodRef; revision: number; now: string }): Promise<Micros> {
+      return asActivityFailure(async () => {
+        const before = allowanceByRestriction(input.from);
+        let granted = 0;
+        for (const [key, group] of allowanceByRestriction(input.to)) {
+          const difference = group.amount - (before.get(key)?.amount ?? 0);
+          if (difference <= 0) continue;
+          await ledger.grant({
+            accountId: input.accountId,
+            source: 'allowance',
+            credits: difference,
+            effectiveAt: new Date(input.now),
+            expiresAt: new Date(input.period.end),
+            ...(group.features ? { features: group.features } : {}),
+            idempotencyKey: `upgrade:${input.period.start}:r${input.revision}:${key}`,
+            now: new Date(input.now),
+          });
+          granted += difference;
+        }
+        return granted;
+      });
+    },
+
+    /** A trial is granted at most once per account: the ledger refuses a second one. */
+    async grantTrial(input: { accountId: string; credits: Micros; expiresAt: string; now: string }): Promise<{ granted: boolean }> {
+      return asActivityFailure(async () => {
+        try {
+          await ledger.grant({
+            accountId: input.accountId,
+            source: 'trial',
+            credits: input.credits,
+            effectiveAt: new Date(input.now),
+            expiresAt: new Date(input.expiresAt),
+            idempotencyKey: 'trial',
+            now: new Date(input.now),
+          });
+          return { granted: true };
+        } catch (error) {
+          if (isLedgerError(error, 'TRIAL_ALREADY_GRANTED')) return { granted: false };
+          throw error;
+        }
+      });
+    },
+
+    async expireEnded(input: { accountId: string; now: string }): Promise<Micros> {
+      return asActivityFailure(async () => {
+        const expired = await ledger.expireDue({ accountId: input.accountId, now: new Date(input.now) });
+        return expired.reduce((sum, grant) => sum + grant.expired, 0);
+      });
+    },
+
+    async revokeGrants(input: { accountId: string; grantIds: string[]; now: string }): Promise<void> {
+      return asActivityFailure(async () => {
+        for (const grantId of input.grantIds) await ledger.revokePendingGrant({ accountId: input.accountId, grantId, now: new Date(input.now) });
+      });
+    },
+
+    async setAccountPlan(input: { accountId: string; planId: string; seats: number; status: 'active' | 'cancelling' | 'cancelled'; now: string }): Promise<void> {
+      return asActivityFailure(async () => {
+        await ledger.setAccountPlan({ ...input, now: new Date(input.now) });
+      });
+    },
+  };
+}
+
+export type AccountActivities = ReturnType<typeof createAccountActivities>;

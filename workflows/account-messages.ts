@@ -1,0 +1,96 @@
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { PeriodRule } from '../src/catalog/schema.js';
+
+export type AccountStatus = 'active' | 'cancelling' | 'cancelled';
+
+export interface AccountWorkflowInput {
+  accountId: string;
+  planId: string;
+  seats: number;
+  timeZone: string;
+  /** ISO instant the account starts; anchors anniversary and every-N-days periods. */
+  startAt: string;
+  /** Grant the plan's trial credits (once per account, ever). */
+  trial: boolean;
+  /** Set only by continue-as-new. */
+  carried?: CarriedState;
+}
+
+export interface PeriodView {
+  index: number;
+  start: string;
+  end: string;
+}
+
+export interface PlanView {
+  planId: string;
+  seats: number;
+}
+
+export interface AccountView {
+  accountId: string;
+  planId: string;
+  seats: number;
+  timeZone: string;
+  status: AccountStatus;
+  period: PeriodView;
+  /** When the next allowance arrives; null once the account is cancelled or cancelling. */
+  nextRefresh: string | null;
+  /** The plan from the next period on, when a downgrade is scheduled. */
+  nextPlan: PlanView | null;
+  trialGranted: boolean;
+}
+
+/** A sequence of periods: a plan whose period rule differs starts a new one at a boundary. */
+export interface Schedule {
+  anchor: string;
+  rule: PeriodRule;
+}
+
+/** The allowance written ahead for the next period, and the plan it was written for. */
+export interface NextPeriod {
+  schedule: Schedule;
+  period: PeriodView;
+  plan: PlanView;
+  allowanceTotal: number;
+  grantIds: string[];
+  revision: number;
+}
+
+export interface CarriedState {
+  status: AccountStatus;
+  trialGranted: boolean;
+  schedule: Schedule;
+  period: PeriodView;
+  plan: PlanView;
+  allowanceTotal: number;
+  next: NextPeriod | null;
+  /** The run starts at a boundary that still has to be processed (expiry, write-ahead). */
+  atBoundary: boolean;
+  revision: number;
+}
+
+export interface ChangePlanInput {
+  planId: string;
+  seats: number;
+}
+
+export interface ChangePlanResult {
+  effective: 'now' | 'next_period';
+  planId: string;
+  seats: number;
+  /** Credits granted now for the rest of the current period (upgrades only), in micros. */
+  grantedNow: number;
+  effectiveAt: string;
+}
+
+export interface CancelResult {
+  status: AccountStatus;
+  endsAt: string;
+}
+
+export const accountStateQuery = defineQuery<AccountView>('accountState');
+export const changePlanUpdate = defineUpdate<ChangePlanResult, [ChangePlanInput]>('changePlan');
+export const cancelUpdate = defineUpdate<CancelResult>('cancel');
+
+export const accountWorkflowId = (accountId: string): string => `account:${accountId}`;

@@ -1,0 +1,289 @@
+import {
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  continueAsNew,
+  log,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { AccountActivities, PlanTerms } from '../activities/account-activities.js';
+import { periodAt, periodByIndex } from '../src/periods/periods.js';
+import {
+  accountStateQuery,
+  cancelUpdate,
+  changePlanUpdate,
+  type AccountView,
+  type AccountWorkflowInput,
+  type CancelResult,
+  type CarriedState,
+  type ChangePlanInput,
+  type ChangePlanResult,
+  type NextPeriod,
+  type PeriodView,
+  type Schedule,
+} from './account-messages.js';
+import { ACCOUNT_ID, ACCOUNT_STATUS, PERIOD_END, PLAN_ID } from './search-attributes.js';
+
+const ACTIVITY_OPTIONS = {
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute', backoffCoefficient: 2 },
+} as const;
+
+const activities = proxyActivities<AccountActivities>(ACTIVITY_OPTIONS);
+
+const MAX_SEATS = 100_000;
+
+function toView(period: { index: number; start: Date; end: Date }): PeriodView {
+  return { index: period.index, start: period.start.toISOString(), end: period.end.toISOString() };
+}
+
+function sameRule(a: Schedule['rule'], b: Schedule['rule']): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+function formatCredits(micros: number): string {
+  return (micros / 1_000_000).toLocaleString('en-US', { maximumFractionDigits: 6 });
+}
+
+/** The period after `period`; a plan with another period rule starts a new schedule at the boundary. */
+function followingPeriod(schedule: Schedule, period: PeriodView, terms: PlanTerms, timeZone: string): { schedule: Schedule; period: PeriodView } {
+  if (sameRule(schedule.rule, terms.periodRule)) {
+    return { schedule, period: toView(periodByIndex(schedule.rule, new Date(schedule.anchor), timeZone, period.index + 1)) };
+  }
+  const fresh: Schedule = { anchor: period.end, rule: terms.periodRule };
+  return { schedule: fresh, period: toView(periodByIndex(fresh.rule, new Date(fresh.anchor), timeZone, 0)) };
+}
+
+/**
+ * One account's billing periods, forever: grant each period's allowance (written one period ahead,
+ * so there is no gap at a boundary even when no worker is running), expire what is left of it at
+ * its end, and continue-as-new at each boundary. Timers are set for absolute instants, so a worker
+ * that was down catches up period by period with exactly the grants and expiries it missed.
+ */
+export async function accountWorkflow(input: AccountWorkflowInput): Promise<AccountView> {
+  const { accountId, timeZone } = input;
+  // Undefined only while a new account is being opened; handlers wait for it (see `exclusively`).
+  let opened: CarriedState | undefined = input.carried;
+  let busy = false;
+
+  const state = (): CarriedState => {
+    if (!opened) throw new Error('invariant: account state read before the account was opened');
+    return opened;
+  };
+  const nowIso = (): string => new Date(Date.now()).toISOString();
+
+  /** Serializes opening, boundary work and plan changes: each rewrites the written-ahead grants. */
+  async function exclusively<T>(work: () => Promise<T>): Promise<T> {
+    await condition(() => !busy);
+    busy = true;
+    try {
+      return await work();
+    } finally {
+      busy = false;
+    }
+  }
+
+  function view(): AccountView {
+    const s = state();
+    const scheduled = s.next && (s.next.plan.planId !== s.plan.planId || s.next.plan.seats !== s.plan.seats) ? s.next.plan : null;
+    return {
+      accountId,
+      planId: s.plan.planId,
+      seats: s.plan.seats,
+      timeZone,
+      status: s.status,
+      period: s.period,
+      nextRefresh: s.status === 'active' ? s.period.end : null,
+      nextPlan: scheduled,
+      trialGranted: s.trialGranted,
+    };
+  }
+
+  function publish(): void {
+    const s = state();
+    upsertSearchAttributes([
+      { key: ACCOUNT_ID, value: accountId },
+      { key: PLAN_ID, value: s.plan.planId },
+      { key: ACCOUNT_STATUS, value: s.status },
+      { key: PERIOD_END, value: new Date(s.period.end) },
+    ]);
+    const next = s.next
+      ? `Next period from ${s.next.period.start}: ${formatCredits(s.next.allowanceTotal)} credits on ${s.next.plan.planId} × ${s.next.plan.seats} (written ahead).`
+      : 'No next period: the account ends with this one.';
+    setCurrentDetails(
+      [
+        `**${accountId}** · ${s.status} · plan ${s.plan.planId} × ${s.plan.seats} seat(s)`,
+        `Period ${s.period.index}: ${s.period.start} → ${s.period.end} (${timeZone}), allowance ${formatCredits(s.allowanceTotal)} credits.`,
+        next,
+      ].join('\n\n'),
+    );
+  }
+
+  async function writeAhead(s: CarriedState, terms: PlanTerms): Promise<NextPeriod> {
+    const { schedule, period } = followingPeriod(s.schedule, s.period, terms, timeZone);
+    const grantIds = await activities.grantAllowance.executeWithOptions(
+      { ...ACTIVITY_OPTIONS, summary: `write ahead the allowance of the period from ${period.start}` },
+      [{ accountId, terms, period, revision: s.revision, now: nowIso() }],
+    );
+    return { schedule, period, plan: { planId: terms.planId, seats: terms.seats }, allowanceTotal: terms.allowanceTotal, grantIds, revision: s.revision };
+  }
+
+  async function revokeNext(s: CarriedState): Promise<void> {
+    if (s.next && s.next.grantIds.length > 0) {
+      await activities.revokeGrants.executeWithOptions(
+        { ...ACTIVITY_OPTIONS, summary: `revoke the allowance written ahead for ${s.next.period.start}` },
+        [{ accountId, grantIds: s.next.grantIds, now: nowIso() }],
+      );
+    }
+    s.next = null;
+  }
+
+  async function open(): Promise<CarriedState> {
+    await activities.openAccount({ accountId, planId: input.planId, seats: input.seats, timeZone, now: input.startAt });
+    const terms = await activities.planTerms({ planId: input.planId, seats: input.seats });
+    const schedule: Schedule = { anchor: input.startAt, rule: terms.periodRule };
+    const at = new Date(Math.max(Date.now(), new Date(input.startAt).getTime()));
+    const period = toView(periodAt(schedule.rule, new Date(schedule.anchor), timeZone, at));
+    await activities.grantAllowance.executeWithOptions(
+      { ...ACTIVITY_OPTIONS, summary: `grant the allowance of period ${period.index}` },
+      [{ accountId, terms, period, revision: 0, now: nowIso() }],
+    );
+    let trialGranted = false;
+    if (input.trial && terms.trialCredits > 0) {
+      ({ granted: trialGranted } = await activities.grantTrial.executeWithOptions(
+        { ...ACTIVITY_OPTIONS, summary: 'grant the one-time trial' },
+        [{ accountId, credits: terms.trialCredits, expiresAt: period.end, now: nowIso() }],
+      ));
+      if (!trialGranted) log.info('trial not granted: this account already had one', { accountId });
+    }
+    return {
+      status: 'active',
+      trialGranted,
+      schedule,
+      period,
+      plan: { planId: terms.planId, seats: terms.seats },
+      allowanceTotal: terms.allowanceTotal,
+      next: null,
+      atBoundary: false,
+      revision: 0,
+    };
+  }
+
+  async function changePlan(change: ChangePlanInput): Promise<ChangePlanResult> {
+    return exclusively(async () => {
+      const s = state();
+      if (s.status !== 'active') {
+        throw ApplicationFailure.create({ message: `account ${accountId} is ${s.status}`, type: 'ACCOUNT_NOT_ACTIVE', nonRetryable: true });
+      }
+      const from = await activities.planTerms(s.plan);
+      const to = await activities.planTerms(change);
+      s.revision++;
+      const now = nowIso();
+      let grantedNow = 0;
+      const upgrade = to.allowanceTotal > from.allowanceTotal;
+      if (upgrade) {
+        grantedNow = await activities.grantUpgrade.executeWithOptions(
+          { ...ACTIVITY_OPTIONS, summary: `upgrade to ${change.planId} × ${change.seats}: grant the difference now` },
+          [{ accountId, from, to, period: s.period, revision: s.revision, now }],
+        );
+        await activities.setAccountPlan({ accountId, ...change, status: 'active', now });
+        s.plan = { planId: change.planId, seats: change.seats };
+        s.allowanceTotal = to.allowanceTotal;
+      }
+      await revokeNext(s);
+      s.next = await writeAhead(s, to);
+      publish();
+      return upgrade
+        ? { effective: 'now', ...s.plan, grantedNow, effectiveAt: now }
+        : { effective: 'next_period', planId: change.planId, seats: change.seats, grantedNow, effectiveAt: s.next.period.start };
+    });
+  }
+
+  async function cancel(): Promise<CancelResult> {
+    return exclusively(async () => {
+      const s = state();
+      if (s.status !== 'active') return { status: s.status, endsAt: s.period.end };
+      s.status = 'cancelling';
+      await revokeNext(s);
+      await activities.setAccountPlan({ accountId, ...s.plan, status: 'cancelling', now: nowIso() });
+      publish();
+      return { status: s.status, endsAt: s.period.end };
+    });
+  }
+
+  setHandler(accountStateQuery, view);
+  setHandler(changePlanUpdate, changePlan, {
+    validator: (change: ChangePlanInput) => {
+      if (typeof change.planId !== 'string' || change.planId.length === 0 || change.planId.length > 64) throw new Error('planId must be a plan id');
+      if (!Number.isInteger(change.seats) || change.seats < 1 || change.seats > MAX_SEATS) throw new Error(`seats must be an integer from 1 to ${MAX_SEATS}`);
+      if (!opened) return; // still opening: the handler runs once it is open
+      if (opened.status !== 'active') throw new Error(`account ${accountId} is ${opened.status}: its plan can no longer change`);
+      const scheduled = opened.next?.plan ?? opened.plan;
+      if (scheduled.planId === change.planId && scheduled.seats === change.seats) throw new Error(`plan ${change.planId} × ${change.seats} is already scheduled`);
+    },
+  });
+  setHandler(cancelUpdate, cancel, {
+    validator: () => {
+      if (opened && opened.status !== 'active') throw new Error(`account ${accountId} is already ${opened.status}`);
+    },
+  });
+
+  await exclusively(async () => {
+    opened ??= await open();
+    const s = opened;
+    if (s.atBoundary) {
+      // Entering a period: what is left of the previous one expires at the boundary itself.
+      await activities.expireEnded.executeWithOptions(
+        { ...ACTIVITY_OPTIONS, summary: `expire what is left at ${s.period.start}` },
+        [{ accountId, now: s.period.start }],
+      );
+      s.atBoundary = false;
+    }
+    if (s.status === 'active' && !s.next) s.next = await writeAhead(s, await activities.planTerms(s.plan));
+  });
+  publish();
+
+  // Wait for the period's end at an absolute instant; continue-as-new early if history grows large.
+  for (;;) {
+    const remainingMs = new Date(state().period.end).getTime() - Date.now();
+    if (remainingMs <= 0) break;
+    const suggested = await condition(() => workflowInfo().continueAsNewSuggested, remainingMs, {
+      summary: `period ${state().period.index} ends ${state().period.end}`,
+    });
+    if (suggested) {
+      await condition(() => !busy && allHandlersFinished());
+      return continueAsNew<typeof accountWorkflow>({ ...input, carried: state() });
+    }
+  }
+
+  await condition(() => !busy && allHandlersFinished());
+  const s = state();
+  if (!s.next) {
+    s.status = 'cancelled';
+    await activities.expireEnded({ accountId, now: s.period.end });
+    await activities.setAccountPlan({ accountId, ...s.plan, status: 'cancelled', now: s.period.end });
+    publish();
+    log.info('account cancelled at period end', { accountId, at: s.period.end });
+    return view();
+  }
+  const next = s.next;
+  if (next.plan.planId !== s.plan.planId || next.plan.seats !== s.plan.seats) {
+    await activities.setAccountPlan({ accountId, ...next.plan, status: 'active', now: next.period.start });
+  }
+  return continueAsNew<typeof accountWorkflow>({
+    ...input,
+    carried: {
+      ...s,
+      schedule: next.schedule,
+      period: next.period,
+      plan: next.plan,
+      allowanceTotal: next.allowanceTotal,
+      next: null,
+      atBoundary: true,
+    },
+  });
+}

@@ -1,0 +1,1 @@
+export { accountWorkflow } from './account.js';
