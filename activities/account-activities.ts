@@ -79,9 +79,10 @@ export function createAccountActivities({ ledger, catalog }: AccountActivityDeps
 
     /**
      * Grants a period's allowance, effective at its start and expiring at its end. The key names the
-     * account, the period start and the revision, so a retry or a replay never grants twice.
+     * subscription (an account that cancels and subscribes again starts a new one), the period start
+     * and the revision of the plan for it, so a retry or a replay never grants twice.
      */
-    async grantAllowance(input: { accountId: string; terms: PlanTerms; period: PeriodRef; revision: number; now: string }): Promise<string[]> {
+    async grantAllowance(input: { accountId: string; subscription: string; terms: PlanTerms; period: PeriodRef; revision: number; now: string }): Promise<string[]> {
       return asActivityFailure(async () => {
         const grantIds: string[] = [];
         for (const [index, allowance] of input.terms.allowances.entries()) {
@@ -93,7 +94,7 @@ export function createAccountActivities({ ledger, catalog }: AccountActivityDeps
             effectiveAt: new Date(input.period.start),
             expiresAt: new Date(input.period.end),
             ...(allowance.features ? { features: allowance.features } : {}),
-            idempotencyKey: `allowance:${input.period.start}:r${input.revision}:${index}`,
+            idempotencyKey: `allowance:${input.subscription}:${input.period.start}:r${input.revision}:${index}`,
             now: new Date(input.now),
           });
           grantIds.push(grant.grantId);
@@ -103,7 +104,7 @@ export function createAccountActivities({ ledger, catalog }: AccountActivityDeps
     },
 
     /** Grants the difference between two plans' allowances for the rest of the current period. */
-    async grantUpgrade(input: { accountId: string; from: PlanTerms; to: PlanTerms; period: PeriodRef; revision: number; now: string }): Promise<Micros> {
+    async grantUpgrade(input: { accountId: string; subscription: string; from: PlanTerms; to: PlanTerms; period: PeriodRef; revision: number; now: string }): Promise<Micros> {
       return asActivityFailure(async () => {
         const before = allowanceByRestriction(input.from);
         let granted = 0;
@@ -117,7 +118,7 @@ export function createAccountActivities({ ledger, catalog }: AccountActivityDeps
             effectiveAt: new Date(input.now),
             expiresAt: new Date(input.period.end),
             ...(group.features ? { features: group.features } : {}),
-            idempotencyKey: `upgrade:${input.period.start}:r${input.revision}:${key}`,
+            idempotencyKey: `upgrade:${input.subscription}:${input.period.start}:r${input.revision}:${key}`,
             now: new Date(input.now),
           });
           granted += difference;
@@ -141,7 +142,8 @@ export function createAccountActivities({ ledger, catalog }: AccountActivityDeps
           });
           return { granted: true };
         } catch (error) {
-          if (isLedgerError(error, 'TRIAL_ALREADY_GRANTED')) return { granted: false };
+          // Either refusal means this account already had its trial (the key is the same for every subscription).
+          if (isLedgerError(error, 'TRIAL_ALREADY_GRANTED') || isLedgerError(error, 'IDEMPOTENCY_CONFLICT')) return { granted: false };
           throw error;
         }
       });

@@ -5,7 +5,7 @@ import { loadCatalog } from '../src/catalog/catalog.js';
 import type { Ledger } from '../src/ledger/ledger.js';
 import { daysLeft, periodByIndex } from '../src/periods/periods.js';
 import { startAccount } from '../src/temporal/accounts.js';
-import { accountStateQuery, type AccountView } from '../workflows/account-messages.js';
+import { accountStateQuery, type OpenAccountView } from '../workflows/account-messages.js';
 import { credits, freshLedger } from './support/database.js';
 import { eventually, runWorker, timeSkippingEnvironment, type RunningWorker } from './support/temporal.js';
 
@@ -48,8 +48,10 @@ async function allowanceGrants(accountId: string): Promise<AllowanceRow[]> {
   return rows;
 }
 
-async function state(accountId: string): Promise<AccountView> {
-  return env.client.workflow.getHandle(`account:${accountId}`).query(accountStateQuery);
+async function state(accountId: string): Promise<OpenAccountView> {
+  const view = await env.client.workflow.getHandle(`account:${accountId}`).query(accountStateQuery);
+  if (view.status === 'opening') throw new Error(`${accountId} is still opening`);
+  return view;
 }
 
 /**
@@ -57,7 +59,7 @@ async function state(accountId: string): Promise<AccountView> {
  * which can stall while a run is continuing-as-new) until the boundary is processed: `index`
  * expired allowances and the next period written ahead.
  */
-async function crossBoundary(accountId: string, instant: string, index: number): Promise<AccountView> {
+async function crossBoundary(accountId: string, instant: string, index: number): Promise<OpenAccountView> {
   const skip = new Date(instant).getTime() - (await env.currentTimeMs()) + 1;
   if (skip > 0) await env.sleep(skip);
   await eventually(

@@ -27,7 +27,7 @@ export interface PlanView {
   seats: number;
 }
 
-export interface AccountView {
+export interface OpenAccountView {
   accountId: string;
   planId: string;
   seats: number;
@@ -40,6 +40,17 @@ export interface AccountView {
   nextPlan: PlanView | null;
   trialGranted: boolean;
 }
+
+/** Answered only until a new account has its ledger account and first allowance. */
+export interface OpeningAccountView {
+  accountId: string;
+  planId: string;
+  seats: number;
+  timeZone: string;
+  status: 'opening';
+}
+
+export type AccountView = OpenAccountView | OpeningAccountView;
 
 /** A sequence of periods: a plan whose period rule differs starts a new one at a boundary. */
 export interface Schedule {

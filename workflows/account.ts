@@ -1,4 +1,5 @@
 import {
+  ActivityFailure,
   allHandlersFinished,
   ApplicationFailure,
   condition,
@@ -17,6 +18,7 @@ import {
   cancelUpdate,
   changePlanUpdate,
   type AccountView,
+  type OpenAccountView,
   type AccountWorkflowInput,
   type CancelResult,
   type CarriedState,
@@ -58,13 +60,19 @@ function followingPeriod(schedule: Schedule, period: PeriodView, terms: PlanTerm
   return { schedule: fresh, period: toView(periodByIndex(fresh.rule, new Date(fresh.anchor), timeZone, 0)) };
 }
 
+/** An update caller should see UNKNOWN_PLAN itself, not a generic "activity task failed". */
+function asBusinessFailure(error: unknown): never {
+  if (error instanceof ActivityFailure && error.cause instanceof ApplicationFailure) throw error.cause;
+  throw error;
+}
+
 /**
  * One account's billing periods, forever: grant each period's allowance (written one period ahead,
  * so there is no gap at a boundary even when no worker is running), expire what is left of it at
  * its end, and continue-as-new at each boundary. Timers are set for absolute instants, so a worker
  * that was down catches up period by period with exactly the grants and expiries it missed.
  */
-export async function accountWorkflow(input: AccountWorkflowInput): Promise<AccountView> {
+export async function accountWorkflow(input: AccountWorkflowInput): Promise<OpenAccountView> {
   const { accountId, timeZone } = input;
   // Undefined only while a new account is being opened; handlers wait for it (see `exclusively`).
   let opened: CarriedState | undefined = input.carried;
@@ -88,7 +96,11 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<Acco
   }
 
   function view(): AccountView {
-    const s = state();
+    if (!opened) return { accountId, planId: input.planId, seats: input.seats, timeZone, status: 'opening' };
+    return openView(opened);
+  }
+
+  function openView(s: CarriedState): OpenAccountView {
     const scheduled = s.next && (s.next.plan.planId !== s.plan.planId || s.next.plan.seats !== s.plan.seats) ? s.next.plan : null;
     return {
       accountId,
@@ -127,7 +139,7 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<Acco
     const { schedule, period } = followingPeriod(s.schedule, s.period, terms, timeZone);
     const grantIds = await activities.grantAllowance.executeWithOptions(
       { ...ACTIVITY_OPTIONS, summary: `write ahead the allowance of the period from ${period.start}` },
-      [{ accountId, terms, period, revision: s.revision, now: nowIso() }],
+      [{ accountId, subscription: input.startAt, terms, period, revision: s.revision, now: nowIso() }],
     );
     return { schedule, period, plan: { planId: terms.planId, seats: terms.seats }, allowanceTotal: terms.allowanceTotal, grantIds, revision: s.revision };
   }
@@ -150,7 +162,7 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<Acco
     const period = toView(periodAt(schedule.rule, new Date(schedule.anchor), timeZone, at));
     await activities.grantAllowance.executeWithOptions(
       { ...ACTIVITY_OPTIONS, summary: `grant the allowance of period ${period.index}` },
-      [{ accountId, terms, period, revision: 0, now: nowIso() }],
+      [{ accountId, subscription: input.startAt, terms, period, revision: 0, now: nowIso() }],
     );
     let trialGranted = false;
     if (input.trial && terms.trialCredits > 0) {
@@ -180,7 +192,7 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<Acco
         throw ApplicationFailure.create({ message: `account ${accountId} is ${s.status}`, type: 'ACCOUNT_NOT_ACTIVE', nonRetryable: true });
       }
       const from = await activities.planTerms(s.plan);
-      const to = await activities.planTerms(change);
+      const to = await activities.planTerms(change).catch(asBusinessFailure);
       s.revision++;
       const now = nowIso();
       let grantedNow = 0;
@@ -188,7 +200,7 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<Acco
       if (upgrade) {
         grantedNow = await activities.grantUpgrade.executeWithOptions(
           { ...ACTIVITY_OPTIONS, summary: `upgrade to ${change.planId} × ${change.seats}: grant the difference now` },
-          [{ accountId, from, to, period: s.period, revision: s.revision, now }],
+          [{ accountId, subscription: input.startAt, from, to, period: s.period, revision: s.revision, now }],
         );
         await activities.setAccountPlan({ accountId, ...change, status: 'active', now });
         s.plan = { planId: change.planId, seats: change.seats };
@@ -268,7 +280,7 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<Acco
     await activities.setAccountPlan({ accountId, ...s.plan, status: 'cancelled', now: s.period.end });
     publish();
     log.info('account cancelled at period end', { accountId, at: s.period.end });
-    return view();
+    return openView(s);
   }
   const next = s.next;
   if (next.plan.planId !== s.plan.planId || next.plan.seats !== s.plan.seats) {

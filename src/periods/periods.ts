@@ -22,7 +22,8 @@ function boundary(rule: PeriodRule, anchor: DateTime, index: number): DateTime {
   switch (rule.rule) {
     case 'calendar_month': {
       const month = anchorMonth(rule.dayOfMonth, anchor).plus({ months: index });
-      return month.set({ day: Math.min(rule.dayOfMonth, month.daysInMonth ?? 28) });
+      // startOf('day'): `month` is 01:00, not midnight, when the anchor month's 1st had no midnight (DST).
+      return month.set({ day: Math.min(rule.dayOfMonth, month.daysInMonth ?? 28) }).startOf('day');
     }
     case 'anniversary_months':
       return anchor.plus({ months: rule.months * index });
@@ -36,7 +37,7 @@ function boundary(rule: PeriodRule, anchor: DateTime, index: number): DateTime {
 /** First day, at midnight, of the month whose renewal day starts the period containing the anchor. */
 function anchorMonth(dayOfMonth: number, anchor: DateTime): DateTime {
   const month = anchor.startOf('month');
-  const renewal = month.set({ day: Math.min(dayOfMonth, month.daysInMonth ?? 28) });
+  const renewal = month.set({ day: Math.min(dayOfMonth, month.daysInMonth ?? 28) }).startOf('day');
   return anchor < renewal ? month.minus({ months: 1 }) : month;
 }
 
