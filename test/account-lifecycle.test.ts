@@ -6,6 +6,7 @@ import { loadCatalog } from '../src/catalog/catalog.js';
 import { isLedgerError } from '../src/ledger/errors.js';
 import type { Ledger } from '../src/ledger/ledger.js';
 import { startAccount, type StartAccountInput } from '../src/temporal/accounts.js';
+import type { accountWorkflow } from '../workflows/account.js';
 import { accountStateQuery, accountWorkflowId, cancelUpdate, changePlanUpdate, type OpenAccountView } from '../workflows/account-messages.js';
 import { credits, freshLedger } from './support/database.js';
 import { recordHistories } from './support/histories.js';
@@ -49,7 +50,7 @@ async function grants(accountId: string, source = 'allowance'): Promise<GrantRow
   return rows;
 }
 
-const handle = (accountId: string) => env.client.workflow.getHandle(accountWorkflowId(accountId));
+const handle = (accountId: string) => env.client.workflow.getHandle<typeof accountWorkflow>(accountWorkflowId(accountId));
 async function view(accountId: string): Promise<OpenAccountView> {
   const state = await handle(accountId).query(accountStateQuery);
   if (state.status === 'opening') throw new Error(`${accountId} is still opening`);
