@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Client } from '@temporalio/client';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { temporal } from '@temporalio/proto';
 
 export const HISTORIES_DIR = fileURLToPath(new URL('../histories', import.meta.url));
 
@@ -9,7 +9,7 @@ export const HISTORIES_DIR = fileURLToPath(new URL('../histories', import.meta.u
 export const recording = process.env.RECORD_HISTORIES === '1';
 
 /**
- * Writes the history of every run of a workflow (following continue-as-new) to test/histories, so
+ * Writes the history of every run (as protobuf: the JSON helpers trip over two protobufjs copies) of a workflow (following continue-as-new) to test/histories, so
  * that the replay test can prove later workflow code still replays them deterministically.
  */
 export async function recordHistories(client: Client, workflowId: string, name: string): Promise<void> {
@@ -19,7 +19,7 @@ export async function recordHistories(client: Client, workflowId: string, name: 
   let runId: string | undefined = firstRunId;
   for (let run = 0; runId && run < 50; run++) {
     const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
-    writeFileSync(`${HISTORIES_DIR}/${name}.run-${String(run).padStart(2, '0')}.json`, historyToJSON(history));
+    writeFileSync(`${HISTORIES_DIR}/${name}.run-${String(run).padStart(2, '0')}.pb`, temporal.api.history.v1.History.encode(history).finish());
     const last = history.events?.at(-1);
     runId = last?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
   }

@@ -1,0 +1,32 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { temporal } from '@temporalio/proto';
+import { Worker } from '@temporalio/worker';
+import { describe, expect, it } from 'vitest';
+import { HISTORIES_DIR } from './support/histories.js';
+import { quietTemporalRuntime, workflowBundle } from './support/temporal.js';
+
+/**
+ * Histories recorded from real runs (`npm run test:record-histories`) must replay against the
+ * current workflow code: a change that breaks determinism fails here instead of in production.
+ */
+describe('recorded workflow histories replay deterministically', () => {
+  const files = readdirSync(HISTORIES_DIR).filter((file) => file.endsWith('.pb')).sort();
+
+  it('has recorded histories of every account scenario', () => {
+    const scenarios = new Set(files.map((file) => file.split('.run-')[0]));
+    expect([...scenarios].sort()).toEqual(['cancel', 'downgrade', 'repeat-start', 'upgrade-seats']);
+  });
+
+  it(`replays all ${files.length} runs`, async () => {
+    quietTemporalRuntime();
+    const histories = files.map((file) => ({ workflowId: file, history: temporal.api.history.v1.History.decode(readFileSync(`${HISTORIES_DIR}/${file}`)) }));
+    const failures: string[] = [];
+    let replayed = 0;
+    for await (const result of Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, histories)) {
+      replayed++;
+      if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
+    }
+    expect(failures).toEqual([]);
+    expect(replayed).toBe(files.length);
+  });
+});
