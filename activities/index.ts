@@ -1,8 +1,9 @@
 import { createAccountActivities, type AccountActivityDeps } from './account-activities.js';
+import { createJobActivities, type JobActivityDeps } from './job-activities.js';
 
-export type ActivityDeps = AccountActivityDeps;
+export type ActivityDeps = AccountActivityDeps & JobActivityDeps;
 
 /** Every activity the worker registers, built from injected dependencies. */
 export function createActivities(deps: ActivityDeps) {
-  return { ...createAccountActivities(deps) };
+  return { ...createAccountActivities(deps), ...createJobActivities(deps) };
 }

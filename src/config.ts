@@ -11,6 +11,17 @@ const environmentSchema = z.object({
   TEMPORAL_ADDRESS: z.string().regex(/^[\w.-]+:\d{1,5}$/, 'must be host:port, such as localhost:7233').default('localhost:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).max(255).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).max(255).default('credits'),
+  ENRICHMENT_PROVIDER: z.enum(['simulated', 'http']).default('simulated'),
+  ENRICHMENT_PROVIDER_URL: z.url().optional(),
+  ENRICHMENT_TIMEOUT_MS: z.coerce.number().int().min(1).max(600_000).default(10_000),
+  ENRICHMENT_CONCURRENCY: z.coerce.number().int().min(1).max(10_000).default(50),
+  ENRICHMENT_RATE_PER_SECOND: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
+  ENRICHMENT_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
+  SIMULATED_VERIFIED_RATE: z.coerce.number().min(0).max(1).default(0.6),
+  SIMULATED_LATENCY_MS: z.coerce.number().int().min(0).max(60_000).default(0),
+}).refine((env) => env.ENRICHMENT_PROVIDER !== 'http' || env.ENRICHMENT_PROVIDER_URL !== undefined, {
+  path: ['ENRICHMENT_PROVIDER_URL'],
+  message: 'is required when ENRICHMENT_PROVIDER=http',
 });
 
 export type Config = {
@@ -18,6 +29,9 @@ export type Config = {
   databaseUrl: string | undefined;
   catalogPath: string;
   temporal: { address: string; namespace: string; taskQueue: string };
+  enrichment:
+    | { provider: 'simulated'; verifiedRate: number; latencyMs: number; concurrency: number }
+    | { provider: 'http'; url: string; timeoutMs: number; concurrency: number; ratePerSecond: number; maxAttempts: number };
 };
 
 export class ConfigError extends Error {
@@ -37,6 +51,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: data.DATABASE_URL,
     catalogPath: data.CREDITS_CATALOG,
     temporal: { address: data.TEMPORAL_ADDRESS, namespace: data.TEMPORAL_NAMESPACE, taskQueue: data.TEMPORAL_TASK_QUEUE },
+    enrichment:
+      data.ENRICHMENT_PROVIDER === 'http' && data.ENRICHMENT_PROVIDER_URL
+        ? {
+            provider: 'http',
+            url: data.ENRICHMENT_PROVIDER_URL,
+            timeoutMs: data.ENRICHMENT_TIMEOUT_MS,
+            concurrency: data.ENRICHMENT_CONCURRENCY,
+            ratePerSecond: data.ENRICHMENT_RATE_PER_SECOND,
+            maxAttempts: data.ENRICHMENT_MAX_ATTEMPTS,
+          }
+        : { provider: 'simulated', verifiedRate: data.SIMULATED_VERIFIED_RATE, latencyMs: data.SIMULATED_LATENCY_MS, concurrency: data.ENRICHMENT_CONCURRENCY },
   };
 }
 

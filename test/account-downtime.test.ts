@@ -76,7 +76,7 @@ describe('a worker that is down across period boundaries', () => {
     const period = (index: number) => periodByIndex(rule, startAt, 'UTC', index);
     const soon = (index: number) => new Date(period(index).start.getTime() + 200);
 
-    worker = await runWorker(env, TASK_QUEUE, { ledger, catalog });
+    worker = await runWorker(env, TASK_QUEUE, { ledger, catalog, pool });
     await startAccount(env.client, TASK_QUEUE, { accountId, planId: 'five-seconds', seats: 1, timeZone: 'UTC', startAt: startAt.toISOString(), trial: false });
     await eventually(() => allowances(accountId), (rows) => rows.length === 2, 'the account opened');
     await ledger.setUser({ accountId, userId: 'admin', role: 'admin', creditsAllowed: true, now: startAt });
@@ -105,7 +105,7 @@ describe('a worker that is down across period boundaries', () => {
       available: 10,
     });
 
-    worker = await runWorker(env, TASK_QUEUE, { ledger, catalog });
+    worker = await runWorker(env, TASK_QUEUE, { ledger, catalog, pool });
     const rows = await eventually(
       () => allowances(accountId),
       (found) => found.length >= 4 && found.filter((row) => row.expired_at !== null).length >= 2,

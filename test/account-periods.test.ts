@@ -21,7 +21,7 @@ let worker: RunningWorker;
 beforeAll(async () => {
   ({ ledger, pool } = await freshLedger());
   env = await timeSkippingEnvironment();
-  worker = await runWorker(env, TASK_QUEUE, { ledger, catalog });
+  worker = await runWorker(env, TASK_QUEUE, { ledger, catalog, pool });
 });
 
 afterAll(async () => {

@@ -20,7 +20,7 @@ let worker: RunningWorker;
 beforeAll(async () => {
   ({ ledger, pool } = await freshLedger());
   env = await devServerEnvironment();
-  worker = await runWorker(env, TASK_QUEUE, { ledger, catalog });
+  worker = await runWorker(env, TASK_QUEUE, { ledger, catalog, pool });
 });
 
 afterAll(async () => {

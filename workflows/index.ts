@@ -1,1 +1,2 @@
 export { accountWorkflow } from './account.js';
+export { jobWorkflow } from './job.js';

@@ -6,4 +6,7 @@ export const PLAN_ID = defineSearchAttributeKey('PlanId', SearchAttributeType.KE
 export const ACCOUNT_STATUS = defineSearchAttributeKey('AccountStatus', SearchAttributeType.KEYWORD);
 export const PERIOD_END = defineSearchAttributeKey('PeriodEnd', SearchAttributeType.DATETIME);
 
-export const SEARCH_ATTRIBUTES = [ACCOUNT_ID, PLAN_ID, ACCOUNT_STATUS, PERIOD_END] as const;
+export const JOB_STATUS = defineSearchAttributeKey('JobStatus', SearchAttributeType.KEYWORD);
+export const FEATURE = defineSearchAttributeKey('Feature', SearchAttributeType.KEYWORD);
+
+export const SEARCH_ATTRIBUTES = [ACCOUNT_ID, PLAN_ID, ACCOUNT_STATUS, PERIOD_END, JOB_STATUS, FEATURE] as const;

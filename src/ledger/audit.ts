@@ -1,4 +1,4 @@
-import type pg from 'pg';
+import type { Queryable } from './db.js';
 
 export interface AuditProblem {
   check: string;
@@ -101,7 +101,7 @@ const CHECKS: readonly { check: string; sql: string }[] = [
 ];
 
 /** Recomputes every grant and hold from the ledger entries and reports every difference. */
-export async function auditLedger(pool: pg.Pool, options: { accountId?: string } = {}): Promise<AuditReport> {
+export async function auditLedger(pool: Queryable, options: { accountId?: string } = {}): Promise<AuditReport> {
   const accountId = options.accountId ?? null;
   const problems: AuditProblem[] = [];
   for (const { check, sql } of CHECKS) {

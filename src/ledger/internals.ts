@@ -99,7 +99,8 @@ export async function runOnce<R extends object>(
   return { ...outcome.result, replayed: false };
 }
 
-function hashRequest(kind: OperationKind, request: Record<string, unknown>): string {
+/** A stable digest of what defines a request, to tell a replay from a reused key. */
+export function hashRequest(kind: string, request: Record<string, unknown>): string {
   return createHash('sha256').update(kind).update('\n').update(stableJson(request)).digest('hex');
 }
 

@@ -139,10 +139,23 @@ export interface LedgerDeps {
 }
 
 export type Ledger = ReturnType<typeof createLedger>;
+export type LedgerOperations = ReturnType<typeof ledgerOperations>;
+
+type Transaction = <T>(work: (client: Queryable) => Promise<T>) => Promise<T>;
 
 /** The ledger: every operation is one PostgreSQL transaction, and every mutation is idempotent. */
 export function createLedger({ pool, catalog }: LedgerDeps) {
-  const transaction = <T>(work: (client: pg.PoolClient) => Promise<T>) => withTransaction(pool, work);
+  return {
+    ...ledgerOperations(catalog, pool, (work) => withTransaction(pool, work)),
+    /**
+     * The same operations inside a transaction the caller already holds, so that its own writes
+     * (a job's results, an outbox event) commit or roll back together with the ledger's.
+     */
+    within: (client: Queryable): LedgerOperations => ledgerOperations(catalog, client, (work) => work(client)),
+  };
+}
+
+function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transaction) {
 
   async function createAccount(raw: CreateAccountInput): Promise<AccountResult> {
     const input = parseInput(createAccountInput, raw);

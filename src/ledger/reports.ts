@@ -1,4 +1,4 @@
-import type pg from 'pg';
+import type { Queryable } from './db.js';
 import { GRANT_SOURCES, type GrantSource } from '../catalog/schema.js';
 import { assertMicros, type Micros } from '../money.js';
 import { accountAtInput, entriesInput, parseInput, usageInput, type USAGE_GROUPS } from './inputs.js';
@@ -80,7 +80,7 @@ const USAGE_KEY: Record<(typeof USAGE_GROUPS)[number], string> = {
   day: "to_char(o.occurred_at AT TIME ZONE a.time_zone, 'YYYY-MM-DD')",
 };
 
-export function createReports(pool: pg.Pool) {
+export function createReports(pool: Queryable) {
   /** Balance as of `now`: validity is decided by the clock, so a grant past expiry counts for nothing. */
   async function balance(raw: z.input<typeof accountAtInput>): Promise<Balance> {
     const input = parseInput(accountAtInput, raw);

@@ -3,8 +3,10 @@ import { pino } from 'pino';
 import { loadCatalog } from '../catalog/catalog.js';
 import { loadConfig, requireDatabaseUrl } from '../config.js';
 import { createPool } from '../ledger/db.js';
+import { createJobStore } from '../jobs/jobs.js';
 import { createLedger } from '../ledger/ledger.js';
 import { migrate } from '../ledger/migrate.js';
+import { providerFromConfig } from '../providers/from-config.js';
 import { createCreditsWorker } from './worker.js';
 
 const logger = pino({ name: 'credits-worker' });
@@ -20,14 +22,23 @@ async function main(): Promise<void> {
   await migrate(databaseUrl);
   const pool = createPool({ connectionString: databaseUrl, max: 20, applicationName: 'credits-worker' });
   const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const ledger = createLedger({ pool, catalog });
   try {
     const worker = await createCreditsWorker({
       connection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
-      deps: { ledger: createLedger({ pool, catalog }), catalog },
+      deps: {
+        ledger,
+        catalog,
+        jobs: createJobStore({ pool, ledger, catalog }),
+        provider: providerFromConfig(config.enrichment, catalog),
+        batchConcurrency: config.enrichment.concurrency,
+        flushSize: 200,
+        flushIntervalMs: 250,
+      },
     });
-    logger.info({ temporal: config.temporal, catalog: config.catalogPath }, 'worker started');
+    logger.info({ temporal: config.temporal, catalog: config.catalogPath, provider: config.enrichment.provider }, 'worker started');
     // Worker.run resolves after SIGTERM/SIGINT (the SDK's default shutdown signals) once in-flight
     // tasks have finished or the shutdown grace time has passed.
     await worker.run();

@@ -1,6 +1,10 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type pg from 'pg';
 import type { Catalog } from '../../src/catalog/catalog.js';
+import { createJobStore } from '../../src/jobs/jobs.js';
+import type { EnrichmentProvider } from '../../src/providers/provider.js';
+import { createSimulatedProvider } from '../../src/providers/simulated.js';
 import { temporalCliPath, temporalTestServerPath } from '../../src/devstack/temporal-binaries.js';
 import type { Ledger } from '../../src/ledger/ledger.js';
 import { registerSearchAttributes } from '../../src/temporal/search-attributes.js';
@@ -44,13 +48,30 @@ export interface RunningWorker {
   stop: () => Promise<void>;
 }
 
+export interface TestWorkerDeps {
+  ledger: Ledger;
+  catalog: Catalog;
+  pool: pg.Pool;
+  provider?: EnrichmentProvider;
+  batchConcurrency?: number;
+}
+
 /** Starts a worker in the background; `stop` shuts it down and waits until it has. */
-export async function runWorker(env: TestWorkflowEnvironment, taskQueue: string, deps: { ledger: Ledger; catalog: Catalog }): Promise<RunningWorker> {
+export async function runWorker(env: TestWorkflowEnvironment, taskQueue: string, deps: TestWorkerDeps): Promise<RunningWorker> {
+  const { ledger, catalog, pool } = deps;
   const worker = await createCreditsWorker({
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
     taskQueue,
-    deps,
+    deps: {
+      ledger,
+      catalog,
+      jobs: createJobStore({ pool, ledger, catalog }),
+      provider: deps.provider ?? createSimulatedProvider(catalog, { verifiedRate: 0.6, latencyMs: 0 }),
+      batchConcurrency: deps.batchConcurrency ?? 20,
+      flushSize: 100,
+      flushIntervalMs: 100,
+    },
     workflowBundle: await workflowBundle(),
   });
   const running = worker.run();

@@ -1,0 +1,118 @@
+import { heartbeat, cancellationSignal } from '@temporalio/activity';
+import PQueue from 'p-queue';
+import type { JobStore, JobView, RecordResult } from '../src/jobs/jobs.js';
+import type { PauseReason } from '../src/jobs/inputs.js';
+import type { EnrichmentProvider } from '../src/providers/provider.js';
+import { asActivityFailure } from './failures.js';
+
+export interface JobActivityDeps {
+  jobs: JobStore;
+  provider: EnrichmentProvider;
+  /** Provider calls in flight at once for one batch. */
+  batchConcurrency: number;
+  /** Results are stored (and charged) in flushes of at most this many, or after `flushIntervalMs`. */
+  flushSize: number;
+  flushIntervalMs: number;
+  clock?: () => Date;
+}
+
+export interface BatchResult {
+  processed: number;
+  verified: number;
+  notFound: number;
+  failed: number;
+  credits: number;
+  /** The hold could not pay for more records: the workflow must reserve more or pause. */
+  outOfCredits: boolean;
+  /** No pending record was left: the job is done. */
+  exhausted: boolean;
+}
+
+/**
+ * Workflow time is the floor: on the time-skipping test server it is ahead of the wall clock, and
+ * in production the wall clock is later than the moment the workflow scheduled the activity.
+ */
+function nowFrom(notBefore: string, clock: () => Date): Date {
+  return new Date(Math.max(new Date(notBefore).getTime(), clock().getTime()));
+}
+
+export function createJobActivities(deps: JobActivityDeps) {
+  const clock = deps.clock ?? (() => new Date());
+  const { jobs, provider } = deps;
+
+  return {
+    async beginJob(input: { jobId: string; notBefore: string }): Promise<JobView> {
+      return asActivityFailure(() => jobs.begin(input.jobId, nowFrom(input.notBefore, clock)));
+    },
+
+    async reserveForJob(input: { jobId: string; notBefore: string; resume: boolean }) {
+      return asActivityFailure(() => jobs.reserveMore(input.jobId, nowFrom(input.notBefore, clock), input.resume));
+    },
+
+    async pauseJob(input: { jobId: string; reason: PauseReason; notBefore: string }): Promise<void> {
+      await asActivityFailure(() => jobs.pause(input.jobId, input.reason, nowFrom(input.notBefore, clock)));
+    },
+
+    async finishJob(input: { jobId: string; status: 'completed' | 'cancelled'; stopReason: string | null; notBefore: string }): Promise<JobView> {
+      return asActivityFailure(() => jobs.finish(input.jobId, input.status, input.stopReason, nowFrom(input.notBefore, clock)));
+    },
+
+    /**
+     * Enriches the first pending records (in append order): never more at once than the hold can pay
+     * for (a record whose outcome is not chargeable gives its place back), calling the provider
+     * with bounded concurrency and storing results in flushes, each with its charge. Heartbeats
+     * after every flush, so a dead worker is noticed and the retry skips what was stored.
+     */
+    async processBatch(input: { jobId: string; limit: number; notBefore: string }): Promise<BatchResult> {
+      return asActivityFailure(async () => {
+        const signal = cancellationSignal();
+        const records = await jobs.pendingRecords(input.jobId, input.limit);
+        const totals: BatchResult = { processed: 0, verified: 0, notFound: 0, failed: 0, credits: 0, outOfCredits: false, exhausted: records.length === 0 };
+        if (records.length === 0) return totals;
+        const { affordable, feature } = await jobs.budget(input.jobId, nowFrom(input.notBefore, clock));
+        const chargeable = new Set(feature.chargeableOutcomes);
+
+        let places = affordable;
+        let unflushed: RecordResult[] = [];
+        let lastFlush = Date.now();
+        const flush = async (): Promise<void> => {
+          if (unflushed.length === 0) return;
+          const batch = unflushed;
+          unflushed = [];
+          lastFlush = Date.now();
+          const stored = await jobs.storeResults(input.jobId, batch, nowFrom(input.notBefore, clock));
+          totals.processed += stored.stored;
+          totals.verified += stored.verified;
+          totals.notFound += stored.notFound;
+          totals.failed += stored.failed;
+          totals.credits += stored.credits;
+          if (stored.unpaid > 0) totals.outOfCredits = true;
+          heartbeat({ flushedThrough: batch.at(-1)?.seq });
+        };
+
+        const queue = new PQueue({ concurrency: deps.batchConcurrency });
+        let flushing = Promise.resolve();
+        for (const record of records) {
+          if (places === 0) await queue.onIdle();
+          if (places === 0 || totals.outOfCredits) {
+            totals.outOfCredits = true;
+            break;
+          }
+          places--;
+          void queue.add(async () => {
+            const result = await provider.enrich({ feature: feature.id, recordId: record.recordId, input: record.input }, signal);
+            if (!chargeable.has(result.outcome)) places++;
+            unflushed.push({ seq: record.seq, recordId: record.recordId, outcome: result.outcome, data: result.data ?? null });
+            if (unflushed.length >= deps.flushSize || Date.now() - lastFlush >= deps.flushIntervalMs) flushing = flushing.then(flush);
+          });
+        }
+        await queue.onIdle();
+        flushing = flushing.then(flush);
+        await flushing;
+        return totals;
+      });
+    },
+  };
+}
+
+export type JobActivities = ReturnType<typeof createJobActivities>;

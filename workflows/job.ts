@@ -1,0 +1,180 @@
+import {
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  log,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { JobActivities } from '../activities/job-activities.js';
+import {
+  cancelJobUpdate,
+  jobStateQuery,
+  resumeJobUpdate,
+  type JobCarried,
+  type JobState,
+  type JobWorkflowInput,
+  type ResumeResult,
+} from './job-messages.js';
+import { ACCOUNT_ID, FEATURE, JOB_STATUS } from './search-attributes.js';
+
+const DEFAULT_BATCH_SIZE = 500;
+const DEFAULT_BATCHES_PER_RUN = 100;
+
+const control = proxyActivities<JobActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', backoffCoefficient: 2 },
+});
+
+// A batch heartbeats after every flush: a worker that dies mid-batch is noticed within the heartbeat
+// timeout and the retry, on any worker, skips every record whose result was stored.
+const batches = proxyActivities<JobActivities>({
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '10 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', backoffCoefficient: 2 },
+});
+
+function credits(micros: number): string {
+  return (micros / 1_000_000).toLocaleString('en-US', { maximumFractionDigits: 6 });
+}
+
+/**
+ * A bulk enrichment job: reserve its maximum up front, enrich records batch by batch charging only
+ * chargeable outcomes, reserve more when the hold runs dry, and when no credits are left pause with
+ * OUT_OF_CREDITS and wait, with no timer, for an explicit resume. Completion or cancellation
+ * releases whatever the hold still earmarks.
+ */
+export async function jobWorkflow(input: JobWorkflowInput): Promise<JobState> {
+  const { jobId, accountId, feature } = input;
+  const batchSize = input.batchSize ?? DEFAULT_BATCH_SIZE;
+  const batchesPerRun = input.batchesPerRun ?? DEFAULT_BATCHES_PER_RUN;
+  const notBefore = (): string => new Date(Date.now()).toISOString();
+  let stopReason: string | null = null;
+  let batchesThisRun = 0;
+  const state: JobCarried = input.carried ?? {
+    status: 'running',
+    pauseReason: null,
+    total: 0,
+    counters: { processed: 0, verified: 0, notFound: 0, failed: 0, charged: 0 },
+    batches: 0,
+    cancelRequested: false,
+  };
+
+  const view = (): JobState => ({ ...state, jobId, accountId, feature, stopReason });
+  // Read through a function: the cancel handler sets it while the main loop awaits.
+  const cancelRequested = (): boolean => state.cancelRequested;
+
+  function publish(): void {
+    upsertSearchAttributes([
+      { key: ACCOUNT_ID, value: accountId },
+      { key: FEATURE, value: feature },
+      { key: JOB_STATUS, value: state.status },
+    ]);
+    const { processed, verified, notFound, failed, charged } = state.counters;
+    setCurrentDetails(
+      [
+        `**${jobId}** · ${state.status}${state.pauseReason ? ` (${state.pauseReason})` : ''} · ${feature} for ${accountId}`,
+        `${processed} / ${state.total} records: ${verified} verified, ${notFound} not found, ${failed} failed · ${credits(charged)} credits charged`,
+        state.status === 'paused' ? 'Waiting for an explicit resume: a top-up or a new period does not restart it.' : '',
+      ].join('\n\n'),
+    );
+  }
+
+  setHandler(jobStateQuery, view);
+  setHandler(
+    resumeJobUpdate,
+    async (): Promise<ResumeResult> => {
+      const reservation = await control.reserveForJob({ jobId, notBefore: notBefore(), resume: true });
+      if (!reservation.canPay) {
+        throw ApplicationFailure.create({
+          type: 'INSUFFICIENT_CREDITS',
+          message: `credits are still missing: the job needs ${credits(reservation.needed)} more, ${credits(reservation.available)} available`,
+          nonRetryable: true,
+          details: [{ needed: reservation.needed / 1_000_000, available: reservation.available / 1_000_000 }],
+        });
+      }
+      state.status = 'running';
+      state.pauseReason = null;
+      publish();
+      log.info('job resumed', { jobId, reserved: reservation.added });
+      return { status: state.status, reserved: reservation.added };
+    },
+    {
+      validator: () => {
+        if (state.status !== 'paused') throw new Error(`job ${jobId} is ${state.status}: only a paused job can be resumed`);
+      },
+    },
+  );
+  setHandler(
+    cancelJobUpdate,
+    () => {
+      state.cancelRequested = true;
+      return Promise.resolve({ status: state.status });
+    },
+    {
+      validator: () => {
+        if (state.status === 'completed' || state.status === 'cancelled') throw new Error(`job ${jobId} is already ${state.status}`);
+      },
+    },
+  );
+
+  if (!input.carried) {
+    const begun = await control.beginJob({ jobId, notBefore: notBefore() });
+    state.total = begun.progress.total;
+    if (begun.status === 'paused') {
+      state.status = 'paused';
+      state.pauseReason = 'OUT_OF_CREDITS';
+    }
+  }
+  publish();
+
+  for (;;) {
+    if (state.status === 'paused') {
+      await condition(() => state.status !== 'paused' || cancelRequested());
+    }
+    if (cancelRequested()) break;
+    if (batchesThisRun >= batchesPerRun || workflowInfo().continueAsNewSuggested) {
+      await condition(allHandlersFinished);
+      return continueAsNew<typeof jobWorkflow>({ ...input, carried: state });
+    }
+    const batch = await batches.processBatch.executeWithOptions(
+      {
+        startToCloseTimeout: '30 minutes',
+        heartbeatTimeout: '10 seconds',
+        summary: `batch ${state.batches + 1}: up to ${batchSize} records after ${state.counters.processed} of ${state.total}`,
+      },
+      [{ jobId, limit: batchSize, notBefore: notBefore() }],
+    );
+    state.batches++;
+    batchesThisRun++;
+    for (const key of ['processed', 'verified', 'notFound', 'failed'] as const) state.counters[key] += batch[key];
+    state.counters.charged += batch.credits;
+    if (batch.exhausted) break;
+    if (batch.outOfCredits && !cancelRequested()) {
+      const reservation = await control.reserveForJob({ jobId, notBefore: notBefore(), resume: false });
+      if (!reservation.canPay) {
+        if (reservation.capReached) {
+          stopReason = 'CREDIT_CAP_REACHED';
+          break;
+        }
+        await control.pauseJob({ jobId, reason: 'OUT_OF_CREDITS', notBefore: notBefore() });
+        state.status = 'paused';
+        state.pauseReason = 'OUT_OF_CREDITS';
+        log.info('job paused: out of credits', { jobId, processed: state.counters.processed });
+      }
+    }
+    publish();
+  }
+
+  await condition(allHandlersFinished);
+  const finalStatus = cancelRequested() ? 'cancelled' : 'completed';
+  await control.finishJob({ jobId, status: finalStatus, stopReason, notBefore: notBefore() });
+  state.status = finalStatus;
+  state.pauseReason = null;
+  publish();
+  return view();
+}
