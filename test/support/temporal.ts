@@ -54,6 +54,7 @@ export interface TestWorkerDeps {
   pool: pg.Pool;
   provider?: EnrichmentProvider;
   batchConcurrency?: number;
+  flushSize?: number;
 }
 
 /** Starts a worker in the background; `stop` shuts it down and waits until it has. */
@@ -69,7 +70,7 @@ export async function runWorker(env: TestWorkflowEnvironment, taskQueue: string,
       jobs: createJobStore({ pool, ledger, catalog }),
       provider: deps.provider ?? createSimulatedProvider(catalog, { verifiedRate: 0.6, latencyMs: 0 }),
       batchConcurrency: deps.batchConcurrency ?? 20,
-      flushSize: 100,
+      flushSize: deps.flushSize ?? 100,
       flushIntervalMs: 100,
     },
     workflowBundle: await workflowBundle(),
