@@ -28,7 +28,7 @@ const violations: string[] = [];
 let workerProcess: ChildProcess | undefined;
 
 /** Half the leads are deliverable (chargeable), decided by the record id. */
-const deliverable = (recordId: string) => createHash('sha256').update(recordId).digest()[0]! % 2 === 0;
+const deliverable = (recordId: string) => createHash('sha256').update(recordId).digest().readUInt8(0) % 2 === 0;
 
 // The provider refuses to be asked again about a record whose result is already stored.
 const provider = await startProviderServer(
