@@ -93,6 +93,14 @@ const CHECKS: readonly { check: string; sql: string }[] = [
             FROM grants WHERE ($1::text IS NULL OR account_id = $1) AND expired_at IS NOT NULL AND (remaining <> 0 OR held <> 0)`,
   },
   {
+    check: 'job_records_match_charges',
+    sql: `SELECT j.account_id, 'job ' || j.job_id, format('records say %s charged, the ledger %s', coalesce(r.charged, 0), coalesce(o.credits, 0))
+            FROM jobs j
+            LEFT JOIN (SELECT job_id, sum(charged) AS charged FROM job_records GROUP BY job_id) r USING (job_id)
+            LEFT JOIN (SELECT job_id, sum(credits) AS credits FROM operations WHERE kind = 'hold_charge' GROUP BY job_id) o USING (job_id)
+           WHERE ($1::text IS NULL OR j.account_id = $1) AND coalesce(r.charged, 0) <> coalesce(o.credits, 0)`,
+  },
+  {
     check: 'grant_has_operation',
     sql: `SELECT g.account_id, 'grant ' || g.grant_id, 'no operation created it'
             FROM grants g LEFT JOIN operations o USING (operation_id)
