@@ -4,22 +4,22 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCatalog } from '../src/catalog/catalog.js';
 import { isLedgerError } from '../src/ledger/errors.js';
 import { createLedger, type Ledger } from '../src/ledger/ledger.js';
-import { periodByIndex } from '../src/periods/periods.js';
+import { periodAt, periodByIndex } from '../src/periods/periods.js';
 import { startAccount } from '../src/temporal/accounts.js';
 import { credits, freshDatabase } from './support/database.js';
 import { devServerEnvironment, eventually, runWorker, type RunningWorker } from './support/temporal.js';
 
 /**
  * The time-skipping server stops skipping while a workflow task waits for a worker, so a worker
- * outage is tested on the dev server in real time, with 5-second periods: short enough to cross two
+ * outage is tested on the dev server in real time, with 8-second periods: short enough to cross two
  * boundaries in seconds, long enough to stop the worker well inside the first period.
  */
-const PERIOD_SECONDS = 5;
+const PERIOD_SECONDS = 8;
 const catalog = parseCatalog({
   version: 1,
   features: { 'email.send': { name: 'Email', unitPrice: 1 } },
   plans: {
-    'five-seconds': { name: 'Five-second periods', features: ['email.send'], allowances: [{ credits: 250 }], period: { rule: 'duration', duration: `PT${PERIOD_SECONDS}S` } },
+    'short-periods': { name: 'Short periods', features: ['email.send'], allowances: [{ credits: 250 }], period: { rule: 'duration', duration: `PT${PERIOD_SECONDS}S` } },
   },
 });
 const TASK_QUEUE = 'downtime';
@@ -70,18 +70,19 @@ async function refusal(promise: Promise<unknown>): Promise<Record<string, unknow
 describe('a worker that is down across period boundaries', () => {
   it('catches up with exactly the grants and expiries it missed, and nothing expired is spendable meanwhile', async () => {
     const accountId = 'downtime';
-    const rule = catalog.plan('five-seconds')?.period;
+    const rule = catalog.plan('short-periods')?.period;
     if (!rule) throw new Error('plan missing');
-    const startAt = new Date();
-    const period = (index: number) => periodByIndex(rule, startAt, 'UTC', index);
-    const soon = (index: number) => new Date(period(index).start.getTime() + 200);
-
     worker = await runWorker(env, TASK_QUEUE, { ledger, catalog, pool });
-    await startAccount(env.client, TASK_QUEUE, { accountId, planId: 'five-seconds', seats: 1, timeZone: 'UTC', startAt: startAt.toISOString(), trial: false });
-    await eventually(() => allowances(accountId), (rows) => rows.length === 2, 'the account opened');
+    const startAt = new Date();
+    await startAccount(env.client, TASK_QUEUE, { accountId, planId: 'short-periods', seats: 1, timeZone: 'UTC', startAt: startAt.toISOString(), trial: false });
+    const opened = await eventually(() => allowances(accountId), (rows) => rows.length === 2, 'the account opened');
+    // Count periods from the one the account opened in (on a slow machine that may not be the anchor's).
+    const first = periodAt(rule, startAt, 'UTC', opened[0]?.effective_at ?? startAt).index;
+    const period = (index: number) => periodByIndex(rule, startAt, 'UTC', first + index);
+    const soon = (index: number) => new Date(period(index).start.getTime() + 200);
     await ledger.setUser({ accountId, userId: 'admin', role: 'admin', creditsAllowed: true, now: startAt });
     await ledger.topUp({ accountId, userId: 'admin', credits: credits(10), idempotencyKey: 'topup', now: startAt });
-    await ledger.charge({ accountId, userId: 'u', feature: 'email.send', quantity: 200, idempotencyKey: 'period-0', now: startAt });
+    await ledger.charge({ accountId, userId: 'u', feature: 'email.send', quantity: 200, idempotencyKey: 'period-0', now: period(0).start });
 
     await worker.stop();
     worker = undefined;
@@ -119,7 +120,7 @@ describe('a worker that is down across period boundaries', () => {
     expect(rows.slice(0, 2).map((row) => row.expired_at?.toISOString())).toEqual([period(0).end.toISOString(), period(1).end.toISOString()]);
     const now = duringSecondGap;
     expect((await ledger.balance({ accountId, now })).bySource).toMatchObject({ allowance: credits(250), purchase: credits(10) });
-    const usage = await ledger.usage({ accountId, from: startAt, to: now, groupBy: 'feature' });
+    const usage = await ledger.usage({ accountId, from: period(0).start, to: now, groupBy: 'feature' });
     expect(usage).toEqual([{ key: 'email.send', credits: credits(205), quantity: 205, charges: 2 }]);
     expect((await ledger.audit({ accountId })).problems).toEqual([]);
   });
