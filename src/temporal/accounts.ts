@@ -1,7 +1,8 @@
-import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import { accountWorkflowId, type AccountWorkflowInput } from '../../workflows/account-messages.js';
 import type { accountWorkflow } from '../../workflows/account.js';
 import { ACCOUNT_ID, ACCOUNT_STATUS, PERIOD_END, PLAN_ID } from '../../workflows/search-attributes.js';
+import { startOnce } from './start-once.js';
 
 export type StartAccountInput = Omit<AccountWorkflowInput, 'carried'>;
 
@@ -11,25 +12,18 @@ export type StartAccountInput = Omit<AccountWorkflowInput, 'carried'>;
  * again re-subscribes it (the ledger still never grants a second trial).
  */
 export async function startAccount(client: Client, taskQueue: string, input: StartAccountInput): Promise<WorkflowHandle<typeof accountWorkflow>> {
-  const workflowId = accountWorkflowId(input.accountId);
-  try {
-    return await client.workflow.start<typeof accountWorkflow>('accountWorkflow', {
-      workflowId,
-      taskQueue,
-      args: [input],
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-      typedSearchAttributes: [
-        { key: ACCOUNT_ID, value: input.accountId },
-        { key: PLAN_ID, value: input.planId },
-        { key: ACCOUNT_STATUS, value: 'active' },
-        { key: PERIOD_END, value: new Date(input.startAt) },
-      ],
-      staticSummary: `Billing periods of account ${input.accountId}`,
-      staticDetails: `Grants each period's allowance of plan ${input.planId} (${input.seats} seat(s), ${input.timeZone}), expires what is left at the period's end, and continues as new every period.`,
-    });
-  } catch (error) {
-    if (error instanceof WorkflowExecutionAlreadyStartedError) return client.workflow.getHandle(workflowId);
-    throw error;
-  }
+  return startOnce<typeof accountWorkflow>(client, 'accountWorkflow', {
+    workflowId: accountWorkflowId(input.accountId),
+    taskQueue,
+    args: [input],
+    workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+    typedSearchAttributes: [
+      { key: ACCOUNT_ID, value: input.accountId },
+      { key: PLAN_ID, value: input.planId },
+      { key: ACCOUNT_STATUS, value: 'active' },
+      { key: PERIOD_END, value: new Date(input.startAt) },
+    ],
+    staticSummary: `Billing periods of account ${input.accountId}`,
+    staticDetails: `Grants each period's allowance of plan ${input.planId} (${input.seats} seat(s), ${input.timeZone}), expires what is left at the period's end, and continues as new every period.`,
+  });
 }
