@@ -298,7 +298,7 @@ export function createJobStore({ pool, ledger, catalog }: { pool: pg.Pool; ledge
         const key = `job:${jobId}:reserve:${before?.reserved ?? 0}:${before?.charged ?? 0}:${now.toISOString()}`;
         ({ reserved: added } = await ledger.within(client).extendHold({ accountId: job.account_id, holdId: job.hold_id, maxCredits: needed, idempotencyKey: key, now }));
       }
-      const held = (before?.held ?? 0) + added;
+      const held = (await holdOf(client, job, now))?.held ?? 0;
       // Held credits worth less than one record cannot pay for anything: that is still "out of credits".
       const canPay = held >= enrichmentFeature(job.feature).unitPrice;
       if (resume && job.status === 'paused' && canPay) await setStatus(client, job, 'running', null, 'job.resumed', now, { reserved: added });
