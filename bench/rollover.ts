@@ -1,0 +1,638 @@
+/**
+ * `rollover.10k`: many accounts whose periods end at the same instant, rolled over by the real
+ * worker (`src/worker/main.ts`, a child process) on the Temporal dev server.
+ *
+ * 1. A catalog of its own (temporary file) with plans whose period is an ISO duration, the Temporal
+ *    dev server (headless, in memory unless BENCH_ROLLOVER_TEMPORAL_DB=file), and the worker.
+ * 2. Warm-up: BENCH_ROLLOVER_WARMUP accounts (200) on a one-day plan, opened and not measured. Their
+ *    opening rate projects how long opening all accounts takes, which sizes the period: the
+ *    shortest plan of the ladder at least 3 times as long, so that the rollover is over well before
+ *    the next boundary (BENCH_ROLLOVER_PERIOD_S forces a length).
+ * 3. The BENCH_ROLLOVER_ACCOUNTS accounts (10,000) start with the same anchor, chosen so that the
+ *    first boundary B falls shortly (25 % + 15 s) after they are projected to be open; all then
+ *    share every boundary. They are opened in waves of at most 1,000 at once. If they are not all
+ *    open (the allowance of the period from B written ahead) by B, the next boundary is measured.
+ * 4. From B until every account has been renewed, polling PostgreSQL: the allowance that ended at B
+ *    expired and the allowance of the period after next written ahead. That is `seconds`.
+ * 5. Checks every account's allowance grants (exactly one per period, contiguous, the right length,
+ *    expired when ended); the runner then audits the whole ledger.
+ *
+ * Figures: `seconds` (boundary → all renewed), `accounts_per_s`, `first_s` and `p50_s` (first and
+ * half of the accounts renewed). `peak_rss_mb` is the worker process's (kernel high-water mark,
+ * VmHWM, over its whole life: workflow bundling and opening included); `rollover_rss_mb` is its
+ * highest sampled RSS during the rollover, `idle_rss_mb` its RSS once started, before any account;
+ * `temporal_peak_rss_mb` the dev server's, `bench_peak_rss_mb` this process's. CPU figures
+ * (`*_cpu_pct`) are averages over the rollover in % of one core (so up to 100 × cores) for the
+ * worker, the dev server, PostgreSQL (when embedded), this process, and `other` programs: they
+ * show which process is the bottleneck, and whether something else skewed the run. Setup:
+ * `period_s`, `open_seconds` and `accounts_opened_per_s` (through the same workflow), and
+ * `setup_seconds` (everything before the boundary).
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import type pg from 'pg';
+import type { CatalogInput } from '../src/catalog/schema.js';
+import { startTemporalDevServer, type RunningTemporalDevServer } from '../src/devstack/temporal-dev-server.js';
+import { createPool } from '../src/ledger/db.js';
+import { startAccount } from '../src/temporal/accounts.js';
+import { envInt, mapConcurrent, round, sampleRss, type BenchContext, type Benchmark, type Figure } from './harness.js';
+
+const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
+const WORKER_ENTRY = join(REPO_ROOT, 'src', 'worker', 'main.ts');
+
+const FEATURE = 'bench.action';
+const WARMUP_PLAN = 'rollover-warmup';
+/** Period lengths (seconds) the catalog offers; the bench takes the shortest that fits. */
+const PERIOD_LADDER_S = [30, 45, 60, 90, 120, 180, 240, 300, 420, 600, 900, 1200, 1800, 2700, 3600, 5400, 7200];
+const ALLOWANCE_CREDITS = 100;
+/** Concurrent `startAccount` calls. */
+const STARTERS = 32;
+/** Accounts being opened at once, at most (see the opening). */
+const OPEN_IN_FLIGHT = 1000;
+/** Opening rate assumed when there is no warm-up to measure it (accounts per second; 2-core machine). */
+const ASSUMED_OPEN_RATE = 10;
+/** The accounts must all be open this long before the boundary, or the next boundary is measured. */
+const OPEN_GUARD_MS = 1000;
+/** A phase that makes no progress for this long fails the run (the worker's last output is shown). */
+const STALL_MS = 120_000;
+const POLL_MS = 250;
+const SAMPLE_MS = 200;
+
+const planId = (periodS: number): string => `rollover-pt${periodS}s`;
+
+function benchCatalog(periods: readonly number[]): CatalogInput {
+  const plan = (name: string, duration: string) => ({
+    name,
+    features: [FEATURE],
+    allowances: [{ credits: ALLOWANCE_CREDITS }],
+    period: { rule: 'duration' as const, duration },
+  });
+  return {
+    version: 1,
+    features: { [FEATURE]: { name: 'Benchmark action', unitPrice: 1 } },
+    plans: {
+      [WARMUP_PLAN]: plan('Rollover warm-up (one day)', 'P1D'),
+      ...Object.fromEntries(periods.map((lengthS) => [planId(lengthS), plan(`Rollover every ${lengthS} s`, `PT${lengthS}S`)])),
+    },
+  };
+}
+
+const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+const seconds = (ms: number): number => round(ms / 1000, 2);
+
+// ---------------------------------------------------------------------------------------------
+// Processes: the worker child, and CPU / memory sampling from /proc.
+
+interface ProcStat {
+  ppid: number;
+  comm: string;
+  /** utime + stime, in clock ticks. */
+  ticks: number;
+}
+
+function readProcStat(pid: number): ProcStat | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const close = text.lastIndexOf(')');
+    const fields = text.slice(close + 2).split(' ');
+    return { ppid: Number(fields[1]), comm: text.slice(text.indexOf('(') + 1, close), ticks: Number(fields[11]) + Number(fields[12]) };
+  } catch {
+    return undefined; // gone, or no /proc
+  }
+}
+
+/** VmRSS or VmHWM of a process, in MiB; undefined once it is gone. */
+function readMemoryMb(pid: number, field: 'VmRSS' | 'VmHWM'): number | undefined {
+  try {
+    const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match?.[1] === undefined ? undefined : Number(match[1]) / 1024;
+  } catch {
+    return undefined;
+  }
+}
+
+function clockTicksPerSecond(): number {
+  try {
+    const value = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+    return Number.isFinite(value) && value > 0 ? value : 100;
+  } catch {
+    return 100;
+  }
+}
+
+/** Busy (not idle, not iowait) ticks of the whole machine. */
+function machineBusyTicks(): number {
+  try {
+    const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
+    const total = fields.reduce((sum, value) => sum + value, 0);
+    return total - (fields[3] ?? 0) - (fields[4] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+interface CpuGroups {
+  worker: number;
+  temporal: number;
+  postgres: number;
+  /** This process, in clock ticks like the others. */
+  bench: number;
+  machine: number;
+  /** Milliseconds since an arbitrary origin, to turn tick differences into shares. */
+  at: number;
+}
+
+/**
+ * CPU ticks used so far by the worker, the dev server and (when embedded, so a child of this
+ * process) PostgreSQL, each with its descendants. Processes that exited are not counted, so only
+ * differences between two snapshots of long-lived processes are meaningful.
+ */
+function cpuSnapshot(roots: { worker: number; temporal: number }): CpuGroups {
+  const stats = new Map<number, ProcStat>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const stat = readProcStat(Number(name));
+    if (stat) stats.set(Number(name), stat);
+  }
+  const descends = (pid: number, root: number): boolean => {
+    for (let current = pid, depth = 0; current > 1 && depth < 64; depth++) {
+      if (current === root) return true;
+      current = stats.get(current)?.ppid ?? 0;
+    }
+    return false;
+  };
+  const groups = { worker: 0, temporal: 0, postgres: 0, bench: stats.get(process.pid)?.ticks ?? 0, machine: machineBusyTicks(), at: performance.now() };
+  for (const [pid, stat] of stats) {
+    if (descends(pid, roots.worker)) groups.worker += stat.ticks;
+    else if (descends(pid, roots.temporal)) groups.temporal += stat.ticks;
+    else if (stat.comm === 'postgres' && descends(pid, process.pid)) groups.postgres += stat.ticks;
+  }
+  return groups;
+}
+
+/**
+ * Average CPU between two snapshots, in % of one core; `other` is whatever else ran on the machine
+ * meanwhile (other programs skew the figures: compare it between runs).
+ */
+function cpuShares(from: CpuGroups, to: CpuGroups, ticksPerSecond: number): Record<'worker' | 'temporal' | 'postgres' | 'bench' | 'other' | 'machine', number> {
+  const elapsed = ((to.at - from.at) / 1000) * ticksPerSecond;
+  const share = (ticks: number): number => (elapsed > 0 ? round((100 * Math.max(0, ticks)) / elapsed, 1) : 0);
+  const used = {
+    worker: to.worker - from.worker,
+    temporal: to.temporal - from.temporal,
+    postgres: to.postgres - from.postgres,
+    bench: to.bench - from.bench,
+    machine: to.machine - from.machine,
+  };
+  return {
+    worker: share(used.worker),
+    temporal: share(used.temporal),
+    postgres: share(used.postgres),
+    bench: share(used.bench),
+    other: share(used.machine - used.worker - used.temporal - used.postgres - used.bench),
+    machine: share(used.machine),
+  };
+}
+
+interface WorkerProcess {
+  pid: number;
+  /** Rejects if the worker exits before `stop`. */
+  exited: Promise<never>;
+  tail: () => string;
+  stop: () => Promise<void>;
+}
+
+/**
+ * Runs `src/worker/main.ts` as a child process (node with the tsx loader, no intermediate process,
+ * so the pid's memory is the worker's alone) and resolves once it logs "worker started".
+ */
+async function startWorker(env: Record<string, string>, log: (message: string) => void, verbose: boolean): Promise<WorkerProcess> {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', WORKER_ENTRY], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const recent: string[] = [];
+  let forwarded = 0;
+  let started = false;
+  let stopping = false;
+  let onStarted: () => void = () => undefined;
+  const startedPromise = new Promise<void>((resolve) => {
+    onStarted = resolve;
+  });
+  const onLine = (line: string): void => {
+    recent.push(line);
+    if (recent.length > 40) recent.shift();
+    let level: number;
+    let message = '';
+    try {
+      const parsed = JSON.parse(line) as { level?: number; msg?: string };
+      level = parsed.level ?? 0;
+      message = parsed.msg ?? '';
+    } catch {
+      level = /\b(WARN|ERROR)\b/.test(line) ? 40 : 30;
+    }
+    if (message === 'worker started' && !started) {
+      started = true;
+      onStarted();
+    }
+    // Warnings and errors are shown (the first 20), everything with BENCH_VERBOSE=1.
+    if (verbose || (level >= 40 && forwarded++ < 20)) log(`worker: ${line}`);
+  };
+  if (child.stdout) createInterface({ input: child.stdout }).on('line', onLine);
+  if (child.stderr) createInterface({ input: child.stderr }).on('line', onLine);
+  const tail = (): string => recent.join('\n');
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => {
+      resolve({ code, signal });
+    });
+  });
+  const exited = exit.then(({ code, signal }) => {
+    if (stopping) return new Promise<never>(() => undefined);
+    throw new Error(`the worker exited (${code !== null ? `code ${code}` : `signal ${String(signal)}`}); its last output:\n${tail()}`);
+  });
+  exited.catch(() => undefined); // observed where it matters; never an unhandled rejection
+  const stop = async (): Promise<void> => {
+    stopping = true;
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const outcome = await Promise.race([exit, delay(30_000).then(() => 'timeout' as const)]);
+    if (outcome === 'timeout') {
+      log('worker: no exit 30 s after SIGTERM; killing it');
+      child.kill('SIGKILL');
+      await exit;
+    }
+  };
+  const timeout = delay(180_000).then(() => {
+    throw new Error(`the worker did not log "worker started" within 180 s; its last output:\n${tail()}`);
+  });
+  try {
+    await Promise.race([startedPromise, exited, timeout]);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  if (child.pid === undefined) throw new Error('the worker has no process id');
+  return { pid: child.pid, exited, tail, stop };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ledger probes.
+
+async function countOne(pool: pg.Pool, sql: string, params: unknown[]): Promise<number> {
+  const { rows } = await pool.query<{ n: number }>(sql, params);
+  return rows[0]?.n ?? 0;
+}
+
+/** Accounts (by id prefix) that have the allowance of the period starting at `start`. */
+function countWithAllowanceFrom(pool: pg.Pool, prefix: string, start: Date): Promise<number> {
+  return countOne(
+    pool,
+    `SELECT count(DISTINCT account_id)::int AS n FROM grants
+      WHERE source = 'allowance' AND account_id LIKE $1 AND effective_at = $2`,
+    [`${prefix}%`, start],
+  );
+}
+
+/** Allowance grants (by account id prefix) effective at `start`: cheap, for frequent polling. */
+function countAllowancesFrom(pool: pg.Pool, prefix: string, start: Date): Promise<number> {
+  return countOne(pool, `SELECT count(*)::int AS n FROM grants WHERE source = 'allowance' AND account_id LIKE $1 AND effective_at = $2`, [`${prefix}%`, start]);
+}
+
+/** Accounts renewed at `boundary`: nothing ended by then is left unexpired, and the allowance from `next` is written ahead. */
+function countRenewed(pool: pg.Pool, prefix: string, boundary: Date, next: Date): Promise<number> {
+  return countOne(
+    pool,
+    `SELECT count(*)::int AS n FROM (
+       SELECT account_id FROM grants WHERE source = 'allowance' AND account_id LIKE $1
+        GROUP BY account_id
+       HAVING bool_or(effective_at = $3) AND NOT bool_or(expires_at <= $2 AND expired_at IS NULL)) AS renewed`,
+    [`${prefix}%`, boundary, next],
+  );
+}
+
+/**
+ * Polls `probe` until it returns `target` (or `until` passes: then the last count is returned);
+ * `onCount` sees every count with the time it was read. No progress for STALL_MS fails the run.
+ */
+async function pollCount(options: {
+  probe: () => Promise<number>;
+  target: number;
+  until?: number;
+  what: string;
+  worker: WorkerProcess;
+  onCount?: (count: number, atMs: number) => void;
+  log: (message: string) => void;
+}): Promise<number> {
+  let last = -1;
+  let progressAt = performance.now();
+  let reportedAt = performance.now();
+  for (;;) {
+    const count = await Promise.race([options.probe(), options.worker.exited]);
+    const now = performance.now();
+    options.onCount?.(count, now);
+    if (count !== last) {
+      last = count;
+      progressAt = now;
+    }
+    if (count >= options.target) return count;
+    if (options.until !== undefined && Date.now() >= options.until) return count;
+    if (now - progressAt > STALL_MS) {
+      throw new Error(`${options.what}: stuck at ${count}/${options.target} for ${STALL_MS / 1000} s; the worker's last output:\n${options.worker.tail()}`);
+    }
+    if (now - reportedAt > 10_000) {
+      reportedAt = now;
+      options.log(`rollover.10k: ${options.what}: ${count}/${options.target}`);
+    }
+    await delay(POLL_MS);
+  }
+}
+
+interface AllowanceCheck {
+  accounts: number;
+  duplicates: number;
+  misaligned: number;
+  unexpired: number;
+  gapped: number;
+  notRenewed: number;
+}
+
+/**
+ * Every account (by prefix): exactly one allowance grant per period, each exactly one period long
+ * and on the shared boundaries, no gap between its first and last, none ended by `boundary` left
+ * unexpired, and the last one starting at `next` or later.
+ */
+async function checkAllowances(pool: pg.Pool, prefix: string, anchor: Date, periodMs: number, boundary: Date, next: Date): Promise<AllowanceCheck> {
+  const { rows } = await pool.query<AllowanceCheck>(
+    `WITH g AS (
+       SELECT account_id, effective_at, expires_at, expired_at FROM grants WHERE source = 'allowance' AND account_id LIKE $1),
+     per_account AS (
+       SELECT account_id, count(*) AS grants, min(effective_at) AS first, max(effective_at) AS last FROM g GROUP BY account_id)
+     SELECT
+       (SELECT count(*) FROM per_account)::int AS accounts,
+       (SELECT count(*) FROM (SELECT 1 FROM g GROUP BY account_id, effective_at HAVING count(*) > 1) AS d)::int AS duplicates,
+       (SELECT count(*) FROM g
+         WHERE expires_at IS NULL
+            OR round(extract(epoch FROM expires_at - effective_at) * 1000) <> $3
+            OR mod(round(extract(epoch FROM effective_at - $2::timestamptz) * 1000), $3) <> 0)::int AS misaligned,
+       (SELECT count(*) FROM g WHERE expires_at <= $4 AND expired_at IS NULL)::int AS unexpired,
+       (SELECT count(*) FROM per_account
+         WHERE grants <> round(extract(epoch FROM last - first) * 1000 / $3) + 1)::int AS gapped,
+       (SELECT count(*) FROM per_account WHERE last < $5)::int AS "notRenewed"`,
+    [`${prefix}%`, anchor, periodMs, boundary, next],
+  );
+  const row = rows[0];
+  if (!row) throw new Error('invariant: the allowance check returned no row');
+  return row;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function runRollover(context: BenchContext): Promise<Figure[]> {
+  const { log } = context;
+  const benchStarted = performance.now();
+  const accounts = envInt('BENCH_ROLLOVER_ACCOUNTS', 10_000);
+  const warmup = envInt('BENCH_ROLLOVER_WARMUP', 200, 0);
+  const forcedPeriodS = envInt('BENCH_ROLLOVER_PERIOD_S', 0, 0);
+  const temporalDb = process.env.BENCH_ROLLOVER_TEMPORAL_DB ?? 'memory';
+  if (temporalDb !== 'memory' && temporalDb !== 'file') throw new Error(`BENCH_ROLLOVER_TEMPORAL_DB=${temporalDb} must be "memory" or "file"`);
+  const verbose = process.env.BENCH_VERBOSE === '1';
+  const ticksPerSecond = clockTicksPerSecond();
+  const clientRss = sampleRss();
+
+  const ladder = forcedPeriodS > 0 ? [forcedPeriodS] : PERIOD_LADDER_S;
+  const directory = mkdtempSync(join(tmpdir(), 'credits-rollover-'));
+  const catalogPath = join(directory, 'catalog.json');
+  writeFileSync(catalogPath, JSON.stringify(benchCatalog(ladder), null, 2));
+  const prefix = `rollover-${context.runId}-acct-`;
+  const warmupPrefix = `rollover-${context.runId}-warmup-`;
+  const taskQueue = `rollover-${context.runId}`;
+
+  const pool = createPool({ connectionString: context.databaseUrl, max: 2, applicationName: 'bench rollover.10k probe' });
+  let temporal: RunningTemporalDevServer | undefined;
+  let worker: WorkerProcess | undefined;
+  let connection: Connection | undefined;
+  try {
+    temporal = await startTemporalDevServer({
+      headless: true,
+      ...(temporalDb === 'file' ? { dbFile: join(directory, 'temporal.sqlite') } : {}),
+      ...(verbose
+        ? {
+            log: (line: string) => {
+              log(`temporal: ${line}`);
+            },
+          }
+        : {}),
+    });
+    log(`rollover.10k: Temporal dev server on ${temporal.address} (${temporalDb === 'file' ? 'SQLite file' : 'in memory'}, pid ${temporal.pid})`);
+    worker = await startWorker(
+      {
+        DATABASE_URL: context.databaseUrl,
+        TEMPORAL_ADDRESS: temporal.address,
+        TEMPORAL_NAMESPACE: temporal.namespace,
+        TEMPORAL_TASK_QUEUE: taskQueue,
+        CREDITS_CATALOG: catalogPath,
+      },
+      log,
+      verbose,
+    );
+    const running = worker;
+    const idleRssMb = readMemoryMb(running.pid, 'VmRSS');
+    log(`rollover.10k: worker pid ${running.pid} polling ${taskQueue}, ${seconds(performance.now() - benchStarted)} s after the start`);
+    connection = await Connection.connect({ address: temporal.address });
+    const client = new Client({ connection, namespace: temporal.namespace });
+    const roots = { worker: running.pid, temporal: temporal.pid };
+
+    const openAll = async (ids: readonly string[], plan: string, startAt: Date): Promise<void> => {
+      await Promise.race([
+        running.exited,
+        mapConcurrent(ids, STARTERS, (accountId) =>
+          startAccount(client, taskQueue, { accountId, planId: plan, seats: 1, timeZone: 'UTC', startAt: startAt.toISOString(), trial: false }),
+        ),
+      ]);
+    };
+
+    // Warm-up: measures how fast accounts open, so the period fits the opening of all of them.
+    let openRate = ASSUMED_OPEN_RATE;
+    if (warmup > 0) {
+      const warmupStart = new Date();
+      const started = performance.now();
+      await openAll(Array.from({ length: warmup }, (_, index) => `${warmupPrefix}${index}`), WARMUP_PLAN, warmupStart);
+      await pollCount({
+        probe: () => countWithAllowanceFrom(pool, warmupPrefix, new Date(warmupStart.getTime() + 86_400_000)),
+        target: warmup,
+        what: 'warm-up accounts open',
+        worker: running,
+        log,
+      });
+      openRate = warmup / ((performance.now() - started) / 1000);
+      log(`rollover.10k: warm-up: ${warmup} accounts opened at ${openRate.toFixed(1)}/s`);
+    }
+    const projectedOpenMs = (accounts / openRate) * 1000;
+    const periodS = ladder.find((candidate) => candidate * 1000 >= projectedOpenMs * 3 + 30_000) ?? ladder[ladder.length - 1] ?? 3600;
+    const periodMs = periodS * 1000;
+    // The first boundary: shortly after the projected end of the opening (at most one period away).
+    const openStart = Date.now();
+    let boundaryMs = openStart + Math.min(periodMs, Math.ceil((projectedOpenMs * 1.25 + 15_000) / 1000) * 1000);
+    const anchor = new Date(boundaryMs - periodMs);
+    log(
+      `rollover.10k: opening ${accounts} accounts (projected ${seconds(projectedOpenMs)} s) on ${planId(periodS)}; ` +
+        `first boundary ${new Date(boundaryMs).toISOString()}`,
+    );
+
+    // Open every account, all with the same anchor, and wait until each has the allowance of the
+    // period from the boundary written ahead (so it has processed every earlier boundary).
+    // In waves of at most OPEN_IN_FLIGHT accounts being opened at once: like sign-ups spread over
+    // time, that keeps the worker's and the server's caches warm; the herd is the rollover.
+    const openStarted = performance.now();
+    const accountIds = Array.from({ length: accounts }, (_, index) => `${prefix}${index}`);
+    const probeOpen = (): Promise<number> => Promise.race([countWithAllowanceFrom(pool, prefix, new Date(boundaryMs)), running.exited]);
+    let startedCount = 0;
+    let openCount = 0;
+    let progressAt = performance.now();
+    let reportedAt = performance.now();
+    while (startedCount < accounts) {
+      const room = Math.min(accounts - startedCount, OPEN_IN_FLIGHT - (startedCount - openCount));
+      if (room > 0) {
+        await openAll(accountIds.slice(startedCount, startedCount + room), planId(periodS), anchor);
+        startedCount += room;
+      } else {
+        await delay(POLL_MS);
+      }
+      const count = await probeOpen();
+      if (count !== openCount) progressAt = performance.now();
+      openCount = count;
+      if (performance.now() - reportedAt > 10_000) {
+        reportedAt = performance.now();
+        log(`rollover.10k: accounts open: ${openCount}/${accounts} (${startedCount} started)`);
+      }
+      if (performance.now() - progressAt > STALL_MS) {
+        throw new Error(`accounts open: stuck at ${openCount}/${startedCount} started for ${STALL_MS / 1000} s; the worker's last output:\n${running.tail()}`);
+      }
+    }
+    log(`rollover.10k: ${accounts} workflows started in ${seconds(performance.now() - openStarted)} s; ${openCount} open`);
+    for (;;) {
+      const open = await pollCount({
+        probe: () => countWithAllowanceFrom(pool, prefix, new Date(boundaryMs)),
+        target: accounts,
+        until: boundaryMs - OPEN_GUARD_MS,
+        what: 'accounts open',
+        worker: running,
+        log,
+      });
+      if (open >= accounts) break;
+      boundaryMs += periodMs;
+      log(`rollover.10k: only ${open}/${accounts} accounts open ${OPEN_GUARD_MS} ms before the boundary; measuring the next one, ${new Date(boundaryMs).toISOString()}`);
+    }
+    const openSeconds = (performance.now() - openStarted) / 1000;
+    const boundary = new Date(boundaryMs);
+    const next = new Date(boundaryMs + periodMs);
+    log(`rollover.10k: all open in ${openSeconds.toFixed(1)} s (${(accounts / openSeconds).toFixed(1)}/s); waiting ${seconds(boundaryMs - Date.now())} s for the boundary`);
+
+    // The rollover: from the boundary until every account is renewed.
+    await Promise.race([running.exited, delay(boundaryMs - Date.now())]);
+    const boundaryPerf = performance.now() - (Date.now() - boundaryMs);
+    const setupSeconds = (boundaryPerf - benchStarted) / 1000;
+    const cpuBefore = cpuSnapshot(roots);
+    let rolloverRssMb = readMemoryMb(running.pid, 'VmRSS') ?? 0;
+    const rssTimer = setInterval(() => {
+      rolloverRssMb = Math.max(rolloverRssMb, readMemoryMb(running.pid, 'VmRSS') ?? 0);
+    }, SAMPLE_MS);
+    let halfAt: number | undefined;
+    let firstAt: number | undefined;
+    // The workflow expires the ended allowance before it writes the next one ahead, so counting the
+    // written-ahead grants (cheap) finds the end; the full condition then confirms it.
+    let confirmed = false;
+    const probeRenewed = async (): Promise<number> => {
+      if (!confirmed) {
+        const written = await countAllowancesFrom(pool, prefix, next);
+        if (written < accounts) return written;
+        confirmed = true;
+      }
+      return countRenewed(pool, prefix, boundary, next);
+    };
+    try {
+      await pollCount({
+        probe: probeRenewed,
+        target: accounts,
+        what: 'accounts renewed',
+        worker: running,
+        onCount: (count, at) => {
+          if (count > 0) firstAt ??= at;
+          if (count * 2 >= accounts) halfAt ??= at;
+        },
+        log,
+      });
+    } finally {
+      clearInterval(rssTimer);
+    }
+    const doneAt = performance.now();
+    const cpu = cpuShares(cpuBefore, cpuSnapshot(roots), ticksPerSecond);
+    const rolloverSeconds = (doneAt - boundaryPerf) / 1000;
+    const overran = Date.now() >= next.getTime();
+    log(
+      `rollover.10k: ${accounts} accounts renewed ${rolloverSeconds.toFixed(2)} s after the boundary; CPU (% of one core, ${availableParallelism()} cores): ` +
+        `worker ${cpu.worker}, temporal ${cpu.temporal}, postgres ${cpu.postgres}, bench ${cpu.bench}, other programs ${cpu.other}; machine ${cpu.machine}`,
+    );
+    if (overran) log(`rollover.10k: WARNING: the rollover ran past the next boundary (${next.toISOString()}): the next one's load overlapped`);
+
+    const workerPeakMb = readMemoryMb(running.pid, 'VmHWM') ?? rolloverRssMb;
+    const temporalPeakMb = readMemoryMb(temporal.pid, 'VmHWM');
+    await connection.close();
+    connection = undefined;
+    const stopStarted = performance.now();
+    await running.stop();
+    worker = undefined;
+    log(`rollover.10k: worker stopped in ${seconds(performance.now() - stopStarted)} s`);
+
+    const check = await checkAllowances(pool, prefix, anchor, periodMs, boundary, next);
+    const wrong = Object.entries(check).filter(([key, value]) => (key === 'accounts' ? value !== accounts : value !== 0));
+    if (wrong.length > 0) throw new Error(`rollover.10k: allowance grants are wrong: ${JSON.stringify(check)} (expected ${accounts} accounts, every other count 0)`);
+    log(`rollover.10k: every account has exactly one allowance grant per period, each expired at its end up to ${boundary.toISOString()}`);
+
+    return [
+      { metric: 'seconds', value: round(rolloverSeconds, 2), unit: 's' },
+      { metric: 'accounts_per_s', value: round(accounts / rolloverSeconds, 1), unit: '1/s' },
+      ...(firstAt === undefined ? [] : [{ metric: 'first_s', value: round((firstAt - boundaryPerf) / 1000, 2), unit: 's' }]),
+      ...(halfAt === undefined ? [] : [{ metric: 'p50_s', value: round((halfAt - boundaryPerf) / 1000, 2), unit: 's' }]),
+      { metric: 'peak_rss_mb', value: round(workerPeakMb, 1), unit: 'MB' },
+      { metric: 'rollover_rss_mb', value: round(rolloverRssMb, 1), unit: 'MB' },
+      ...(idleRssMb === undefined ? [] : [{ metric: 'idle_rss_mb', value: round(idleRssMb, 1), unit: 'MB' }]),
+      ...(temporalPeakMb === undefined ? [] : [{ metric: 'temporal_peak_rss_mb', value: round(temporalPeakMb, 1), unit: 'MB' }]),
+      { metric: 'bench_peak_rss_mb', value: clientRss.stop(), unit: 'MB' },
+      { metric: 'worker_cpu_pct', value: cpu.worker, unit: '%' },
+      { metric: 'temporal_cpu_pct', value: cpu.temporal, unit: '%' },
+      { metric: 'postgres_cpu_pct', value: cpu.postgres, unit: '%' },
+      { metric: 'bench_cpu_pct', value: cpu.bench, unit: '%' },
+      { metric: 'other_cpu_pct', value: cpu.other, unit: '%' },
+      { metric: 'machine_cpu_pct', value: cpu.machine, unit: '%' },
+      { metric: 'accounts', value: accounts, unit: 'accounts' },
+      { metric: 'period_s', value: periodS, unit: 's' },
+      { metric: 'open_seconds', value: round(openSeconds, 2), unit: 's' },
+      { metric: 'accounts_opened_per_s', value: round(accounts / openSeconds, 1), unit: '1/s' },
+      { metric: 'setup_seconds', value: round(setupSeconds, 2), unit: 's' },
+    ];
+  } finally {
+    clientRss.stop();
+    await connection?.close().catch(() => undefined);
+    await worker?.stop();
+    await temporal?.stop();
+    await pool.end();
+    rmSync(directory, { recursive: true, force: true });
+  }
+}
+
+export const rolloverBenchmarks: Benchmark[] = [
+  {
+    name: 'rollover.10k',
+    description:
+      'accounts whose periods end at the same instant, renewed by the real worker on the Temporal dev server: seconds until all are renewed, ' +
+      "the worker's peak RSS, CPU per process (BENCH_ROLLOVER_ACCOUNTS 10000, BENCH_ROLLOVER_WARMUP 200, BENCH_ROLLOVER_PERIOD_S, BENCH_ROLLOVER_TEMPORAL_DB memory|file)",
+    run: runRollover,
+  },
+];
