@@ -1,4 +1,4 @@
-import { heartbeat, cancellationSignal } from '@temporalio/activity';
+import { activityInfo, cancellationSignal, heartbeat } from '@temporalio/activity';
 import PQueue from 'p-queue';
 import type { JobStore, JobView, RecordResult } from '../src/jobs/jobs.js';
 import type { PauseReason } from '../src/jobs/inputs.js';
@@ -67,7 +67,17 @@ export function createJobActivities(deps: JobActivityDeps) {
       return asActivityFailure(async () => {
         const signal = cancellationSignal();
         const records = await jobs.pendingRecords(input.jobId, input.limit);
-        const totals: BatchResult = { processed: 0, verified: 0, notFound: 0, failed: 0, credits: 0, outOfCredits: false, exhausted: records.length === 0 };
+        // A retried attempt skips what an earlier attempt stored; its heartbeat carries those counts.
+        const earlier = activityInfo().heartbeatDetails as Partial<BatchResult> | undefined;
+        const totals: BatchResult = {
+          processed: earlier?.processed ?? 0,
+          verified: earlier?.verified ?? 0,
+          notFound: earlier?.notFound ?? 0,
+          failed: earlier?.failed ?? 0,
+          credits: earlier?.credits ?? 0,
+          outOfCredits: false,
+          exhausted: records.length === 0,
+        };
         if (records.length === 0) return totals;
         const { affordable, feature } = await jobs.budget(input.jobId, nowFrom(input.notBefore, clock));
         const chargeable = new Set(feature.chargeableOutcomes);
@@ -87,7 +97,7 @@ export function createJobActivities(deps: JobActivityDeps) {
           totals.failed += stored.failed;
           totals.credits += stored.credits;
           if (stored.unpaid > 0) totals.outOfCredits = true;
-          heartbeat({ flushedThrough: batch.at(-1)?.seq });
+          heartbeat({ ...totals });
         };
 
         const queue = new PQueue({ concurrency: deps.batchConcurrency });

@@ -22,7 +22,7 @@ import {
 } from './job-messages.js';
 import { ACCOUNT_ID, FEATURE, JOB_STATUS } from './search-attributes.js';
 
-const DEFAULT_BATCH_SIZE = 500;
+const DEFAULT_BATCH_SIZE = 2_000;
 const DEFAULT_BATCHES_PER_RUN = 100;
 
 const control = proxyActivities<JobActivities>({

@@ -34,7 +34,7 @@ async function main(): Promise<void> {
         jobs: createJobStore({ pool, ledger, catalog }),
         provider: providerFromConfig(config.enrichment, catalog),
         batchConcurrency: config.enrichment.concurrency,
-        flushSize: 200,
+        flushSize: 1_000,
         flushIntervalMs: 250,
       },
     });
