@@ -33,8 +33,8 @@
  * more than the engine (with 500: about 4,400 records/s at zero latency and 0.56 of ideal at 50 ms;
  * with 5,000: about 11,000 records/s and 0.84, on two cores).
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -52,6 +52,7 @@ import { createSimulatedProvider } from '../src/providers/simulated.js';
 import { startJob } from '../src/temporal/jobs.js';
 import { createCreditsWorker, WORKFLOWS_PATH } from '../src/worker/worker.js';
 import { envInt, round, sampleRss, type BenchContext, type Benchmark, type Figure } from './harness.js';
+import { clockTicksPerSecond, machineBusyTicks, readMemoryMb, readProcStat, type ProcStat } from './proc-stats.js';
 
 const THIS_FILE = fileURLToPath(import.meta.url);
 const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -93,56 +94,6 @@ const delay = (ms: number): Promise<void> => new Promise((resolveDelay) => setTi
 // ---------------------------------------------------------------------------------------------
 // CPU and memory of processes, from /proc.
 
-interface ProcStat {
-  ppid: number;
-  comm: string;
-  /**
-   * utime + stime + cutime + cstime, in clock ticks: a process's own CPU and that of its children
-   * that exited and were reaped, so that a PostgreSQL backend closed during the measurement (an
-   * idle pool connection) still counts, in its postmaster's figure.
-   */
-  ticks: number;
-}
-
-function readProcStat(pid: number): ProcStat | undefined {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const close = text.lastIndexOf(')');
-    const fields = text.slice(close + 2).split(' ');
-    return { ppid: Number(fields[1]), comm: text.slice(text.indexOf('(') + 1, close), ticks: Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]) };
-  } catch {
-    return undefined; // gone, or no /proc
-  }
-}
-
-/** VmRSS or VmHWM of a process, in MiB; undefined once it is gone (or without /proc). */
-function readMemoryMb(pid: number, field: 'VmRSS' | 'VmHWM'): number | undefined {
-  try {
-    const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match?.[1] === undefined ? undefined : Number(match[1]) / 1024;
-  } catch {
-    return undefined;
-  }
-}
-
-function clockTicksPerSecond(): number {
-  try {
-    const value = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
-    return Number.isFinite(value) && value > 0 ? value : 100;
-  } catch {
-    return 100;
-  }
-}
-
-/** Busy (neither idle nor iowait) ticks of the whole machine. */
-function machineBusyTicks(): number {
-  try {
-    const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
-    return fields.reduce((sum, value) => sum + value, 0) - (fields[3] ?? 0) - (fields[4] ?? 0);
-  } catch {
-    return 0;
-  }
-}
 
 type CpuGroup = 'worker' | 'temporal' | 'postgres' | 'bench' | 'machine';
 type CpuSnapshot = Record<CpuGroup, number> & { at: number };

@@ -28,8 +28,8 @@
  * `period_s`, `open_seconds` and `accounts_opened_per_s` (through the same workflow), and
  * `setup_seconds` (everything before the boundary).
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -41,6 +41,7 @@ import { startTemporalDevServer, type RunningTemporalDevServer } from '../src/de
 import { createPool } from '../src/ledger/db.js';
 import { startAccount } from '../src/temporal/accounts.js';
 import { envInt, mapConcurrent, round, sampleRss, type BenchContext, type Benchmark, type Figure } from './harness.js';
+import { clockTicksPerSecond, machineBusyTicks, readMemoryMb, readProcStat, type ProcStat } from './proc-stats.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
 const WORKER_ENTRY = join(REPO_ROOT, 'src', 'worker', 'main.ts');
@@ -88,53 +89,6 @@ const seconds = (ms: number): number => round(ms / 1000, 2);
 // ---------------------------------------------------------------------------------------------
 // Processes: the worker child, and CPU / memory sampling from /proc.
 
-interface ProcStat {
-  ppid: number;
-  comm: string;
-  /** utime + stime, in clock ticks. */
-  ticks: number;
-}
-
-function readProcStat(pid: number): ProcStat | undefined {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const close = text.lastIndexOf(')');
-    const fields = text.slice(close + 2).split(' ');
-    return { ppid: Number(fields[1]), comm: text.slice(text.indexOf('(') + 1, close), ticks: Number(fields[11]) + Number(fields[12]) };
-  } catch {
-    return undefined; // gone, or no /proc
-  }
-}
-
-/** VmRSS or VmHWM of a process, in MiB; undefined once it is gone. */
-function readMemoryMb(pid: number, field: 'VmRSS' | 'VmHWM'): number | undefined {
-  try {
-    const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match?.[1] === undefined ? undefined : Number(match[1]) / 1024;
-  } catch {
-    return undefined;
-  }
-}
-
-function clockTicksPerSecond(): number {
-  try {
-    const value = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
-    return Number.isFinite(value) && value > 0 ? value : 100;
-  } catch {
-    return 100;
-  }
-}
-
-/** Busy (not idle, not iowait) ticks of the whole machine. */
-function machineBusyTicks(): number {
-  try {
-    const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
-    const total = fields.reduce((sum, value) => sum + value, 0);
-    return total - (fields[3] ?? 0) - (fields[4] ?? 0);
-  } catch {
-    return 0;
-  }
-}
 
 interface CpuGroups {
   worker: number;
