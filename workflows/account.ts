@@ -12,6 +12,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { AccountActivities, PlanTerms } from '../activities/account-activities.js';
+import { formatCredits } from '../src/money.js';
 import { periodAt, periodByIndex } from '../src/periods/periods.js';
 import {
   accountStateQuery,
@@ -45,10 +46,6 @@ function toView(period: { index: number; start: Date; end: Date }): PeriodView {
 
 function sameRule(a: Schedule['rule'], b: Schedule['rule']): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
-}
-
-function formatCredits(micros: number): string {
-  return (micros / 1_000_000).toLocaleString('en-US', { maximumFractionDigits: 6 });
 }
 
 /** The period after `period`; a plan with another period rule starts a new schedule at the boundary. */

@@ -11,6 +11,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { JobActivities } from '../activities/job-activities.js';
+import { formatCredits, microsToCredits } from '../src/money.js';
 import {
   cancelJobUpdate,
   jobStateQuery,
@@ -37,10 +38,6 @@ const batches = proxyActivities<JobActivities>({
   heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', backoffCoefficient: 2 },
 });
-
-function credits(micros: number): string {
-  return (micros / 1_000_000).toLocaleString('en-US', { maximumFractionDigits: 6 });
-}
 
 /**
  * A bulk enrichment job: reserve its maximum up front, enrich records batch by batch charging only
@@ -78,7 +75,7 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobState> {
     setCurrentDetails(
       [
         `**${jobId}** · ${state.status}${state.pauseReason ? ` (${state.pauseReason})` : ''} · ${feature} for ${accountId}`,
-        `${processed} / ${state.total} records: ${verified} verified, ${notFound} not found, ${failed} failed · ${credits(charged)} credits charged`,
+        `${processed} / ${state.total} records: ${verified} verified, ${notFound} not found, ${failed} failed · ${formatCredits(charged)} credits charged`,
         state.status === 'paused' ? 'Waiting for an explicit resume: a top-up or a new period does not restart it.' : '',
       ].join('\n\n'),
     );
@@ -92,9 +89,9 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobState> {
       if (!reservation.canPay) {
         throw ApplicationFailure.create({
           type: 'INSUFFICIENT_CREDITS',
-          message: `credits are still missing: the job needs ${credits(reservation.needed)} more, ${credits(reservation.available)} available`,
+          message: `credits are still missing: the job needs ${formatCredits(reservation.needed)} more, ${formatCredits(reservation.available)} available`,
           nonRetryable: true,
-          details: [{ needed: reservation.needed / 1_000_000, available: reservation.available / 1_000_000 }],
+          details: [{ needed: microsToCredits(reservation.needed), available: microsToCredits(reservation.available) }],
         });
       }
       state.status = 'running';

@@ -590,6 +590,11 @@ function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transa
         issues: [{ path: 'grantId', message: `expires ${grant.expires_at?.toISOString() ?? 'never'}` }],
       });
     }
+    return writeOff(client, accountId, grantId, grant, now);
+  }
+
+  /** Takes what is left of a grant, held or not, out of the balance, and marks the grant expired. */
+  async function writeOff(client: Queryable, accountId: string, grantId: string, grant: { remaining: Micros; held: Micros }, now: Date): Promise<ExpireResult> {
     const allocations = await client.query<{ hold_id: string; held: Micros }>(
       'SELECT hold_id::text, held FROM hold_allocations WHERE grant_id = $1 AND held > 0 ORDER BY hold_id',
       [grantId],
@@ -629,9 +634,7 @@ function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transa
         });
       }
       if (grant.held !== 0 || grant.remaining === 0) throw new Error(`invariant: pending grant ${input.grantId} was touched`);
-      await appendEntries(client, input.accountId, null, input.now, [{ grantId: input.grantId, kind: 'expire', amount: -grant.remaining, heldChange: 0 }]);
-      await client.query('UPDATE grants SET expired_at = $2 WHERE grant_id = $1', [input.grantId, input.now]);
-      return { grantId: input.grantId, expired: grant.remaining, alreadyExpired: false };
+      return writeOff(client, input.accountId, input.grantId, grant, input.now);
     });
   }
 
