@@ -19,9 +19,20 @@ const environmentSchema = z.object({
   ENRICHMENT_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
   SIMULATED_VERIFIED_RATE: z.coerce.number().min(0).max(1).default(0.6),
   SIMULATED_LATENCY_MS: z.coerce.number().int().min(0).max(60_000).default(0),
+  API_TOKENS: z
+    .string()
+    .transform((value) => value.split(',').map((token) => token.trim()).filter((token) => token.length > 0))
+    .pipe(z.array(z.string().min(16, 'each token must be at least 16 characters')).min(1, 'must list at least one token'))
+    .optional(),
+  PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
+  WEBHOOK_URL: z.url().optional(),
+  WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
 }).refine((env) => env.ENRICHMENT_PROVIDER !== 'http' || env.ENRICHMENT_PROVIDER_URL !== undefined, {
   path: ['ENRICHMENT_PROVIDER_URL'],
   message: 'is required when ENRICHMENT_PROVIDER=http',
+}).refine((env) => env.WEBHOOK_URL === undefined || env.WEBHOOK_SECRET !== undefined, {
+  path: ['WEBHOOK_SECRET'],
+  message: 'is required when WEBHOOK_URL is set: every webhook is signed',
 });
 
 export type Config = {
@@ -32,6 +43,11 @@ export type Config = {
   enrichment:
     | { provider: 'simulated'; verifiedRate: number; latencyMs: number; concurrency: number }
     | { provider: 'http'; url: string; timeoutMs: number; concurrency: number; ratePerSecond: number; maxAttempts: number };
+  /** Bearer tokens the API accepts; unset means the API refuses to start (the dev stack makes one). */
+  apiTokens: string[] | undefined;
+  port: number;
+  /** Signed webhooks for domain events; off unless WEBHOOK_URL is set. */
+  webhook: { url: string; secret: string } | undefined;
 };
 
 export class ConfigError extends Error {
@@ -62,6 +78,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
             maxAttempts: data.ENRICHMENT_MAX_ATTEMPTS,
           }
         : { provider: 'simulated', verifiedRate: data.SIMULATED_VERIFIED_RATE, latencyMs: data.SIMULATED_LATENCY_MS, concurrency: data.ENRICHMENT_CONCURRENCY },
+    apiTokens: data.API_TOKENS,
+    port: data.PORT,
+    webhook: data.WEBHOOK_URL && data.WEBHOOK_SECRET ? { url: data.WEBHOOK_URL, secret: data.WEBHOOK_SECRET } : undefined,
   };
 }
 
