@@ -6,7 +6,7 @@ import { appendEvent, type EventType } from '../events/outbox.js';
 import { withTransaction, type Queryable } from '../ledger/db.js';
 import { LedgerError, isLedgerError } from '../ledger/errors.js';
 import { parseInput } from '../ledger/inputs.js';
-import { authorizeSpend, hashRequest, lockAccount, requireFeature } from '../ledger/internals.js';
+import { authorizeSpend, hashRequest, lockAccount, readAccount, requireFeature } from '../ledger/internals.js';
 import type { HoldState, Ledger } from '../ledger/ledger.js';
 import { multiplyMicros, type Micros } from '../money.js';
 import { FAILED_OUTCOME } from '../providers/provider.js';
@@ -222,6 +222,19 @@ export function createJobStore({ pool, ledger, catalog }: { pool: pg.Pool; ledge
     return viewOf(pool, await readJob(pool, jobId), now);
   }
 
+  /** An account's jobs, newest first. */
+  async function listJobs(input: { accountId: string; status?: JobStatus; limit: number; now: Date }): Promise<JobView[]> {
+    await readAccount(pool, input.accountId);
+    const { rows } = await pool.query<JobRow>(
+      `SELECT ${JOB_COLUMNS} FROM jobs WHERE account_id = $1 AND ($2::text IS NULL OR status = $2)
+        ORDER BY created_at DESC, job_id LIMIT $3`,
+      [input.accountId, input.status ?? null, Math.min(input.limit, JOB_LIMITS.maxResultsPage)],
+    );
+    const views: JobView[] = [];
+    for (const job of rows) views.push(await viewOf(pool, job, input.now));
+    return views;
+  }
+
   async function results(jobId: string, afterSeq: number, limit: number): Promise<(RecordResult & { charged: Micros })[]> {
     await readJob(pool, jobId);
     const { rows } = await pool.query<{ seq: number; record_id: string; outcome: string; data: unknown; charged: Micros }>(
@@ -412,5 +425,5 @@ export function createJobStore({ pool, ledger, catalog }: { pool: pg.Pool; ledge
     });
   }
 
-  return { createJob, appendRecords, getJob, results, begin, reserveMore, pause, finish, pendingRecords, budget, storeResults };
+  return { createJob, appendRecords, getJob, listJobs, results, begin, reserveMore, pause, finish, pendingRecords, budget, storeResults };
 }

@@ -1,0 +1,124 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { Scalar } from '@scalar/hono-api-reference';
+import type { Context } from 'hono';
+import { bearerAuth } from 'hono/bearer-auth';
+import { bodyLimit } from 'hono/body-limit';
+import { except } from 'hono/combine';
+import { HTTPException } from 'hono/http-exception';
+import { requestId } from 'hono/request-id';
+import type { ZodError } from 'zod';
+import { LedgerError } from '../ledger/errors.js';
+import { CreditAmountError } from '../money.js';
+import type { ApiApp, ApiDeps, AppEnv } from './context.js';
+import { ApiError, type ApiErrorCode } from './errors.js';
+import { accountRoutes } from './routes/accounts.js';
+import { feedRoutes } from './routes/feed.js';
+import { jobRoutes } from './routes/jobs.js';
+import type { ErrorBody } from './schemas.js';
+
+/** Every JSON body is small except a batch of job records; an NDJSON stream has a per-line limit instead. */
+const MAX_BODY_BYTES = 1024 * 1024;
+const MAX_RECORDS_BODY_BYTES = 64 * 1024 * 1024;
+const RECORDS_PATH = '/v1/jobs/:jobId/records';
+
+const TARGET_NAMES: Record<string, string> = { json: 'body', query: 'query', param: 'path' };
+
+const STATUS_CODES: Partial<Record<number, ApiErrorCode>> = {
+  400: 'MALFORMED_JSON',
+  401: 'UNAUTHORIZED',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+};
+
+function validationError(error: ZodError, target: string): ApiError {
+  const where = TARGET_NAMES[target] ?? target;
+  const issues = error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message }));
+  const summary = issues.map((issue) => (issue.path ? `${issue.path}: ${issue.message}` : issue.message)).join('; ');
+  return new ApiError('VALIDATION_FAILED', `invalid ${where}: ${summary}`, { in: where, issues });
+}
+
+/** Any failure as the API's error: a known code keeps its status, anything else is a logged 500 that hides internals. */
+function toApiError(error: unknown, c: Context<AppEnv>): ApiError {
+  if (error instanceof ApiError) return error;
+  if (error instanceof LedgerError) return new ApiError(error.code, error.message, error.details);
+  if (error instanceof CreditAmountError) return new ApiError('VALIDATION_FAILED', error.message, { issues: [{ path: '', message: error.message }] });
+  if (error instanceof HTTPException) {
+    const code = STATUS_CODES[error.status];
+    if (code === 'UNAUTHORIZED') return new ApiError(code, 'missing or invalid bearer token: send Authorization: Bearer <token>');
+    if (code) return new ApiError(code, error.message || code.toLowerCase().replaceAll('_', ' '));
+  }
+  c.var.logger.error({ err: error }, 'unexpected error');
+  return new ApiError('INTERNAL', 'internal error: the request id identifies it in the logs', { requestId: c.var.requestId });
+}
+
+function errorResponse(c: Context<AppEnv>, error: ApiError): Response {
+  const body: ErrorBody = { error: { code: error.code, message: error.message, details: { ...error.details } } };
+  return c.json(body, error.status);
+}
+
+/**
+ * The HTTP API: zod-validated routes of DESIGN §4 under /v1 behind bearer tokens, the OpenAPI
+ * document generated from the same schemas at /openapi.json with a browsable page at /docs, request
+ * ids, one structured log line per request, and errors as { error: { code, message, details } }.
+ */
+export function createApi(deps: ApiDeps): ApiApp {
+  if (deps.tokens.length === 0) throw new Error('the API needs at least one bearer token');
+  const app: ApiApp = new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (!result.success) throw validationError(result.error, result.target);
+    },
+  });
+
+  app.use(requestId({ limitLength: 128 }));
+  app.use(async (c, next) => {
+    const started = performance.now();
+    const logger = deps.logger.child({ requestId: c.var.requestId });
+    c.set('logger', logger);
+    await next();
+    const line = { method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round((performance.now() - started) * 10) / 10 };
+    if (c.res.status >= 500) logger.error(line, 'request failed');
+    else logger.info(line, 'request');
+  });
+
+  app.onError((error, c) => {
+    const apiError = toApiError(error, c);
+    if (apiError.status < 500) c.var.logger.info({ code: apiError.code, message: apiError.message }, 'request refused');
+    return errorResponse(c, apiError);
+  });
+  app.notFound((c) => errorResponse(c, new ApiError('NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`)));
+
+  app.get('/health', async (c) => {
+    await deps.pool.query('SELECT 1');
+    return c.json({ status: 'ok' as const });
+  });
+
+  app.use('/v1/*', bearerAuth({ token: [...deps.tokens] }));
+  const limitBody = (maxSize: number) =>
+    bodyLimit({
+      maxSize,
+      onError: () => {
+        throw new ApiError('PAYLOAD_TOO_LARGE', `the body is larger than ${maxSize} bytes`);
+      },
+    });
+  const ndjson = (c: Context) => c.req.header('content-type')?.toLowerCase().startsWith('application/x-ndjson') ?? false;
+  app.use('/v1/*', except(RECORDS_PATH, limitBody(MAX_BODY_BYTES)));
+  app.use(RECORDS_PATH, except(ndjson, limitBody(MAX_RECORDS_BODY_BYTES)));
+
+  accountRoutes(app, deps);
+  jobRoutes(app, deps);
+  feedRoutes(app, deps);
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', description: 'One of the tokens in API_TOKENS' });
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'Credits API',
+      version: '1',
+      description: 'Credits billing engine: accounts and their billing periods, charges, estimates, top-ups, bulk jobs and events. Amounts are credits with at most 6 decimals.',
+    },
+  });
+  app.get('/docs', Scalar({ url: '/openapi.json', pageTitle: 'Credits API' }));
+  return app;
+}

@@ -1,0 +1,53 @@
+import { Client, Connection } from '@temporalio/client';
+import { pino } from 'pino';
+import { loadCatalog } from '../catalog/catalog.js';
+import { ConfigError, loadConfig, requireDatabaseUrl } from '../config.js';
+import { createJobStore } from '../jobs/jobs.js';
+import { createPool } from '../ledger/db.js';
+import { createLedger } from '../ledger/ledger.js';
+import { migrate } from '../ledger/migrate.js';
+import { startApiServer } from './server.js';
+import { createTemporalGateway } from './temporal-gateway.js';
+
+const logger = pino({ name: 'credits-api' });
+
+/** The API process: serves PORT until SIGTERM or SIGINT, then finishes open requests and exits. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const databaseUrl = requireDatabaseUrl(config);
+  if (!config.apiTokens) throw new ConfigError('API_TOKENS is not set: give one or more comma-separated bearer tokens of at least 16 characters');
+  const catalog = loadCatalog(config.catalogPath);
+  await migrate(databaseUrl);
+  const pool = createPool({ connectionString: databaseUrl, max: 20, applicationName: 'credits-api' });
+  const connection = await Connection.connect({ address: config.temporal.address });
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const ledger = createLedger({ pool, catalog });
+  const api = await startApiServer(
+    {
+      pool,
+      ledger,
+      jobs: createJobStore({ pool, ledger, catalog }),
+      catalog,
+      temporal: createTemporalGateway({ client, taskQueue: config.temporal.taskQueue }),
+      tokens: config.apiTokens,
+      logger,
+      now: () => new Date(),
+    },
+    { port: config.port, hostname: '0.0.0.0' },
+  );
+  logger.info({ url: api.url, openapi: `${api.url}/openapi.json`, docs: `${api.url}/docs`, temporal: config.temporal }, 'api started');
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  logger.info('api stopping');
+  await api.close();
+  await connection.close();
+  await pool.end();
+  logger.info('api stopped');
+}
+
+main().catch((error: unknown) => {
+  logger.error({ err: error }, 'api failed');
+  process.exitCode = 1;
+});

@@ -1,0 +1,270 @@
+import { createRoute } from '@hono/zod-openapi';
+import { microsToCredits, parseCredits } from '../../money.js';
+import type { ApiApp, ApiDeps } from '../context.js';
+import { ApiError } from '../errors.js';
+import { errors, json, jsonBody, security } from '../openapi.js';
+import {
+  AccountIdParams,
+  AccountResponse,
+  AccountUserParams,
+  CancelAccountResponse,
+  ChangePlanRequest,
+  ChangePlanResponse,
+  ChargeRequest,
+  ChargeResponse,
+  CreateAccountRequest,
+  EstimateRequest,
+  EstimateResponse,
+  LedgerQuery,
+  LedgerResponse,
+  SetUserRequest,
+  TopUpRequest,
+  TopUpResponse,
+  UsageQuery,
+  UsageResponse,
+  UserResponse,
+  type AccountView,
+} from '../schemas.js';
+import { accountView } from '../views.js';
+
+/** A new account answers once its first allowance is written; a worker that is down does not block the answer for long. */
+const OPENING_WAIT_MS = 10_000;
+
+const tags = ['accounts'];
+
+const createAccount = createRoute({
+  method: 'post',
+  path: '/v1/accounts',
+  tags,
+  security,
+  summary: 'Create an account on a plan and start its billing periods',
+  description: 'Idempotent by accountId: the same settings again answer 200 with the account; other settings are 409 ACCOUNT_EXISTS.',
+  request: { body: jsonBody(CreateAccountRequest) },
+  responses: { 201: json(AccountResponse, 'created'), 200: json(AccountResponse, 'the account already existed with these settings'), ...errors('UNKNOWN_PLAN', 'ACCOUNT_EXISTS', 'UNAVAILABLE') },
+});
+
+const getAccount = createRoute({
+  method: 'get',
+  path: '/v1/accounts/{accountId}',
+  tags,
+  security,
+  summary: 'Plan, period, balance and grants',
+  request: { params: AccountIdParams },
+  responses: { 200: json(AccountResponse, 'the account'), ...errors('UNKNOWN_ACCOUNT') },
+});
+
+const changePlan = createRoute({
+  method: 'post',
+  path: '/v1/accounts/{accountId}/plan',
+  tags,
+  security,
+  summary: 'Change plan or seats',
+  description: 'An upgrade grants the difference for the rest of the period now; a downgrade applies from the next period.',
+  request: { params: AccountIdParams, body: jsonBody(ChangePlanRequest) },
+  responses: { 200: json(ChangePlanResponse, 'the change'), ...errors('UNKNOWN_ACCOUNT', 'UNKNOWN_PLAN', 'ACCOUNT_STATE_CONFLICT', 'UNAVAILABLE') },
+});
+
+const cancelAccount = createRoute({
+  method: 'post',
+  path: '/v1/accounts/{accountId}/cancel',
+  tags,
+  security,
+  summary: 'Cancel at the end of the period',
+  description: 'No allowance is granted after the current period; purchased credits stay usable.',
+  request: { params: AccountIdParams },
+  responses: { 200: json(CancelAccountResponse, 'cancelling'), ...errors('UNKNOWN_ACCOUNT', 'ACCOUNT_STATE_CONFLICT', 'UNAVAILABLE') },
+});
+
+const setUser = createRoute({
+  method: 'put',
+  path: '/v1/accounts/{accountId}/users/{userId}',
+  tags,
+  security,
+  summary: "Set a user's role and whether they may spend credits",
+  request: { params: AccountUserParams, body: jsonBody(SetUserRequest) },
+  responses: { 200: json(UserResponse, 'the user'), ...errors('UNKNOWN_ACCOUNT') },
+});
+
+const topUp = createRoute({
+  method: 'post',
+  path: '/v1/accounts/{accountId}/top-ups',
+  tags,
+  security,
+  summary: 'An admin buys credits',
+  description: 'Idempotent by idempotencyKey: a replay answers the first response.',
+  request: { params: AccountIdParams, body: jsonBody(TopUpRequest) },
+  responses: { 201: json(TopUpResponse, 'credits added'), ...errors('UNKNOWN_ACCOUNT', 'NOT_ADMIN', 'IDEMPOTENCY_CONFLICT') },
+});
+
+const charge = createRoute({
+  method: 'post',
+  path: '/v1/accounts/{accountId}/charges',
+  tags,
+  security,
+  summary: 'Charge an action',
+  description: 'Atomic and never overdrawn. Idempotent by idempotencyKey: a replay answers the first response (header Idempotent-Replayed: true).',
+  request: { params: AccountIdParams, body: jsonBody(ChargeRequest) },
+  responses: {
+    201: json(ChargeResponse, 'charged'),
+    ...errors('INSUFFICIENT_CREDITS', 'FEATURE_NOT_IN_PLAN', 'CREDITS_DISALLOWED', 'UNKNOWN_ACCOUNT', 'UNKNOWN_FEATURE', 'IDEMPOTENCY_CONFLICT'),
+  },
+});
+
+const estimate = createRoute({
+  method: 'post',
+  path: '/v1/accounts/{accountId}/estimates',
+  tags,
+  security,
+  summary: 'The most an action would cost, and whether the balance covers it',
+  request: { params: AccountIdParams, body: jsonBody(EstimateRequest) },
+  responses: { 200: json(EstimateResponse, 'the estimate'), ...errors('FEATURE_NOT_IN_PLAN', 'CREDITS_DISALLOWED', 'UNKNOWN_ACCOUNT', 'UNKNOWN_FEATURE') },
+});
+
+const usage = createRoute({
+  method: 'get',
+  path: '/v1/accounts/{accountId}/usage',
+  tags,
+  security,
+  summary: 'Credits charged over [from, to), by feature, user, job or day (in the account time zone)',
+  request: { params: AccountIdParams, query: UsageQuery },
+  responses: { 200: json(UsageResponse, 'usage rows'), ...errors('UNKNOWN_ACCOUNT') },
+});
+
+const ledgerEntries = createRoute({
+  method: 'get',
+  path: '/v1/accounts/{accountId}/ledger',
+  tags,
+  security,
+  summary: 'Ledger entries in order, a page at a time',
+  request: { params: AccountIdParams, query: LedgerQuery },
+  responses: { 200: json(LedgerResponse, 'a page of entries'), ...errors('UNKNOWN_ACCOUNT') },
+});
+
+export function accountRoutes(app: ApiApp, deps: ApiDeps): void {
+  const { ledger, temporal, catalog } = deps;
+
+  async function readAccount(accountId: string, now: Date): Promise<AccountView> {
+    const balance = await ledger.balance({ accountId, now });
+    return accountView(balance, await temporal.accountState(accountId), now);
+  }
+
+  async function waitUntilOpen(accountId: string): Promise<void> {
+    const deadline = Date.now() + OPENING_WAIT_MS;
+    while (Date.now() < deadline) {
+      const state = await temporal.accountState(accountId);
+      if (state && state.status !== 'opening') return;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    deps.logger.warn({ accountId }, 'account is still opening: is a worker running?');
+  }
+
+  app.openapi(createAccount, async (c) => {
+    const body = c.req.valid('json');
+    const startAt = body.startAt ? new Date(body.startAt) : deps.now();
+    const account = await ledger.createAccount({
+      accountId: body.accountId,
+      planId: body.planId,
+      seats: body.seats,
+      timeZone: body.timeZone,
+      users: body.users,
+      now: startAt,
+    });
+    await temporal.startAccount({
+      accountId: body.accountId,
+      planId: body.planId,
+      seats: body.seats,
+      timeZone: body.timeZone,
+      startAt: startAt.toISOString(),
+      trial: body.trial,
+    });
+    await waitUntilOpen(body.accountId);
+    const view = await readAccount(body.accountId, deps.now());
+    return account.created ? c.json(view, 201) : c.json(view, 200);
+  });
+
+  app.openapi(getAccount, async (c) => c.json(await readAccount(c.req.valid('param').accountId, deps.now()), 200));
+
+  app.openapi(changePlan, async (c) => {
+    const { accountId } = c.req.valid('param');
+    const body = c.req.valid('json');
+    await ledger.balance({ accountId, now: deps.now() });
+    if (!catalog.plan(body.planId)) throw new ApiError('UNKNOWN_PLAN', `plan "${body.planId}" is not in the catalog`, { planId: body.planId });
+    const result = await temporal.changePlan(accountId, { planId: body.planId, seats: body.seats });
+    return c.json({ ...result, grantedNow: microsToCredits(result.grantedNow) }, 200);
+  });
+
+  app.openapi(cancelAccount, async (c) => {
+    const { accountId } = c.req.valid('param');
+    await ledger.balance({ accountId, now: deps.now() });
+    return c.json(await temporal.cancelAccount(accountId), 200);
+  });
+
+  app.openapi(setUser, async (c) => {
+    const { accountId, userId } = c.req.valid('param');
+    const body = c.req.valid('json');
+    const user = await ledger.setUser({ accountId, userId, role: body.role, creditsAllowed: body.creditsAllowed, now: deps.now() });
+    return c.json({ ...user, role: body.role }, 200);
+  });
+
+  app.openapi(topUp, async (c) => {
+    const { accountId } = c.req.valid('param');
+    const body = c.req.valid('json');
+    const result = await ledger.topUp({
+      accountId,
+      userId: body.userId,
+      credits: parseCredits(body.credits),
+      ...(body.expiresAt ? { expiresAt: new Date(body.expiresAt) } : {}),
+      idempotencyKey: body.idempotencyKey,
+      now: deps.now(),
+    });
+    c.header('Idempotent-Replayed', String(result.replayed));
+    return c.json(
+      { grantId: result.grantId, credits: microsToCredits(result.credits), expiresAt: result.expiresAt, balance: { available: microsToCredits(result.balance.available) } },
+      201,
+    );
+  });
+
+  app.openapi(charge, async (c) => {
+    const { accountId } = c.req.valid('param');
+    const result = await ledger.charge({ ...c.req.valid('json'), accountId, now: deps.now() });
+    c.header('Idempotent-Replayed', String(result.replayed));
+    return c.json(
+      {
+        chargeId: result.chargeId,
+        feature: result.feature,
+        credits: microsToCredits(result.credits),
+        billableQuantity: result.billableQuantity,
+        freeQuantity: result.freeQuantity,
+        balance: { available: microsToCredits(result.balance.available) },
+      },
+      201,
+    );
+  });
+
+  app.openapi(estimate, async (c) => {
+    const { accountId } = c.req.valid('param');
+    const result = await ledger.estimate({ ...c.req.valid('json'), accountId, now: deps.now() });
+    return c.json({ ...result, maxCredits: microsToCredits(result.maxCredits), available: microsToCredits(result.available) }, 200);
+  });
+
+  app.openapi(usage, async (c) => {
+    const { accountId } = c.req.valid('param');
+    const query = c.req.valid('query');
+    const rows = await ledger.usage({ accountId, from: new Date(query.from), to: new Date(query.to), groupBy: query.groupBy });
+    return c.json({ groupBy: query.groupBy, from: query.from, to: query.to, rows: rows.map((row) => ({ ...row, credits: microsToCredits(row.credits) })) }, 200);
+  });
+
+  app.openapi(ledgerEntries, async (c) => {
+    const { accountId } = c.req.valid('param');
+    const query = c.req.valid('query');
+    const entries = await ledger.entries({ accountId, afterEntryId: query.after, limit: query.limit });
+    const last = entries.at(-1);
+    return c.json(
+      {
+        entries: entries.map((entry) => ({ ...entry, amount: microsToCredits(entry.amount), heldChange: microsToCredits(entry.heldChange) })),
+        nextAfter: entries.length === query.limit && last ? last.entryId : null,
+      },
+      200,
+    );
+  });
+}

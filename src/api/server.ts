@@ -1,0 +1,34 @@
+import { serve } from '@hono/node-server';
+import type { AddressInfo } from 'node:net';
+import type { ApiDeps } from './context.js';
+import { createApi } from './app.js';
+
+export interface RunningApi {
+  url: string;
+  port: number;
+  close: () => Promise<void>;
+}
+
+/** Serves the API on a port (0 picks a free one); `close` stops accepting and ends open connections. */
+export async function startApiServer(deps: ApiDeps, options: { port: number; hostname?: string }): Promise<RunningApi> {
+  const app = createApi(deps);
+  const hostname = options.hostname ?? '127.0.0.1';
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch: app.fetch, port: options.port, hostname }, (info: AddressInfo) => {
+      const host = hostname === '0.0.0.0' ? '127.0.0.1' : hostname;
+      resolve({
+        url: `http://${host}:${info.port}`,
+        port: info.port,
+        close: () =>
+          new Promise<void>((done, fail) => {
+            server.close((error) => {
+              if (error) fail(error);
+              else done();
+            });
+            if ('closeIdleConnections' in server) server.closeIdleConnections();
+          }),
+      });
+    });
+    server.once('error', reject);
+  });
+}

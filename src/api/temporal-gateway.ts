@@ -1,0 +1,113 @@
+import { status as grpcStatus } from '@grpc/grpc-js';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, isGrpcServiceError, type Client } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { LEDGER_ERROR_CODES, type LedgerErrorCode } from '../ledger/errors.js';
+import { startAccount, type StartAccountInput } from '../temporal/accounts.js';
+import { startJob, type StartJobInput } from '../temporal/jobs.js';
+import {
+  accountStateQuery,
+  accountWorkflowId,
+  cancelUpdate,
+  changePlanUpdate,
+  type AccountView as AccountWorkflowView,
+  type CancelResult,
+  type ChangePlanInput,
+  type ChangePlanResult,
+} from '../../workflows/account-messages.js';
+import { cancelJobUpdate, jobWorkflowId, resumeJobUpdate, type ResumeResult } from '../../workflows/job-messages.js';
+import { ApiError, type ApiErrorCode } from './errors.js';
+
+/** How long a call waits for Temporal and a worker before the API answers 503. */
+const CALL_DEADLINE_MS = 15_000;
+/** How long reading an account waits for its workflow's answer before showing the ledger alone. */
+const QUERY_DEADLINE_MS = 3_000;
+
+/**
+ * The API's calls into Temporal: starting the account and job workflows and sending them updates,
+ * with Temporal's failures turned into the API's error codes.
+ */
+export function createTemporalGateway({ client, taskQueue }: { client: Client; taskQueue: string }) {
+  async function call<T>(deadlineMs: number, work: () => Promise<T>): Promise<T> {
+    try {
+      return await client.connection.withDeadline(Date.now() + deadlineMs, work);
+    } catch (error) {
+      if (isGrpcServiceError(error) && (error.code === grpcStatus.DEADLINE_EXCEEDED || error.code === grpcStatus.UNAVAILABLE)) {
+        throw new ApiError('UNAVAILABLE', `Temporal did not answer within ${deadlineMs / 1000} s: is the server up and a worker polling task queue "${taskQueue}"?`);
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Turns a refused or failed update into the API's error: a business failure keeps its code (such
+   * as INSUFFICIENT_CREDITS with its details), a validator's refusal is a state conflict.
+   */
+  function updateError(error: unknown, conflict: ApiErrorCode, notRunning: string): unknown {
+    if (error instanceof WorkflowNotFoundError) return new ApiError(conflict, notRunning);
+    if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
+      const failure = error.cause;
+      const code = LEDGER_ERROR_CODES.find((known): known is LedgerErrorCode => known === failure.type);
+      const details = (failure.details?.[0] ?? {}) as Record<string, unknown>;
+      return new ApiError(code ?? conflict, failure.message, code ? details : {});
+    }
+    return error;
+  }
+
+  return {
+    async startAccount(input: StartAccountInput): Promise<void> {
+      await call(CALL_DEADLINE_MS, () => startAccount(client, taskQueue, input));
+    },
+
+    /** The account workflow's own view, or null when it cannot answer right now. */
+    async accountState(accountId: string): Promise<AccountWorkflowView | null> {
+      try {
+        return await client.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, () =>
+          client.workflow.getHandle(accountWorkflowId(accountId)).query(accountStateQuery),
+        );
+      } catch {
+        return null;
+      }
+    },
+
+    async changePlan(accountId: string, change: ChangePlanInput): Promise<ChangePlanResult> {
+      try {
+        return await call(CALL_DEADLINE_MS, () => client.workflow.getHandle(accountWorkflowId(accountId)).executeUpdate(changePlanUpdate, { args: [change] }));
+      } catch (error) {
+        throw updateError(error, 'ACCOUNT_STATE_CONFLICT', `account "${accountId}" has no running billing workflow`);
+      }
+    },
+
+    async cancelAccount(accountId: string): Promise<CancelResult> {
+      try {
+        return await call(CALL_DEADLINE_MS, () => client.workflow.getHandle(accountWorkflowId(accountId)).executeUpdate(cancelUpdate));
+      } catch (error) {
+        throw updateError(error, 'ACCOUNT_STATE_CONFLICT', `account "${accountId}" has no running billing workflow`);
+      }
+    },
+
+    async startJob(input: StartJobInput): Promise<void> {
+      await call(CALL_DEADLINE_MS, () => startJob(client, taskQueue, input));
+    },
+
+    async resumeJob(jobId: string): Promise<ResumeResult> {
+      try {
+        return await call(CALL_DEADLINE_MS, () => client.workflow.getHandle(jobWorkflowId(jobId)).executeUpdate(resumeJobUpdate));
+      } catch (error) {
+        throw updateError(error, 'JOB_STATE_CONFLICT', `job "${jobId}" is not running: only a paused job can be resumed`);
+      }
+    },
+
+    /** Asks the job to stop; false when it has no workflow (a draft, or one that already ended). */
+    async cancelJob(jobId: string): Promise<boolean> {
+      try {
+        await call(CALL_DEADLINE_MS, () => client.workflow.getHandle(jobWorkflowId(jobId)).executeUpdate(cancelJobUpdate));
+        return true;
+      } catch (error) {
+        if (error instanceof WorkflowNotFoundError) return false;
+        throw updateError(error, 'JOB_STATE_CONFLICT', `job "${jobId}" has no running workflow`);
+      }
+    },
+  };
+}
+
+export type TemporalGateway = ReturnType<typeof createTemporalGateway>;
