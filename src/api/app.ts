@@ -1,7 +1,6 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { Scalar } from '@scalar/hono-api-reference';
 import type { Context } from 'hono';
-import { bearerAuth } from 'hono/bearer-auth';
 import { bodyLimit } from 'hono/body-limit';
 import { except } from 'hono/combine';
 import { HTTPException } from 'hono/http-exception';
@@ -10,6 +9,7 @@ import type { ZodError } from 'zod';
 import { LedgerError } from '../ledger/errors.js';
 import { CreditAmountError } from '../money.js';
 import type { ApiApp, ApiDeps, AppEnv } from './context.js';
+import { bearerTokens } from './auth.js';
 import { ApiError, type ApiErrorCode } from './errors.js';
 import { accountRoutes } from './routes/accounts.js';
 import { feedRoutes } from './routes/feed.js';
@@ -25,9 +25,7 @@ const TARGET_NAMES: Record<string, string> = { json: 'body', query: 'query', par
 
 const STATUS_CODES: Partial<Record<number, ApiErrorCode>> = {
   400: 'MALFORMED_JSON',
-  401: 'UNAUTHORIZED',
   404: 'NOT_FOUND',
-  405: 'METHOD_NOT_ALLOWED',
   413: 'PAYLOAD_TOO_LARGE',
   415: 'UNSUPPORTED_MEDIA_TYPE',
 };
@@ -46,7 +44,6 @@ function toApiError(error: unknown, c: Context<AppEnv>): ApiError {
   if (error instanceof CreditAmountError) return new ApiError('VALIDATION_FAILED', error.message, { issues: [{ path: '', message: error.message }] });
   if (error instanceof HTTPException) {
     const code = STATUS_CODES[error.status];
-    if (code === 'UNAUTHORIZED') return new ApiError(code, 'missing or invalid bearer token: send Authorization: Bearer <token>');
     if (code) return new ApiError(code, error.message || code.toLowerCase().replaceAll('_', ' '));
   }
   c.var.logger.error({ err: error }, 'unexpected error');
@@ -94,7 +91,7 @@ export function createApi(deps: ApiDeps): ApiApp {
     return c.json({ status: 'ok' as const });
   });
 
-  app.use('/v1/*', bearerAuth({ token: [...deps.tokens] }));
+  app.use('/v1/*', bearerTokens(deps.tokens));
   const limitBody = (maxSize: number) =>
     bodyLimit({
       maxSize,

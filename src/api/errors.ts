@@ -1,10 +1,10 @@
 import type { LedgerErrorCode } from '../ledger/errors.js';
 
 /** Codes the API itself adds to the ledger's. */
-export const API_ERROR_CODES = ['UNAUTHORIZED', 'ACCOUNT_STATE_CONFLICT', 'MALFORMED_JSON', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'NOT_FOUND', 'METHOD_NOT_ALLOWED', 'UNAVAILABLE', 'INTERNAL'] as const;
+export const API_ERROR_CODES = ['UNAUTHORIZED', 'ACCOUNT_STATE_CONFLICT', 'MALFORMED_JSON', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'NOT_FOUND', 'UNAVAILABLE', 'INTERNAL'] as const;
 export type ApiErrorCode = LedgerErrorCode | (typeof API_ERROR_CODES)[number];
 
-export type ErrorStatus = 400 | 401 | 402 | 403 | 404 | 405 | 409 | 413 | 415 | 422 | 500 | 503;
+export type ErrorStatus = 400 | 401 | 402 | 403 | 404 | 409 | 413 | 415 | 422 | 500 | 503;
 
 /** One status per code: the contract of DESIGN §4. */
 export const STATUS_OF: Readonly<Record<ApiErrorCode, ErrorStatus>> = {
@@ -22,7 +22,6 @@ export const STATUS_OF: Readonly<Record<ApiErrorCode, ErrorStatus>> = {
   UNKNOWN_GRANT: 404,
   UNKNOWN_JOB: 404,
   NOT_FOUND: 404,
-  METHOD_NOT_ALLOWED: 405,
   ACCOUNT_EXISTS: 409,
   IDEMPOTENCY_CONFLICT: 409,
   TRIAL_ALREADY_GRANTED: 409,

@@ -42,9 +42,12 @@ export const ErrorResponse = z
   .openapi('Error');
 export type ErrorBody = z.infer<typeof ErrorResponse>;
 
-export const AccountIdParams = z.object({ accountId: accountIdSchema.openapi({ param: { name: 'accountId', in: 'path' }, example: 'acme' }) });
-export const AccountUserParams = AccountIdParams.extend({ userId: userId.openapi({ param: { name: 'userId', in: 'path' }, example: 'alice' }) });
-export const JobIdParams = z.object({ jobId: jobIdSchema.openapi({ param: { name: 'jobId', in: 'path' }, example: 'import-2026-01' }) });
+// Schemas made elsewhere are cloned before .openapi(): zod copies the method onto each schema when it is
+// created, so one created before @hono/zod-openapi was first imported (as when a client's user loaded
+// src/ledger/inputs first) lacks it.
+export const AccountIdParams = z.object({ accountId: accountIdSchema.clone().openapi({ param: { name: 'accountId', in: 'path' }, example: 'acme' }) });
+export const AccountUserParams = AccountIdParams.extend({ userId: userId.clone().openapi({ param: { name: 'userId', in: 'path' }, example: 'alice' }) });
+export const JobIdParams = z.object({ jobId: jobIdSchema.clone().openapi({ param: { name: 'jobId', in: 'path' }, example: 'import-2026-01' }) });
 
 // ---- catalog
 
@@ -181,7 +184,14 @@ export const EstimateRequest = z
   .openapi('EstimateRequest');
 export type EstimateBody = z.input<typeof EstimateRequest>;
 export const EstimateResponse = z
-  .object({ feature: z.string(), maxCredits: credits, billableQuantity: z.number().int(), dedupedQuantity: z.number().int(), available: credits, sufficient: z.boolean() })
+  .object({
+    feature: z.string(),
+    maxCredits: credits,
+    billableQuantity: z.number().int().openapi({ description: 'Units that would be charged: subjects inside the re-export window are free' }),
+    dedupedQuantity: z.number().int().openapi({ description: 'Units asked for, with repeated subjectIds counted once' }),
+    available: credits,
+    sufficient: z.boolean(),
+  })
   .openapi('Estimate');
 export type EstimateView = z.infer<typeof EstimateResponse>;
 

@@ -17,21 +17,29 @@ import {
 import { cancelJobUpdate, jobWorkflowId, resumeJobUpdate, type ResumeResult } from '../../workflows/job-messages.js';
 import { ApiError, type ApiErrorCode } from './errors.js';
 
-/** How long a call waits for Temporal and a worker before the API answers 503. */
-const CALL_DEADLINE_MS = 15_000;
+/** How long a call waits for Temporal and a worker before the API answers 503, unless told otherwise. */
+const DEFAULT_CALL_DEADLINE_MS = 15_000;
 /** How long reading an account waits for its workflow's answer before showing the ledger alone. */
 const QUERY_DEADLINE_MS = 3_000;
+
+/** Temporal's server could not be reached or did not answer in time, here or in the error's causes. */
+function unreachable(error: unknown): boolean {
+  for (let current = error, depth = 0; current instanceof Error && depth < 5; current = current.cause, depth++) {
+    if (isGrpcServiceError(current) && (current.code === grpcStatus.DEADLINE_EXCEEDED || current.code === grpcStatus.UNAVAILABLE)) return true;
+  }
+  return false;
+}
 
 /**
  * The API's calls into Temporal: starting the account and job workflows and sending them updates,
  * with Temporal's failures turned into the API's error codes.
  */
-export function createTemporalGateway({ client, taskQueue }: { client: Client; taskQueue: string }) {
+export function createTemporalGateway({ client, taskQueue, callDeadlineMs = DEFAULT_CALL_DEADLINE_MS }: { client: Client; taskQueue: string; callDeadlineMs?: number }) {
   async function call<T>(deadlineMs: number, work: () => Promise<T>): Promise<T> {
     try {
       return await client.connection.withDeadline(Date.now() + deadlineMs, work);
     } catch (error) {
-      if (isGrpcServiceError(error) && (error.code === grpcStatus.DEADLINE_EXCEEDED || error.code === grpcStatus.UNAVAILABLE)) {
+      if (unreachable(error)) {
         throw new ApiError('UNAVAILABLE', `Temporal did not answer within ${deadlineMs / 1000} s: is the server up and a worker polling task queue "${taskQueue}"?`);
       }
       throw error;
@@ -55,7 +63,7 @@ export function createTemporalGateway({ client, taskQueue }: { client: Client; t
 
   return {
     async startAccount(input: StartAccountInput): Promise<void> {
-      await call(CALL_DEADLINE_MS, () => startAccount(client, taskQueue, input));
+      await call(callDeadlineMs, () => startAccount(client, taskQueue, input));
     },
 
     /** The account workflow's own view, or null when it cannot answer right now. */
@@ -71,7 +79,7 @@ export function createTemporalGateway({ client, taskQueue }: { client: Client; t
 
     async changePlan(accountId: string, change: ChangePlanInput): Promise<ChangePlanResult> {
       try {
-        return await call(CALL_DEADLINE_MS, () => client.workflow.getHandle(accountWorkflowId(accountId)).executeUpdate(changePlanUpdate, { args: [change] }));
+        return await call(callDeadlineMs, () => client.workflow.getHandle(accountWorkflowId(accountId)).executeUpdate(changePlanUpdate, { args: [change] }));
       } catch (error) {
         throw updateError(error, 'ACCOUNT_STATE_CONFLICT', `account "${accountId}" has no running billing workflow`);
       }
@@ -79,19 +87,19 @@ export function createTemporalGateway({ client, taskQueue }: { client: Client; t
 
     async cancelAccount(accountId: string): Promise<CancelResult> {
       try {
-        return await call(CALL_DEADLINE_MS, () => client.workflow.getHandle(accountWorkflowId(accountId)).executeUpdate(cancelUpdate));
+        return await call(callDeadlineMs, () => client.workflow.getHandle(accountWorkflowId(accountId)).executeUpdate(cancelUpdate));
       } catch (error) {
         throw updateError(error, 'ACCOUNT_STATE_CONFLICT', `account "${accountId}" has no running billing workflow`);
       }
     },
 
     async startJob(input: StartJobInput): Promise<void> {
-      await call(CALL_DEADLINE_MS, () => startJob(client, taskQueue, input));
+      await call(callDeadlineMs, () => startJob(client, taskQueue, input));
     },
 
     async resumeJob(jobId: string): Promise<ResumeResult> {
       try {
-        return await call(CALL_DEADLINE_MS, () => client.workflow.getHandle(jobWorkflowId(jobId)).executeUpdate(resumeJobUpdate));
+        return await call(callDeadlineMs, () => client.workflow.getHandle(jobWorkflowId(jobId)).executeUpdate(resumeJobUpdate));
       } catch (error) {
         throw updateError(error, 'JOB_STATE_CONFLICT', `job "${jobId}" is not running: only a paused job can be resumed`);
       }
@@ -100,7 +108,7 @@ export function createTemporalGateway({ client, taskQueue }: { client: Client; t
     /** Asks the job to stop; false when it has no workflow (a draft, or one that already ended). */
     async cancelJob(jobId: string): Promise<boolean> {
       try {
-        await call(CALL_DEADLINE_MS, () => client.workflow.getHandle(jobWorkflowId(jobId)).executeUpdate(cancelJobUpdate));
+        await call(callDeadlineMs, () => client.workflow.getHandle(jobWorkflowId(jobId)).executeUpdate(cancelJobUpdate));
         return true;
       } catch (error) {
         if (error instanceof WorkflowNotFoundError) return false;

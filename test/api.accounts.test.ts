@@ -1,0 +1,301 @@
+import { Client, Connection } from '@temporalio/client';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startApiServer } from '../src/api/server.js';
+import { createTemporalGateway } from '../src/api/temporal-gateway.js';
+import { createCreditsClient, CreditsApiError } from '../src/client/client.js';
+import { createJobStore } from '../src/jobs/jobs.js';
+import { freePort } from '../src/devstack/postgres.js';
+import { API_TOKEN, startApiStack, type ApiStack } from './support/api-stack.js';
+import { errorCode, http } from './support/http.js';
+
+let stack: ApiStack;
+const call = (method: string, path: string, options?: Parameters<typeof http>[3]) => http(stack.api.url, method, path, options);
+
+beforeAll(async () => {
+  stack = await startApiStack();
+}, 120_000);
+
+afterAll(async () => {
+  const audit = await stack.ledger.audit();
+  await stack.stop();
+  expect(audit.problems).toEqual([]);
+});
+
+/** The API error a client call throws, for asserting its code, status and details. */
+async function apiError(promise: Promise<unknown>): Promise<CreditsApiError> {
+  const error = await promise.then(
+    () => undefined,
+    (failure: unknown) => failure,
+  );
+  if (!(error instanceof CreditsApiError)) throw new Error(`expected a CreditsApiError, got ${String(error)}`);
+  return error;
+}
+
+const DAY_MS = 86_400_000;
+
+describe('accounts over HTTP', () => {
+  it('creates an account with its first period, allowance and trial, and repeats idempotently', async () => {
+    const created = await call('POST', '/v1/accounts', {
+      json: { accountId: 'acme', planId: 'sales-email-pro', seats: 2, trial: true, users: [{ userId: 'alice', role: 'admin' }, { userId: 'bob', role: 'member' }] },
+    });
+    expect(created.status).toBe(201);
+    const account = await stack.client.getAccount('acme');
+    expect(account).toMatchObject({ accountId: 'acme', planId: 'sales-email-pro', seats: 2, timeZone: 'UTC', status: 'active' });
+    expect(account.period).not.toBeNull();
+    const period = account.period ?? { start: '', end: '', daysLeft: -1 };
+    expect(Date.parse(period.start)).toBeLessThanOrEqual(Date.now());
+    expect(Date.parse(period.end)).toBeGreaterThan(Date.now());
+    expect(period.daysLeft).toBe(Math.ceil((Date.parse(period.end) - Date.now()) / DAY_MS));
+    // 1000 per seat × 2 seats, plus the one-time 500-credit trial.
+    expect(account.balance).toEqual({ available: 2500, held: 0, bySource: { allowance: 2000, trial: 500, purchase: 0, promo: 0, adjustment: 0 } });
+    const current = account.grants.filter((grant) => grant.status === 'active');
+    expect(current.map((grant) => [grant.source, grant.amount, grant.remaining, grant.held, grant.expiresAt])).toEqual(
+      expect.arrayContaining([
+        ['allowance', 2000, 2000, 0, period.end],
+        ['trial', 500, 500, 0, period.end],
+      ]),
+    );
+    // The next period's allowance is already written, effective at the boundary.
+    expect(account.grants.find((grant) => grant.status === 'pending')).toMatchObject({ source: 'allowance', amount: 2000, effectiveAt: period.end });
+
+    const again = await call('POST', '/v1/accounts', {
+      json: { accountId: 'acme', planId: 'sales-email-pro', seats: 2, trial: true, users: [{ userId: 'alice', role: 'admin' }, { userId: 'bob', role: 'member' }] },
+    });
+    expect(again.status).toBe(200);
+    expect((again.body as { balance: unknown }).balance).toEqual(account.balance);
+
+    const conflicting = await call('POST', '/v1/accounts', { json: { accountId: 'acme', planId: 'sales-email-pro', seats: 3 } });
+    expect([conflicting.status, errorCode(conflicting)]).toEqual([409, 'ACCOUNT_EXISTS']);
+    const unknownPlan = await call('POST', '/v1/accounts', { json: { accountId: 'nobody', planId: 'platinum' } });
+    expect([unknownPlan.status, errorCode(unknownPlan)]).toEqual([404, 'UNKNOWN_PLAN']);
+    const unknown = await apiError(stack.client.getAccount('nobody'));
+    expect([unknown.status, unknown.code]).toEqual([404, 'UNKNOWN_ACCOUNT']);
+  });
+
+  it('charges exactly, replays a repeated request with the first answer, and refuses a reused key', async () => {
+    const first = await call('POST', '/v1/accounts/acme/charges', { json: { feature: 'ai.variable', quantity: 3, userId: 'alice', idempotencyKey: 'charge-1' } });
+    expect(first.status).toBe(201);
+    expect(first.body).toMatchObject({ feature: 'ai.variable', credits: 3, billableQuantity: 3, freeQuantity: 0, balance: { available: 2497 } });
+    expect(first.headers.get('idempotent-replayed')).toBe('false');
+    await stack.client.charge('acme', { feature: 'ai.variable', userId: 'bob', idempotencyKey: 'charge-2' });
+
+    const replay = await call('POST', '/v1/accounts/acme/charges', { json: { feature: 'ai.variable', quantity: 3, userId: 'alice', idempotencyKey: 'charge-1' } });
+    expect(replay.status).toBe(201);
+    expect(replay.body).toEqual(first.body);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect((await stack.client.getAccount('acme')).balance.available).toBe(2496);
+
+    const reused = await call('POST', '/v1/accounts/acme/charges', { json: { feature: 'ai.variable', quantity: 4, userId: 'alice', idempotencyKey: 'charge-1' } });
+    expect([reused.status, errorCode(reused)]).toEqual([409, 'IDEMPOTENCY_CONFLICT']);
+  });
+
+  it('answers each refused charge with its status, code and details, and charges nothing', async () => {
+    const before = (await stack.client.getAccount('acme')).balance.available;
+    const tooMuch = await apiError(stack.client.charge('acme', { feature: 'ai.variable', quantity: 5000, userId: 'alice', idempotencyKey: 'big' }));
+    expect([tooMuch.status, tooMuch.code, tooMuch.details]).toEqual([402, 'INSUFFICIENT_CREDITS', { feature: 'ai.variable', needed: 5000, available: before }]);
+    const gated = await apiError(stack.client.charge('acme', { feature: 'call.minute', userId: 'alice', idempotencyKey: 'gated' }));
+    expect([gated.status, gated.code]).toEqual([403, 'FEATURE_NOT_IN_PLAN']);
+    const unknownFeature = await apiError(stack.client.charge('acme', { feature: 'teleport', userId: 'alice', idempotencyKey: 'unknown' }));
+    expect([unknownFeature.status, unknownFeature.code]).toEqual([404, 'UNKNOWN_FEATURE']);
+    const unknownAccount = await apiError(stack.client.charge('nobody', { feature: 'ai.variable', userId: 'alice', idempotencyKey: 'x' }));
+    expect([unknownAccount.status, unknownAccount.code]).toEqual([404, 'UNKNOWN_ACCOUNT']);
+
+    await expect(stack.client.setUser('acme', 'bob', { role: 'member', creditsAllowed: false })).resolves.toEqual({
+      accountId: 'acme',
+      userId: 'bob',
+      role: 'member',
+      creditsAllowed: false,
+    });
+    const disallowed = await apiError(stack.client.charge('acme', { feature: 'ai.variable', userId: 'bob', idempotencyKey: 'bob-1' }));
+    expect([disallowed.status, disallowed.code]).toEqual([403, 'CREDITS_DISALLOWED']);
+    await stack.client.setUser('acme', 'bob', { role: 'member', creditsAllowed: true });
+    expect((await stack.client.getAccount('acme')).balance.available).toBe(before);
+  });
+
+  it('estimates the most an action costs and whether the balance covers it', async () => {
+    const available = (await stack.client.getAccount('acme')).balance.available;
+    await expect(stack.client.estimate('acme', { feature: 'lead.phone-finder', quantity: 10 })).resolves.toEqual({
+      feature: 'lead.phone-finder',
+      maxCredits: 200,
+      billableQuantity: 10,
+      dedupedQuantity: 10,
+      available,
+      sufficient: true,
+    });
+    const large = await stack.client.estimate('acme', { feature: 'lead.phone-finder', quantity: 1000, userId: 'alice' });
+    expect([large.maxCredits, large.sufficient]).toEqual([20_000, false]);
+  });
+
+  it('lets only an admin top up, replays top-ups by key, and shows purchases in the balance', async () => {
+    const notAdmin = await apiError(stack.client.topUp('acme', { credits: 100, userId: 'bob', idempotencyKey: 'bob-buys' }));
+    expect([notAdmin.status, notAdmin.code]).toEqual([403, 'NOT_ADMIN']);
+    const before = (await stack.client.getAccount('acme')).balance.available;
+    const bought = await stack.client.topUp('acme', { credits: 99.5, userId: 'alice', idempotencyKey: 'alice-buys' });
+    expect(bought).toMatchObject({ credits: 99.5, expiresAt: null, balance: { available: before + 99.5 } });
+    await expect(stack.client.topUp('acme', { credits: 99.5, userId: 'alice', idempotencyKey: 'alice-buys' })).resolves.toEqual(bought);
+    const reused = await apiError(stack.client.topUp('acme', { credits: 10, userId: 'alice', idempotencyKey: 'alice-buys' }));
+    expect(reused.code).toBe('IDEMPOTENCY_CONFLICT');
+    const account = await stack.client.getAccount('acme');
+    expect(account.balance.bySource.purchase).toBe(99.5);
+    expect(account.grants.find((grant) => grant.id === bought.grantId)).toMatchObject({ source: 'purchase', amount: 99.5, priority: 100, expiresAt: null });
+  });
+
+  it('reports usage by user and feature, and pages through the ledger', async () => {
+    const from = new Date(Date.now() - DAY_MS).toISOString();
+    const to = new Date(Date.now() + DAY_MS).toISOString();
+    const byUser = await stack.client.usage('acme', { from, to, groupBy: 'user' });
+    expect(byUser.rows).toEqual([
+      { key: 'alice', credits: 3, quantity: 3, charges: 1 },
+      { key: 'bob', credits: 1, quantity: 1, charges: 1 },
+    ]);
+    const byFeature = await stack.client.usage('acme', { from, to });
+    expect(byFeature).toMatchObject({ groupBy: 'feature', rows: [{ key: 'ai.variable', credits: 4, quantity: 4, charges: 2 }] });
+
+    const entries = [];
+    let after = 0;
+    for (let page = 0; page < 20; page++) {
+      const result = await stack.client.ledger('acme', { after, limit: 2 });
+      entries.push(...result.entries);
+      if (result.nextAfter === null) break;
+      after = result.nextAfter;
+    }
+    const everything = await stack.client.ledger('acme', { limit: 1000 });
+    expect(entries).toEqual(everything.entries);
+    expect(everything.nextAfter).toBeNull();
+    const charged = everything.entries.filter((entry) => entry.kind === 'charge').reduce((sum, entry) => sum + entry.amount, 0);
+    expect(charged).toBe(-4);
+  });
+
+  it('upgrades now, schedules a downgrade for the next period, and cancels at the period end', async () => {
+    const upgrade = await stack.client.changePlan('acme', { planId: 'sales-email-pro', seats: 3 });
+    expect(upgrade).toMatchObject({ effective: 'now', planId: 'sales-email-pro', seats: 3 });
+    expect(upgrade.grantedNow).toBeGreaterThan(0);
+    expect(upgrade.grantedNow).toBeLessThanOrEqual(1000);
+    const downgrade = await stack.client.changePlan('acme', { planId: 'sales-email-pro', seats: 1 });
+    expect(downgrade.effective).toBe('next_period');
+    const scheduled = await stack.client.getAccount('acme');
+    expect([scheduled.seats, scheduled.nextPlan]).toEqual([3, { planId: 'sales-email-pro', seats: 1 }]);
+    const sameAgain = await apiError(stack.client.changePlan('acme', { planId: 'sales-email-pro', seats: 1 }));
+    expect([sameAgain.status, sameAgain.code]).toEqual([409, 'ACCOUNT_STATE_CONFLICT']);
+    const unknownPlan = await apiError(stack.client.changePlan('acme', { planId: 'platinum', seats: 1 }));
+    expect([unknownPlan.status, unknownPlan.code]).toEqual([404, 'UNKNOWN_PLAN']);
+
+    const cancelled = await stack.client.cancelAccount('acme');
+    expect(cancelled).toEqual({ status: 'cancelling', endsAt: scheduled.period?.end });
+    const twice = await apiError(stack.client.cancelAccount('acme'));
+    expect([twice.status, twice.code]).toEqual([409, 'ACCOUNT_STATE_CONFLICT']);
+    const after = await stack.client.getAccount('acme');
+    expect(after.status).toBe('cancelling');
+    // Nothing is written ahead for a period that will not come; purchased credits stay.
+    expect(after.grants.filter((grant) => grant.status === 'pending')).toEqual([]);
+    expect(after.balance.bySource.purchase).toBe(99.5);
+    const noAccount = await apiError(stack.client.cancelAccount('nobody'));
+    expect(noAccount.code).toBe('UNKNOWN_ACCOUNT');
+  });
+
+  it('serves the catalog with exact prices', async () => {
+    const catalog = await stack.client.getCatalog();
+    const prices = Object.fromEntries(catalog.features.map((feature) => [feature.featureId, feature.unitPrice]));
+    expect(prices).toMatchObject({ 'ai.custom-image': 0.5, 'ai.feed-field': 0.02, 'lead.email-finder': 5, 'lead.phone-finder': 20 });
+    expect(catalog.plans.find((plan) => plan.planId === 'sales-email-pro')).toMatchObject({ allowances: [{ credits: 1000, perSeat: true, features: null }], trialCredits: 500 });
+  });
+});
+
+describe('the HTTP surface', () => {
+  it('requires a bearer token on /v1 and leaves /health, /openapi.json and /docs open', async () => {
+    for (const token of [null, 'wrong-token-0123456789', '']) {
+      const answer = await call('GET', '/v1/catalog', { token });
+      expect([answer.status, errorCode(answer)]).toEqual([401, 'UNAUTHORIZED']);
+    }
+    const charge = await call('POST', '/v1/accounts/acme/charges', { token: null, json: { feature: 'ai.variable', userId: 'alice', idempotencyKey: 'no-token' } });
+    expect(charge.status).toBe(401);
+    expect(await call('GET', '/health', { token: null })).toMatchObject({ status: 200, body: { status: 'ok' } });
+    const docs = await call('GET', '/docs', { token: null });
+    expect(docs.status).toBe(200);
+    expect(String(docs.body)).toContain('/openapi.json');
+  });
+
+  it('documents every route in an OpenAPI document generated from the schemas', async () => {
+    const { status, body } = await call('GET', '/openapi.json', { token: null });
+    expect(status).toBe(200);
+    const document = body as { openapi: string; paths: Record<string, Record<string, { responses: Record<string, unknown> }>>; components: { securitySchemes: unknown } };
+    expect(document.openapi).toBe('3.1.0');
+    const routes = Object.entries(document.paths).flatMap(([path, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`));
+    expect(routes.sort()).toEqual(
+      [
+        'GET /v1/catalog',
+        'POST /v1/accounts',
+        'GET /v1/accounts/{accountId}',
+        'POST /v1/accounts/{accountId}/plan',
+        'POST /v1/accounts/{accountId}/cancel',
+        'PUT /v1/accounts/{accountId}/users/{userId}',
+        'POST /v1/accounts/{accountId}/top-ups',
+        'POST /v1/accounts/{accountId}/charges',
+        'POST /v1/accounts/{accountId}/estimates',
+        'GET /v1/accounts/{accountId}/usage',
+        'GET /v1/accounts/{accountId}/ledger',
+        'POST /v1/accounts/{accountId}/jobs',
+        'GET /v1/accounts/{accountId}/jobs',
+        'POST /v1/jobs/{jobId}/records',
+        'POST /v1/jobs/{jobId}/start',
+        'POST /v1/jobs/{jobId}/resume',
+        'POST /v1/jobs/{jobId}/cancel',
+        'GET /v1/jobs/{jobId}',
+        'GET /v1/jobs/{jobId}/results',
+        'GET /v1/events',
+      ].sort(),
+    );
+    expect(document.paths['/v1/accounts/{accountId}/charges']?.post?.responses).toHaveProperty('402');
+    expect(document.components.securitySchemes).toHaveProperty('bearer');
+  });
+
+  it('gives a request id and answers unknown routes, bad JSON, wrong media types and big bodies with 4xx errors', async () => {
+    const missing = await call('GET', '/v1/nothing-here');
+    expect([missing.status, errorCode(missing)]).toEqual([404, 'NOT_FOUND']);
+    expect(missing.headers.get('x-request-id')).toMatch(/.+/);
+    const malformed = await call('POST', '/v1/accounts/acme/charges', { body: '{"feature": "ai.variable",' });
+    expect([malformed.status, errorCode(malformed)]).toEqual([400, 'MALFORMED_JSON']);
+    const text = await call('POST', '/v1/accounts/acme/charges', { body: 'feature=ai.variable', contentType: 'text/plain' });
+    expect([text.status, errorCode(text)]).toEqual([415, 'UNSUPPORTED_MEDIA_TYPE']);
+    const huge = await call('POST', '/v1/accounts/acme/charges', { json: { feature: 'ai.variable', userId: 'alice', idempotencyKey: 'x'.repeat(2 * 1024 * 1024) } });
+    expect([huge.status, errorCode(huge)]).toEqual([413, 'PAYLOAD_TOO_LARGE']);
+    const fields = await call('POST', '/v1/accounts/acme/top-ups', { json: { credits: 1.0000001, userId: 'alice', idempotencyKey: 'k', coupon: 'FREE' } });
+    expect([fields.status, errorCode(fields)]).toEqual([422, 'VALIDATION_FAILED']);
+    const issues = (fields.body as { error: { details: { issues: { path: string; message: string }[] } } }).error.details.issues;
+    expect(issues.map((issue) => issue.path)).toEqual(expect.arrayContaining(['credits']));
+    expect(JSON.stringify(issues)).toContain('coupon');
+  });
+
+  it('answers 503 UNAVAILABLE when Temporal cannot be reached; a repeated request then starts the periods', async () => {
+    const deadPort = await freePort();
+    const client = new Client({ connection: Connection.lazy({ address: `127.0.0.1:${deadPort}`, connectTimeout: '1s' }) });
+    const api = await startApiServer(
+      {
+        pool: stack.pool,
+        ledger: stack.ledger,
+        jobs: createJobStore({ pool: stack.pool, ledger: stack.ledger, catalog: stack.catalog }),
+        catalog: stack.catalog,
+        temporal: createTemporalGateway({ client, taskQueue: 'nowhere', callDeadlineMs: 2_000 }),
+        tokens: [API_TOKEN],
+        logger: pino({ level: 'silent' }),
+        now: () => new Date(),
+      },
+      { port: 0 },
+    );
+    try {
+      const answer = await http(api.url, 'POST', '/v1/accounts', { json: { accountId: 'stranded', planId: 'sales-email-pro' } });
+      expect([answer.status, errorCode(answer)]).toEqual([503, 'UNAVAILABLE']);
+      const offline = createCreditsClient({ baseUrl: api.url, token: API_TOKEN });
+      // The ledger answers on its own: the account exists without a period until its workflow runs.
+      await expect(offline.getAccount('stranded')).resolves.toMatchObject({ accountId: 'stranded', period: null, balance: { available: 0 } });
+    } finally {
+      await api.close();
+      await client.connection.close();
+    }
+    // Repeating the request once Temporal is reachable starts the billing periods.
+    const retried = await call('POST', '/v1/accounts', { json: { accountId: 'stranded', planId: 'sales-email-pro' } });
+    expect(retried.status).toBe(200);
+    expect((retried.body as { period: unknown }).period).not.toBeNull();
+  });
+});
