@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { activityInfo, cancellationSignal, heartbeat } from '@temporalio/activity';
 import PQueue from 'p-queue';
 import type { JobStore, JobView, RecordResult } from '../src/jobs/jobs.js';
@@ -66,6 +67,8 @@ export function createJobActivities(deps: JobActivityDeps) {
     async processBatch(input: { jobId: string; limit: number; notBefore: string }): Promise<BatchResult> {
       return asActivityFailure(async () => {
         const signal = cancellationSignal();
+        // Every provider call in flight listens on the one cancellation signal.
+        setMaxListeners(deps.batchConcurrency + 10, signal);
         const records = await jobs.pendingRecords(input.jobId, input.limit);
         // A retried attempt skips what an earlier attempt stored; its heartbeat carries those counts.
         const earlier = activityInfo().heartbeatDetails as Partial<BatchResult> | undefined;
