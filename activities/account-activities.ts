@@ -1,14 +1,24 @@
 import { ApplicationFailure } from '@temporalio/common';
+import type pg from 'pg';
 import type { Catalog, Plan } from '../src/catalog/catalog.js';
 import type { PeriodRule } from '../src/catalog/schema.js';
+import { appendEvent, appendPeriodRenewed } from '../src/events/outbox.js';
+import { withTransaction, type Queryable } from '../src/ledger/db.js';
 import { isLedgerError } from '../src/ledger/errors.js';
-import type { Ledger } from '../src/ledger/ledger.js';
+import type { Ledger, LedgerOperations } from '../src/ledger/ledger.js';
 import type { Micros } from '../src/money.js';
 import { asActivityFailure } from './failures.js';
 
 export interface AccountActivityDeps {
   ledger: Ledger;
   catalog: Catalog;
+  /**
+   * The ledger's pool: period events (`period.renewed`, `credits.expired`) are written to the outbox
+   * in the transaction of the grant or expiry that makes them true. Every worker that runs account
+   * workflows for real must pass it; without it (a benchmark running jobs only) those events are
+   * not recorded.
+   */
+  pool?: pg.Pool;
 }
 
 /** What a plan gives per period, for `seats` seats: everything the account workflow needs to know. */
@@ -38,7 +48,13 @@ function allowanceByRestriction(terms: PlanTerms): Map<string, { amount: Micros;
   return groups;
 }
 
-export function createAccountActivities({ ledger, catalog }: AccountActivityDeps) {
+export function createAccountActivities({ ledger, catalog, pool }: AccountActivityDeps) {
+  /** Ledger operations and their outbox events in one transaction; no outbox without a pool. */
+  function withEvents<T>(work: (operations: LedgerOperations, outbox: Queryable | null) => Promise<T>): Promise<T> {
+    if (!pool) return work(ledger, null);
+    return withTransaction(pool, (client) => work(ledger.within(client), client));
+  }
+
   function requirePlan(planId: string): Plan {
     const plan = catalog.plan(planId);
     if (!plan) throw ApplicationFailure.create({ message: `plan "${planId}" is not in the catalog`, type: 'UNKNOWN_PLAN', nonRetryable: true });
@@ -83,24 +99,33 @@ export function createAccountActivities({ ledger, catalog }: AccountActivityDeps
      * and the revision of the plan for it, so a retry or a replay never grants twice.
      */
     async grantAllowance(input: { accountId: string; subscription: string; terms: PlanTerms; period: PeriodRef; revision: number; now: string }): Promise<string[]> {
-      return asActivityFailure(async () => {
-        const grantIds: string[] = [];
-        for (const [index, allowance] of input.terms.allowances.entries()) {
-          if (allowance.amount === 0) continue;
-          const grant = await ledger.grant({
-            accountId: input.accountId,
-            source: 'allowance',
-            credits: allowance.amount,
-            effectiveAt: new Date(input.period.start),
-            expiresAt: new Date(input.period.end),
-            ...(allowance.features ? { features: allowance.features } : {}),
-            idempotencyKey: `allowance:${input.subscription}:${input.period.start}:r${input.revision}:${index}`,
-            now: new Date(input.now),
-          });
-          grantIds.push(grant.grantId);
-        }
-        return grantIds;
-      });
+      return asActivityFailure(() =>
+        withEvents(async (operations, outbox) => {
+          const grantIds: string[] = [];
+          let written = false;
+          for (const [index, allowance] of input.terms.allowances.entries()) {
+            if (allowance.amount === 0) continue;
+            const grant = await operations.grant({
+              accountId: input.accountId,
+              source: 'allowance',
+              credits: allowance.amount,
+              effectiveAt: new Date(input.period.start),
+              expiresAt: new Date(input.period.end),
+              ...(allowance.features ? { features: allowance.features } : {}),
+              idempotencyKey: `allowance:${input.subscription}:${input.period.start}:r${input.revision}:${index}`,
+              now: new Date(input.now),
+            });
+            grantIds.push(grant.grantId);
+            written ||= !grant.replayed;
+          }
+          // A period already under way (the first one, or one a late worker writes after its start)
+          // is renewed now; one written ahead is renewed by `expireEnded` at its boundary.
+          const start = new Date(input.period.start);
+          const now = new Date(input.now);
+          if (outbox && written && start <= now) await appendPeriodRenewed(outbox, input.accountId, start, now);
+          return grantIds;
+        }),
+      );
     },
 
     /** Grants the difference between two plans' allowances for the rest of the current period. */
@@ -149,11 +174,24 @@ export function createAccountActivities({ ledger, catalog }: AccountActivityDeps
       });
     },
 
+    /**
+     * Expires every grant past its expiry at `now` (a period boundary): `credits.expired` says how
+     * much left the balance, and `period.renewed` that the period starting at `now` is in force.
+     * A retry finds nothing left to expire and the period's event already written: no duplicates.
+     */
     async expireEnded(input: { accountId: string; now: string }): Promise<Micros> {
-      return asActivityFailure(async () => {
-        const expired = await ledger.expireDue({ accountId: input.accountId, now: new Date(input.now) });
-        return expired.reduce((sum, grant) => sum + grant.expired, 0);
-      });
+      return asActivityFailure(() =>
+        withEvents(async (operations, outbox) => {
+          const now = new Date(input.now);
+          const results = await operations.expireDue({ accountId: input.accountId, now });
+          const expired = results.reduce((sum, grant) => sum + grant.expired, 0);
+          if (outbox) {
+            if (expired > 0) await appendEvent(outbox, { type: 'credits.expired', accountId: input.accountId, payload: { credits: expired } }, now);
+            await appendPeriodRenewed(outbox, input.accountId, now, now);
+          }
+          return expired;
+        }),
+      );
     },
 
     async revokeGrants(input: { accountId: string; grantIds: string[]; now: string }): Promise<void> {

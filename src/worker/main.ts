@@ -1,15 +1,41 @@
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { pino } from 'pino';
 import { loadCatalog } from '../catalog/catalog.js';
-import { loadConfig, requireDatabaseUrl } from '../config.js';
+import { loadConfig, requireDatabaseUrl, type Config } from '../config.js';
 import { createPool } from '../ledger/db.js';
 import { createJobStore } from '../jobs/jobs.js';
 import { createLedger } from '../ledger/ledger.js';
 import { migrate } from '../ledger/migrate.js';
 import { providerFromConfig } from '../providers/from-config.js';
+import { registerSearchAttributes } from '../temporal/search-attributes.js';
+import { startWebhookDelivery } from '../temporal/webhooks.js';
 import { createCreditsWorker } from './worker.js';
 
 const logger = pino({ name: 'credits-worker' });
+
+/**
+ * Registers the search attributes the workflows set (missing ones only) and, with webhooks on,
+ * starts their delivery workflow (a no-op while it runs). A server that refuses to register
+ * attributes (Temporal Cloud manages them elsewhere) gets a warning, not a failed start.
+ */
+async function prepareTemporal(config: Config): Promise<void> {
+  const connection = await Connection.connect({ address: config.temporal.address });
+  try {
+    try {
+      await registerSearchAttributes(connection, config.temporal.namespace);
+    } catch (error) {
+      logger.warn({ err: error, namespace: config.temporal.namespace }, 'could not register search attributes; register them on the server, or workflows that set them will fail');
+    }
+    if (config.webhook) {
+      const client = new Client({ connection, namespace: config.temporal.namespace });
+      await startWebhookDelivery(client, config.temporal.taskQueue);
+      logger.info({ url: config.webhook.url }, 'webhook delivery running');
+    }
+  } finally {
+    await connection.close();
+  }
+}
 
 /**
  * The worker process: connects to TEMPORAL_ADDRESS and DATABASE_URL, polls the task queue, and on
@@ -29,6 +55,7 @@ async function main(): Promise<void> {
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
       deps: {
+        pool,
         ledger,
         catalog,
         jobs: createJobStore({ pool, ledger, catalog }),
@@ -36,9 +63,14 @@ async function main(): Promise<void> {
         batchConcurrency: config.enrichment.concurrency,
         flushSize: 1_000,
         flushIntervalMs: 250,
+        ...(config.webhook ? { webhook: config.webhook } : {}),
       },
     });
-    logger.info({ temporal: config.temporal, catalog: config.catalogPath, provider: config.enrichment.provider }, 'worker started');
+    await prepareTemporal(config);
+    logger.info(
+      { temporal: config.temporal, catalog: config.catalogPath, provider: config.enrichment.provider, webhooks: config.webhook !== undefined },
+      'worker started',
+    );
     // Worker.run resolves after SIGTERM/SIGINT (the SDK's default shutdown signals) once in-flight
     // tasks have finished or the shutdown grace time has passed.
     await worker.run();

@@ -55,6 +55,8 @@ export interface TestWorkerDeps {
   provider?: EnrichmentProvider;
   batchConcurrency?: number;
   flushSize?: number;
+  /** Signed webhooks: the worker then runs the delivery activity against this receiver. */
+  webhook?: { url: string; secret: string };
 }
 
 /** Starts a worker in the background; `stop` shuts it down and waits until it has. */
@@ -65,6 +67,8 @@ export async function runWorker(env: TestWorkflowEnvironment, taskQueue: string,
     namespace: env.namespace ?? 'default',
     taskQueue,
     deps: {
+      pool,
+      ...(deps.webhook ? { webhook: deps.webhook } : {}),
       ledger,
       catalog,
       jobs: createJobStore({ pool, ledger, catalog }),
