@@ -1,14 +1,76 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { loadCatalog } from '../catalog/catalog.js';
 import { loadConfig, requireDatabaseUrl } from '../config.js';
+import { JOB_STATUSES } from '../jobs/inputs.js';
 import { createPool } from '../ledger/db.js';
+import { USAGE_GROUPS } from '../ledger/inputs.js';
 import { createLedger } from '../ledger/ledger.js';
 import { migrate } from '../ledger/migrate.js';
+import { DEFAULT_API_URL, DEV_TOKEN_FILE, reportFailure } from './api.js';
+import { creditsArg, instantArg, nonNegativeIntegerArg, positiveIntegerArg } from './args.js';
+import * as api from './commands.js';
 
 const program = new Command()
   .name('credits')
   .description('Operator commands for the Credits billing engine')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // Usage errors exit 2 (see reportFailure), API errors 1.
+  .exitOverride();
+
+/** A command that talks to the HTTP API: --api, --token and --json. */
+function apiCommand(name: string, description: string): Command {
+  return program
+    .command(name)
+    .description(description)
+    .option('--api <url>', `API base URL (env CREDITS_API_URL, default ${DEFAULT_API_URL})`)
+    .option('--token <token>', `API bearer token (env CREDITS_API_TOKEN, or the dev stack's ${DEV_TOKEN_FILE})`)
+    .option('--json', "print the API's JSON instead of a table");
+}
+
+apiCommand('balance', 'plan, seats, status, period and balance of an account')
+  .argument('<accountId>')
+  .action(api.balance);
+
+apiCommand('grants', "an account's grants: amounts, remaining, held, expiry and priority")
+  .argument('<accountId>')
+  .action(api.grants);
+
+apiCommand('ledger', "an account's ledger entries, a page at a time")
+  .argument('<accountId>')
+  .option('--after <entryId>', 'start after this entry id', nonNegativeIntegerArg)
+  .option('--limit <n>', 'entries per page', positiveIntegerArg)
+  .option('--all', 'page through every entry')
+  .action(api.ledger);
+
+apiCommand('usage', "an account's usage over a range")
+  .argument('<accountId>')
+  .requiredOption('--from <iso>', 'start of the range, such as 2026-01-01T00:00:00Z or 2026-01-01', instantArg)
+  .requiredOption('--to <iso>', 'end of the range (exclusive)', instantArg)
+  .addOption(new Option('--by <group>', 'group by').choices(USAGE_GROUPS).default('feature'))
+  .action(api.usage);
+
+apiCommand('top-up', 'buy credits for an account, as one of its admins')
+  .argument('<accountId>')
+  .argument('<credits>', 'credits to add, such as 50 or 0.5', creditsArg)
+  .requiredOption('--user <userId>', 'the admin buying them')
+  .option('--key <idempotencyKey>', 'idempotency key; one is generated and printed if not given')
+  .option('--expires <iso>', 'when the credits expire (never by default)', instantArg)
+  .action(api.topUp);
+
+apiCommand('jobs', "an account's jobs, newest first")
+  .argument('<accountId>')
+  .addOption(new Option('--status <status>', 'only jobs in this status').choices(JOB_STATUSES))
+  .option('--limit <n>', 'at most this many jobs', positiveIntegerArg)
+  .action(api.jobs);
+
+apiCommand('job', 'status, pause reason, progress and credits of a job')
+  .argument('<jobId>')
+  .option('--watch', 'follow its progress until it completes, is cancelled, fails or pauses')
+  .action(api.job);
+
+apiCommand('resume', 'resume a job paused for lack of credits').argument('<jobId>').action(api.resume);
+
+apiCommand('cancel', 'cancel a job; the credits it still holds are released').argument('<jobId>').action(api.cancel);
 
 program
   .command('migrate')
@@ -46,6 +108,5 @@ program
   });
 
 program.parseAsync().catch((error: unknown) => {
-  process.stderr.write(`credits: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exitCode = 2;
+  process.exitCode = reportFailure(error);
 });
