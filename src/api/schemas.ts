@@ -213,8 +213,16 @@ export const UsageResponse = z
   .openapi('Usage');
 export type UsageView = z.infer<typeof UsageResponse>;
 
-const pageLimit = (max: number) => z.coerce.number<number | string>({ error: 'must be an integer' }).int().min(1).max(max).default(100);
-const cursor = z.coerce.number<number | string>({ error: 'must be an integer' }).int().min(0).max(Number.MAX_SAFE_INTEGER).default(0);
+/** A whole number in a query string: digits only, so "0x10", "1e3" or " 5" are refused rather than guessed at. */
+const queryInteger = (min: number, max: number, fallback: number) =>
+  z
+    .union([z.number(), z.string().regex(/^\d{1,16}$/, 'must be a whole number written in digits')])
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max))
+    .default(fallback)
+    .openapi({ type: 'integer', minimum: min, maximum: max, default: fallback });
+const pageLimit = (max: number) => queryInteger(1, max, 100);
+const cursor = queryInteger(0, Number.MAX_SAFE_INTEGER, 0);
 
 export const LedgerQuery = z.strictObject({ after: cursor, limit: pageLimit(LIMITS.maxPageSize) });
 export type LedgerParams = z.input<typeof LedgerQuery>;

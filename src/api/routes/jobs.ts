@@ -161,8 +161,7 @@ export function jobRoutes(app: ApiApp, deps: ApiDeps): void {
       if (!Array.isArray(records)) throw new ApiError('UNSUPPORTED_MEDIA_TYPE', 'send records as application/json (an array) or application/x-ndjson (one per line)');
       return c.json(await jobs.appendRecords({ jobId, records, now: deps.now() }), 200);
     }
-    const body = c.req.raw.body;
-    if (!body) throw new ApiError('VALIDATION_FAILED', 'the NDJSON body is empty', { issues: [{ path: '', message: 'must hold at least one record' }] });
+    const body = c.req.raw.body ?? new ReadableStream<Uint8Array>({ start: (controller) => { controller.close(); } });
     let added = 0;
     let total = (await jobs.getJob(jobId, deps.now())).progress.total;
     let chunk: JobRecordBody[] = [];
@@ -172,12 +171,15 @@ export function jobRoutes(app: ApiApp, deps: ApiDeps): void {
       total = result.total;
       chunk = [];
     };
+    let lines = 0;
     for await (const { line, lineNumber } of ndjsonLines(body, MAX_LINE_CHARS)) {
+      lines++;
       const record = parseRecordLine(line, lineNumber, added);
       chunk.push(record);
       if (chunk.length === STREAM_CHUNK) await flush();
     }
     if (chunk.length > 0) await flush();
+    if (lines === 0) throw new ApiError('VALIDATION_FAILED', 'the NDJSON body holds no record', { issues: [{ path: '', message: 'must hold at least one record' }] });
     return c.json({ jobId, added, total }, 200);
   });
 
