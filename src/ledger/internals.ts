@@ -162,7 +162,8 @@ export interface SpendableGrant {
 
 /**
  * Grants that can pay for `featureId` at `now`, in spending order: priority (included and trial
- * before purchased), then soonest expiry, then oldest. Validity is decided by the clock, not by
+ * before purchased), then soonest expiry, then grants restricted to some features (calling credits
+ * pay for calls before general credits do, or they would expire unused), then oldest. Validity is decided by the clock, not by
  * whether an expiry job has run.
  */
 export async function spendableGrants(client: Queryable, accountId: string, featureId: string, now: Date): Promise<SpendableGrant[]> {
@@ -172,7 +173,7 @@ export async function spendableGrants(client: Queryable, accountId: string, feat
       WHERE account_id = $1 AND expired_at IS NULL AND remaining > held
         AND effective_at <= $2 AND (expires_at IS NULL OR expires_at > $2)
         AND (features IS NULL OR $3 = ANY (features))
-      ORDER BY priority, expires_at NULLS LAST, effective_at, grant_id`,
+      ORDER BY priority, expires_at NULLS LAST, features IS NULL, effective_at, grant_id`,
     [accountId, now, featureId],
   );
   return rows;

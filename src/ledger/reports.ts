@@ -90,7 +90,7 @@ export function createReports(pool: Queryable) {
          FROM grants
         WHERE account_id = $1 AND expired_at IS NULL AND (expires_at IS NULL OR expires_at > $2)
           AND (remaining > 0 OR effective_at > $2)
-        ORDER BY priority, expires_at NULLS LAST, effective_at, grant_id`,
+        ORDER BY priority, expires_at NULLS LAST, features IS NULL, effective_at, grant_id`,
       [input.accountId, input.now],
     );
     const bySource = Object.fromEntries(GRANT_SOURCES.map((source) => [source, 0])) as Record<GrantSource, Micros>;
