@@ -1,4 +1,5 @@
 import type { Benchmark } from './harness.js';
+import { httpChargeBenchmarks } from './http-charge.js';
 import { ledgerChargeBenchmarks } from './ledger-charge.js';
 import { jobEnrichBenchmarks } from './job-enrich.js';
 import { rolloverBenchmarks } from './rollover.js';
@@ -7,7 +8,7 @@ import { rolloverBenchmarks } from './rollover.js';
  * Every benchmark `npm run bench` knows, in the order it runs them. To add one (`rollover.10k`,
  * `job.enrich.*`, `http.charge.*`), write a module exporting `Benchmark`s and list them here.
  */
-export const BENCHMARKS: readonly Benchmark[] = [...ledgerChargeBenchmarks, ...rolloverBenchmarks, ...jobEnrichBenchmarks];
+export const BENCHMARKS: readonly Benchmark[] = [...ledgerChargeBenchmarks, ...httpChargeBenchmarks, ...rolloverBenchmarks, ...jobEnrichBenchmarks];
 
 /**
  * The benchmarks `patterns` select, in registry order: each pattern is an exact name or ends in

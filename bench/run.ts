@@ -8,8 +8,10 @@
  *
  * Counts (defaults per benchmark; see `--list`): BENCH_CALLERS (concurrent callers, 32),
  * BENCH_CHARGES and BENCH_WARMUP (hot 2000 + 200, spread 5000 + 500), BENCH_ACCOUNTS (spread, 1000),
- * BENCH_SEED (which accounts the spread benchmark draws, 1). rollover.10k: BENCH_ROLLOVER_ACCOUNTS
- * (10000), BENCH_ROLLOVER_WARMUP, BENCH_ROLLOVER_PERIOD_S, BENCH_ROLLOVER_TEMPORAL_DB (bench/rollover.ts).
+ * BENCH_SEED (which accounts the spread benchmark draws, 1), alike for `ledger.charge.*` and
+ * `http.charge.*` (bench/http-charge.ts: the same charges through an in-process API). rollover.10k:
+ * BENCH_ROLLOVER_ACCOUNTS (10000), BENCH_ROLLOVER_WARMUP, BENCH_ROLLOVER_PERIOD_S,
+ * BENCH_ROLLOVER_TEMPORAL_DB (bench/rollover.ts).
  * `npm run -s bench` keeps npm's own banner off stdout, leaving only JSON lines there.
  */
 import { randomBytes } from 'node:crypto';
