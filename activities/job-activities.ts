@@ -105,23 +105,32 @@ export function createJobActivities(deps: JobActivityDeps) {
 
         const queue = new PQueue({ concurrency: deps.batchConcurrency });
         let flushing = Promise.resolve();
+        // A provider call that throws (the activity is cancelled, the worker shuts down) stops the
+        // batch: what was enriched is still stored and charged, then the attempt fails and is retried.
+        let failure: { error: unknown } | undefined;
         for (const record of records) {
+          if (failure) break;
           if (places === 0) await queue.onIdle();
           if (places === 0 || totals.outOfCredits) {
             totals.outOfCredits = true;
             break;
           }
           places--;
-          void queue.add(async () => {
-            const result = await provider.enrich({ feature: feature.id, recordId: record.recordId, input: record.input }, signal);
-            if (!chargeable.has(result.outcome)) places++;
-            unflushed.push({ seq: record.seq, recordId: record.recordId, outcome: result.outcome, data: result.data ?? null });
-            if (unflushed.length >= deps.flushSize || Date.now() - lastFlush >= deps.flushIntervalMs) flushing = flushing.then(flush);
-          });
+          queue
+            .add(async () => {
+              const result = await provider.enrich({ feature: feature.id, recordId: record.recordId, input: record.input }, signal);
+              if (!chargeable.has(result.outcome)) places++;
+              unflushed.push({ seq: record.seq, recordId: record.recordId, outcome: result.outcome, data: result.data ?? null });
+              if (unflushed.length >= deps.flushSize || Date.now() - lastFlush >= deps.flushIntervalMs) flushing = flushing.then(flush);
+            })
+            .catch((error: unknown) => {
+              failure ??= { error };
+            });
         }
         await queue.onIdle();
         flushing = flushing.then(flush);
         await flushing;
+        if (failure) throw failure.error;
         return totals;
       });
     },

@@ -159,15 +159,6 @@ async function main(): Promise<void> {
     return stopping;
   };
   for (const signal of SIGNALS) process.on(signal, shutdown);
-  // A stray rejection (say, from a provider call cancelled by the worker's shutdown) would end the
-  // process before it has stopped its servers. It is reported once per message, and the stack goes on.
-  const reported = new Set<string>();
-  process.on('unhandledRejection', (reason) => {
-    const message = reason instanceof Error ? `${reason.name}: ${reason.message}${reason.cause instanceof Error ? ` (cause: ${reason.cause.message})` : ''}` : String(reason);
-    if (reported.has(message)) return;
-    reported.add(message);
-    process.stderr.write(`[dev] unhandled promise rejection: ${message}\n`);
-  });
 
   const options = optionsFromEnv();
   const verbose = set(process.env, 'CREDITS_DEV_VERBOSE') === '1';
