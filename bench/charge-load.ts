@@ -1,0 +1,172 @@
+/**
+ * The load that `ledger.charge.*` (bench/ledger-charge.ts, calls the ledger) and `http.charge.*`
+ * (bench/http-charge.ts, POSTs to the HTTP API) share, so that the two families differ only in how
+ * one charge is made: the same settings, seeded accounts, funding, pool, measurement and final check.
+ *
+ * Single charges of one unit of CHARGE_FEATURE come from BENCH_CALLERS (32) concurrent callers
+ * sharing one pool of as many connections, each on an account drawn at random (BENCH_SEED, 1) from
+ * the benchmark's accounts (BENCH_ACCOUNTS where the shape allows it). BENCH_WARMUP charges run
+ * unmeasured before the BENCH_CHARGES measured ones. Each account is funded with exactly what it will
+ * be charged plus one unit, so afterwards every account must hold exactly one unit: a lost or doubled
+ * charge fails the run, on top of the ledger audit the runner does.
+ */
+import type pg from 'pg';
+import { createPool } from '../src/ledger/db.js';
+import { createLedger, type Ledger } from '../src/ledger/ledger.js';
+import { envInt, loadFigures, mapConcurrent, runLoad, seededRandom, type BenchContext, type Benchmark, type Figure } from './harness.js';
+
+/** The feature every benchmark charge is for, one unit at a time. */
+export const CHARGE_FEATURE = 'ai.variable';
+/** The user every benchmark charge is made by. */
+export const CHARGING_USER = 'u1';
+const PLAN = 'sales-email-pro';
+const ADMIN = 'admin';
+/** Accounts created and funded at once during setup. */
+const SETUP_CONCURRENCY = 16;
+
+/** A benchmark's defaults, which the environment can override. */
+export interface ChargeLoadShape {
+  /** Environment variable overriding the number of accounts, or none for exactly one. */
+  accountsEnv?: string;
+  defaultAccounts: number;
+  defaultCharges: number;
+  defaultWarmup: number;
+}
+
+/** Every charge on one account: contention on a single balance. */
+const HOT_CHARGE_LOAD: ChargeLoadShape = { defaultAccounts: 1, defaultCharges: 2000, defaultWarmup: 200 };
+/** Every charge on a random one of many accounts: little contention. */
+const SPREAD_CHARGE_LOAD: ChargeLoadShape = {
+  accountsEnv: 'BENCH_ACCOUNTS',
+  defaultAccounts: 1000,
+  defaultCharges: 5000,
+  defaultWarmup: 500,
+};
+
+/** What a benchmark is listed as, by the runner and in `npm run bench -- NAME`. */
+export interface ChargeBenchmarkListing {
+  name: string;
+  description: string;
+}
+
+/**
+ * The hot and the spread benchmark of one way of charging, both running `run` on their shape, so
+ * that every family measures the same two loads.
+ */
+export function hotAndSpreadChargeBenchmarks(
+  run: (context: BenchContext, name: string, shape: ChargeLoadShape) => Promise<Figure[]>,
+  listings: { hot: ChargeBenchmarkListing; spread: ChargeBenchmarkListing },
+): Benchmark[] {
+  const { hot, spread } = listings;
+  return [
+    { ...hot, run: (context) => run(context, hot.name, HOT_CHARGE_LOAD) },
+    { ...spread, run: (context) => run(context, spread.name, SPREAD_CHARGE_LOAD) },
+  ];
+}
+
+/** Charges one unit on `accountIds[target]`; throws on any answer but a fresh charge at the unit price. */
+export type ChargeOnce = (target: number, idempotencyKey: string) => Promise<void>;
+
+export interface ChargeLoad {
+  readonly callers: number;
+  /** BENCH_CALLERS connections, the ones the charges run on. */
+  readonly pool: pg.Pool;
+  readonly ledger: Ledger;
+  readonly accountIds: readonly string[];
+  /** Price of one unit of CHARGE_FEATURE, in micros. */
+  readonly unitPrice: number;
+  /** Callers, accounts and charges, for the benchmark's opening log line. */
+  readonly summary: string;
+  /** Creates and funds every account, then opens every connection of the pool. */
+  setUp(): Promise<void>;
+  /** Runs the warm-up, then the measured charges, then checks every balance; returns the figures. */
+  measure(chargeOnce: ChargeOnce): Promise<Figure[]>;
+  /** Ends the pool. */
+  close(): Promise<void>;
+}
+
+/**
+ * Reads the settings, draws every charge's account and creates the pool and the ledger; nothing is
+ * connected yet, so a benchmark can start what it measures through (an API) before `setUp`. The
+ * caller must `close` it.
+ */
+export function createChargeLoad(context: BenchContext, name: string, shape: ChargeLoadShape): ChargeLoad {
+  const callers = envInt('BENCH_CALLERS', 32);
+  const charges = envInt('BENCH_CHARGES', shape.defaultCharges);
+  const warmup = envInt('BENCH_WARMUP', shape.defaultWarmup, 0);
+  const accounts = shape.accountsEnv === undefined ? shape.defaultAccounts : envInt(shape.accountsEnv, shape.defaultAccounts);
+  const seed = envInt('BENCH_SEED', 1, 0);
+  const { catalog, log } = context;
+
+  const feature = catalog.feature(CHARGE_FEATURE);
+  const unitPrice = feature ? catalog.unitPrice(feature) : undefined;
+  if (unitPrice === undefined) throw new Error(`the catalog has no priced feature "${CHARGE_FEATURE}"`);
+
+  // Warm-up targets are drawn before measured ones: that order is part of what BENCH_SEED reproduces.
+  const random = seededRandom(seed);
+  const accountIds = Array.from({ length: accounts }, (_, index) => `bench-${context.runId}-${name}-${index}`);
+  const pick = (): number => Math.floor(random() * accounts);
+  const warmupTargets = Uint32Array.from({ length: warmup }, pick);
+  const measuredTargets = Uint32Array.from({ length: charges }, pick);
+  const chargesPerAccount = new Uint32Array(accounts);
+  for (const target of warmupTargets) chargesPerAccount[target] = (chargesPerAccount[target] ?? 0) + 1;
+  for (const target of measuredTargets) chargesPerAccount[target] = (chargesPerAccount[target] ?? 0) + 1;
+
+  const pool = createPool({ connectionString: context.databaseUrl, max: callers, applicationName: `bench ${name}` });
+  const ledger = createLedger({ pool, catalog });
+
+  const setUp = async (): Promise<void> => {
+    const setupStarted = performance.now();
+    await mapConcurrent(accountIds, Math.min(SETUP_CONCURRENCY, callers), async (accountId, index) => {
+      const now = new Date();
+      await ledger.createAccount({ accountId, planId: PLAN, seats: 1, timeZone: 'UTC', users: [{ userId: ADMIN, role: 'admin' }], now });
+      await ledger.topUp({
+        accountId,
+        userId: ADMIN,
+        credits: unitPrice * ((chargesPerAccount[index] ?? 0) + 1),
+        idempotencyKey: 'bench-funding',
+        now,
+      });
+    });
+    // Opens every connection of the pool now, so that connecting to PostgreSQL is not measured.
+    const clients = await Promise.all(Array.from({ length: callers }, () => pool.connect()));
+    for (const client of clients) client.release();
+    log(`${name}: set up in ${((performance.now() - setupStarted) / 1000).toFixed(1)} s`);
+  };
+
+  /** Fails the run unless every account ends with exactly the one unit it was funded on top of its charges. */
+  const checkBalances = async (): Promise<void> => {
+    const { rows } = await pool.query<{ wrong: number }>(
+      `SELECT count(*)::bigint AS wrong FROM (
+         SELECT a.account_id, coalesce(sum(g.remaining), 0) AS remaining
+           FROM accounts a LEFT JOIN grants g USING (account_id)
+          WHERE a.account_id = ANY ($1::text[]) GROUP BY a.account_id) AS balances
+        WHERE remaining <> $2`,
+      [accountIds, unitPrice],
+    );
+    const wrong = rows[0]?.wrong ?? accounts;
+    if (wrong > 0) throw new Error(`${name}: ${wrong} account(s) do not end with exactly one unit of credit left`);
+  };
+
+  const measure = async (chargeOnce: ChargeOnce): Promise<Figure[]> => {
+    // Idempotency keys are unique per phase and charge, so that no charge is a replay of another.
+    const chargeFrom = (phase: string, targets: Uint32Array) => (index: number) => chargeOnce(targets[index] ?? 0, `${phase}-${index}`);
+    if (warmup > 0) await runLoad(callers, warmup, chargeFrom('warmup', warmupTargets));
+    const result = await runLoad(callers, charges, chargeFrom('charge', measuredTargets));
+    log(`${name}: ${charges} charges in ${result.seconds.toFixed(2)} s`);
+    await checkBalances();
+    return loadFigures(result, 'charges_per_s');
+  };
+
+  return {
+    callers,
+    pool,
+    ledger,
+    accountIds,
+    unitPrice,
+    summary: `${callers} callers, ${accounts} account(s), ${warmup} warm-up + ${charges} measured charges`,
+    setUp,
+    measure,
+    close: () => pool.end(),
+  };
+}
