@@ -18,9 +18,8 @@
 import { Agent, request } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
 import { pino } from 'pino';
+import { createApiDeps } from '../src/api/deps.js';
 import { startApiServer } from '../src/api/server.js';
-import { createTemporalGateway } from '../src/api/temporal-gateway.js';
-import { createJobStore } from '../src/jobs/jobs.js';
 import { microsToCredits } from '../src/money.js';
 import { CHARGE_FEATURE, CHARGING_USER, createChargeLoad, hotAndSpreadChargeBenchmarks, type ChargeLoadShape } from './charge-load.js';
 import type { BenchContext, Benchmark, Figure } from './harness.js';
@@ -81,16 +80,15 @@ async function runHttpChargeBench(context: BenchContext, name: string, shape: Ch
   const agent = new Agent({ keepAlive: true, maxSockets: callers });
   try {
     const api = await startApiServer(
-      {
+      createApiDeps({
         pool,
-        ledger,
-        jobs: createJobStore({ pool, ledger, catalog }),
         catalog,
-        temporal: createTemporalGateway({ client: new Client({ connection: temporalConnection }), taskQueue: `bench-${context.runId}` }),
+        ledger,
+        client: new Client({ connection: temporalConnection }),
+        taskQueue: `bench-${context.runId}`,
         tokens: [TOKEN],
         logger: pino({ level: 'warn' }, pino.destination(2)),
-        now: () => new Date(),
-      },
+      }),
       { port: 0 },
     );
     try {

@@ -1,36 +1,15 @@
 import { Client, Connection } from '@temporalio/client';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startApiServer } from '../src/api/server.js';
-import { createTemporalGateway } from '../src/api/temporal-gateway.js';
-import { createCreditsClient, CreditsApiError } from '../src/client/client.js';
-import { createJobStore } from '../src/jobs/jobs.js';
+import { createApiDeps } from '../src/api/deps.js';
+import { createCreditsClient } from '../src/client/client.js';
 import { freePort } from '../src/devstack/postgres.js';
-import { API_TOKEN, startApiStack, type ApiStack } from './support/api-stack.js';
-import { errorCode, http } from './support/http.js';
+import { API_TOKEN, useApiStack } from './support/api-stack.js';
+import { errorCode, http, refusal } from './support/http.js';
 
-let stack: ApiStack;
-const call = (method: string, path: string, options?: Parameters<typeof http>[3]) => http(stack.api.url, method, path, options);
-
-beforeAll(async () => {
-  stack = await startApiStack();
-}, 120_000);
-
-afterAll(async () => {
-  const audit = await stack.ledger.audit();
-  await stack.stop();
-  expect(audit.problems).toEqual([]);
-});
-
-/** The API error a client call throws, for asserting its code, status and details. */
-async function apiError(promise: Promise<unknown>): Promise<CreditsApiError> {
-  const error = await promise.then(
-    () => undefined,
-    (failure: unknown) => failure,
-  );
-  if (!(error instanceof CreditsApiError)) throw new Error(`expected a CreditsApiError, got ${String(error)}`);
-  return error;
-}
+const stackOf = useApiStack();
+const call = (method: string, path: string, options?: Parameters<typeof http>[3]) => http(stackOf().api.url, method, path, options);
 
 const DAY_MS = 86_400_000;
 
@@ -40,7 +19,7 @@ describe('accounts over HTTP', () => {
       json: { accountId: 'acme', planId: 'sales-email-pro', seats: 2, trial: true, users: [{ userId: 'alice', role: 'admin' }, { userId: 'bob', role: 'member' }] },
     });
     expect(created.status).toBe(201);
-    const account = await stack.client.getAccount('acme');
+    const account = await stackOf().client.getAccount('acme');
     expect(account).toMatchObject({ accountId: 'acme', planId: 'sales-email-pro', seats: 2, timeZone: 'UTC', status: 'active' });
     expect(account.period).not.toBeNull();
     const period = account.period ?? { start: '', end: '', daysLeft: -1 };
@@ -69,7 +48,7 @@ describe('accounts over HTTP', () => {
     expect([conflicting.status, errorCode(conflicting)]).toEqual([409, 'ACCOUNT_EXISTS']);
     const unknownPlan = await call('POST', '/v1/accounts', { json: { accountId: 'nobody', planId: 'platinum' } });
     expect([unknownPlan.status, errorCode(unknownPlan)]).toEqual([404, 'UNKNOWN_PLAN']);
-    const unknown = await apiError(stack.client.getAccount('nobody'));
+    const unknown = await refusal(stackOf().client.getAccount('nobody'));
     expect([unknown.status, unknown.code]).toEqual([404, 'UNKNOWN_ACCOUNT']);
   });
 
@@ -78,44 +57,44 @@ describe('accounts over HTTP', () => {
     expect(first.status).toBe(201);
     expect(first.body).toMatchObject({ feature: 'ai.variable', credits: 3, billableQuantity: 3, freeQuantity: 0, balance: { available: 2497 } });
     expect(first.headers.get('idempotent-replayed')).toBe('false');
-    await stack.client.charge('acme', { feature: 'ai.variable', userId: 'bob', idempotencyKey: 'charge-2' });
+    await stackOf().client.charge('acme', { feature: 'ai.variable', userId: 'bob', idempotencyKey: 'charge-2' });
 
     const replay = await call('POST', '/v1/accounts/acme/charges', { json: { feature: 'ai.variable', quantity: 3, userId: 'alice', idempotencyKey: 'charge-1' } });
     expect(replay.status).toBe(201);
     expect(replay.body).toEqual(first.body);
     expect(replay.headers.get('idempotent-replayed')).toBe('true');
-    expect((await stack.client.getAccount('acme')).balance.available).toBe(2496);
+    expect((await stackOf().client.getAccount('acme')).balance.available).toBe(2496);
 
     const reused = await call('POST', '/v1/accounts/acme/charges', { json: { feature: 'ai.variable', quantity: 4, userId: 'alice', idempotencyKey: 'charge-1' } });
     expect([reused.status, errorCode(reused)]).toEqual([409, 'IDEMPOTENCY_CONFLICT']);
   });
 
   it('answers each refused charge with its status, code and details, and charges nothing', async () => {
-    const before = (await stack.client.getAccount('acme')).balance.available;
-    const tooMuch = await apiError(stack.client.charge('acme', { feature: 'ai.variable', quantity: 5000, userId: 'alice', idempotencyKey: 'big' }));
+    const before = (await stackOf().client.getAccount('acme')).balance.available;
+    const tooMuch = await refusal(stackOf().client.charge('acme', { feature: 'ai.variable', quantity: 5000, userId: 'alice', idempotencyKey: 'big' }));
     expect([tooMuch.status, tooMuch.code, tooMuch.details]).toEqual([402, 'INSUFFICIENT_CREDITS', { feature: 'ai.variable', needed: 5000, available: before }]);
-    const gated = await apiError(stack.client.charge('acme', { feature: 'call.minute', userId: 'alice', idempotencyKey: 'gated' }));
+    const gated = await refusal(stackOf().client.charge('acme', { feature: 'call.minute', userId: 'alice', idempotencyKey: 'gated' }));
     expect([gated.status, gated.code]).toEqual([403, 'FEATURE_NOT_IN_PLAN']);
-    const unknownFeature = await apiError(stack.client.charge('acme', { feature: 'teleport', userId: 'alice', idempotencyKey: 'unknown' }));
+    const unknownFeature = await refusal(stackOf().client.charge('acme', { feature: 'teleport', userId: 'alice', idempotencyKey: 'unknown' }));
     expect([unknownFeature.status, unknownFeature.code]).toEqual([404, 'UNKNOWN_FEATURE']);
-    const unknownAccount = await apiError(stack.client.charge('nobody', { feature: 'ai.variable', userId: 'alice', idempotencyKey: 'x' }));
+    const unknownAccount = await refusal(stackOf().client.charge('nobody', { feature: 'ai.variable', userId: 'alice', idempotencyKey: 'x' }));
     expect([unknownAccount.status, unknownAccount.code]).toEqual([404, 'UNKNOWN_ACCOUNT']);
 
-    await expect(stack.client.setUser('acme', 'bob', { role: 'member', creditsAllowed: false })).resolves.toEqual({
+    await expect(stackOf().client.setUser('acme', 'bob', { role: 'member', creditsAllowed: false })).resolves.toEqual({
       accountId: 'acme',
       userId: 'bob',
       role: 'member',
       creditsAllowed: false,
     });
-    const disallowed = await apiError(stack.client.charge('acme', { feature: 'ai.variable', userId: 'bob', idempotencyKey: 'bob-1' }));
+    const disallowed = await refusal(stackOf().client.charge('acme', { feature: 'ai.variable', userId: 'bob', idempotencyKey: 'bob-1' }));
     expect([disallowed.status, disallowed.code]).toEqual([403, 'CREDITS_DISALLOWED']);
-    await stack.client.setUser('acme', 'bob', { role: 'member', creditsAllowed: true });
-    expect((await stack.client.getAccount('acme')).balance.available).toBe(before);
+    await stackOf().client.setUser('acme', 'bob', { role: 'member', creditsAllowed: true });
+    expect((await stackOf().client.getAccount('acme')).balance.available).toBe(before);
   });
 
   it('estimates the most an action costs and whether the balance covers it', async () => {
-    const available = (await stack.client.getAccount('acme')).balance.available;
-    await expect(stack.client.estimate('acme', { feature: 'lead.phone-finder', quantity: 10 })).resolves.toEqual({
+    const available = (await stackOf().client.getAccount('acme')).balance.available;
+    await expect(stackOf().client.estimate('acme', { feature: 'lead.phone-finder', quantity: 10 })).resolves.toEqual({
       feature: 'lead.phone-finder',
       maxCredits: 200,
       billableQuantity: 10,
@@ -123,20 +102,20 @@ describe('accounts over HTTP', () => {
       available,
       sufficient: true,
     });
-    const large = await stack.client.estimate('acme', { feature: 'lead.phone-finder', quantity: 1000, userId: 'alice' });
+    const large = await stackOf().client.estimate('acme', { feature: 'lead.phone-finder', quantity: 1000, userId: 'alice' });
     expect([large.maxCredits, large.sufficient]).toEqual([20_000, false]);
   });
 
   it('lets only an admin top up, replays top-ups by key, and shows purchases in the balance', async () => {
-    const notAdmin = await apiError(stack.client.topUp('acme', { credits: 100, userId: 'bob', idempotencyKey: 'bob-buys' }));
+    const notAdmin = await refusal(stackOf().client.topUp('acme', { credits: 100, userId: 'bob', idempotencyKey: 'bob-buys' }));
     expect([notAdmin.status, notAdmin.code]).toEqual([403, 'NOT_ADMIN']);
-    const before = (await stack.client.getAccount('acme')).balance.available;
-    const bought = await stack.client.topUp('acme', { credits: 99.5, userId: 'alice', idempotencyKey: 'alice-buys' });
+    const before = (await stackOf().client.getAccount('acme')).balance.available;
+    const bought = await stackOf().client.topUp('acme', { credits: 99.5, userId: 'alice', idempotencyKey: 'alice-buys' });
     expect(bought).toMatchObject({ credits: 99.5, expiresAt: null, balance: { available: before + 99.5 } });
-    await expect(stack.client.topUp('acme', { credits: 99.5, userId: 'alice', idempotencyKey: 'alice-buys' })).resolves.toEqual(bought);
-    const reused = await apiError(stack.client.topUp('acme', { credits: 10, userId: 'alice', idempotencyKey: 'alice-buys' }));
+    await expect(stackOf().client.topUp('acme', { credits: 99.5, userId: 'alice', idempotencyKey: 'alice-buys' })).resolves.toEqual(bought);
+    const reused = await refusal(stackOf().client.topUp('acme', { credits: 10, userId: 'alice', idempotencyKey: 'alice-buys' }));
     expect(reused.code).toBe('IDEMPOTENCY_CONFLICT');
-    const account = await stack.client.getAccount('acme');
+    const account = await stackOf().client.getAccount('acme');
     expect(account.balance.bySource.purchase).toBe(99.5);
     expect(account.grants.find((grant) => grant.id === bought.grantId)).toMatchObject({ source: 'purchase', amount: 99.5, priority: 100, expiresAt: null });
   });
@@ -144,23 +123,23 @@ describe('accounts over HTTP', () => {
   it('reports usage by user and feature, and pages through the ledger', async () => {
     const from = new Date(Date.now() - DAY_MS).toISOString();
     const to = new Date(Date.now() + DAY_MS).toISOString();
-    const byUser = await stack.client.usage('acme', { from, to, groupBy: 'user' });
+    const byUser = await stackOf().client.usage('acme', { from, to, groupBy: 'user' });
     expect(byUser.rows).toEqual([
       { key: 'alice', credits: 3, quantity: 3, charges: 1 },
       { key: 'bob', credits: 1, quantity: 1, charges: 1 },
     ]);
-    const byFeature = await stack.client.usage('acme', { from, to });
+    const byFeature = await stackOf().client.usage('acme', { from, to });
     expect(byFeature).toMatchObject({ groupBy: 'feature', rows: [{ key: 'ai.variable', credits: 4, quantity: 4, charges: 2 }] });
 
     const entries = [];
     let after = 0;
     for (let page = 0; page < 20; page++) {
-      const result = await stack.client.ledger('acme', { after, limit: 2 });
+      const result = await stackOf().client.ledger('acme', { after, limit: 2 });
       entries.push(...result.entries);
       if (result.nextAfter === null) break;
       after = result.nextAfter;
     }
-    const everything = await stack.client.ledger('acme', { limit: 1000 });
+    const everything = await stackOf().client.ledger('acme', { limit: 1000 });
     expect(entries).toEqual(everything.entries);
     expect(everything.nextAfter).toBeNull();
     const charged = everything.entries.filter((entry) => entry.kind === 'charge').reduce((sum, entry) => sum + entry.amount, 0);
@@ -168,34 +147,34 @@ describe('accounts over HTTP', () => {
   });
 
   it('upgrades now, schedules a downgrade for the next period, and cancels at the period end', async () => {
-    const upgrade = await stack.client.changePlan('acme', { planId: 'sales-email-pro', seats: 3 });
+    const upgrade = await stackOf().client.changePlan('acme', { planId: 'sales-email-pro', seats: 3 });
     expect(upgrade).toMatchObject({ effective: 'now', planId: 'sales-email-pro', seats: 3 });
     expect(upgrade.grantedNow).toBeGreaterThan(0);
     expect(upgrade.grantedNow).toBeLessThanOrEqual(1000);
-    const downgrade = await stack.client.changePlan('acme', { planId: 'sales-email-pro', seats: 1 });
+    const downgrade = await stackOf().client.changePlan('acme', { planId: 'sales-email-pro', seats: 1 });
     expect(downgrade.effective).toBe('next_period');
-    const scheduled = await stack.client.getAccount('acme');
+    const scheduled = await stackOf().client.getAccount('acme');
     expect([scheduled.seats, scheduled.nextPlan]).toEqual([3, { planId: 'sales-email-pro', seats: 1 }]);
-    const sameAgain = await apiError(stack.client.changePlan('acme', { planId: 'sales-email-pro', seats: 1 }));
+    const sameAgain = await refusal(stackOf().client.changePlan('acme', { planId: 'sales-email-pro', seats: 1 }));
     expect([sameAgain.status, sameAgain.code]).toEqual([409, 'ACCOUNT_STATE_CONFLICT']);
-    const unknownPlan = await apiError(stack.client.changePlan('acme', { planId: 'platinum', seats: 1 }));
+    const unknownPlan = await refusal(stackOf().client.changePlan('acme', { planId: 'platinum', seats: 1 }));
     expect([unknownPlan.status, unknownPlan.code]).toEqual([404, 'UNKNOWN_PLAN']);
 
-    const cancelled = await stack.client.cancelAccount('acme');
+    const cancelled = await stackOf().client.cancelAccount('acme');
     expect(cancelled).toEqual({ status: 'cancelling', endsAt: scheduled.period?.end });
-    const twice = await apiError(stack.client.cancelAccount('acme'));
+    const twice = await refusal(stackOf().client.cancelAccount('acme'));
     expect([twice.status, twice.code]).toEqual([409, 'ACCOUNT_STATE_CONFLICT']);
-    const after = await stack.client.getAccount('acme');
+    const after = await stackOf().client.getAccount('acme');
     expect(after.status).toBe('cancelling');
     // Nothing is written ahead for a period that will not come; purchased credits stay.
     expect(after.grants.filter((grant) => grant.status === 'pending')).toEqual([]);
     expect(after.balance.bySource.purchase).toBe(99.5);
-    const noAccount = await apiError(stack.client.cancelAccount('nobody'));
+    const noAccount = await refusal(stackOf().client.cancelAccount('nobody'));
     expect(noAccount.code).toBe('UNKNOWN_ACCOUNT');
   });
 
   it('serves the catalog with exact prices', async () => {
-    const catalog = await stack.client.getCatalog();
+    const catalog = await stackOf().client.getCatalog();
     const prices = Object.fromEntries(catalog.features.map((feature) => [feature.featureId, feature.unitPrice]));
     expect(prices).toMatchObject({ 'ai.custom-image': 0.5, 'ai.feed-field': 0.02, 'lead.email-finder': 5, 'lead.phone-finder': 20 });
     expect(catalog.plans.find((plan) => plan.planId === 'sales-email-pro')).toMatchObject({ allowances: [{ credits: 1000, perSeat: true, features: null }], trialCredits: 500 });
@@ -270,17 +249,9 @@ describe('the HTTP surface', () => {
   it('answers 503 UNAVAILABLE when Temporal cannot be reached; a repeated request then starts the periods', async () => {
     const deadPort = await freePort();
     const client = new Client({ connection: Connection.lazy({ address: `127.0.0.1:${deadPort}`, connectTimeout: '1s' }) });
+    const { pool, catalog, ledger } = stackOf();
     const api = await startApiServer(
-      {
-        pool: stack.pool,
-        ledger: stack.ledger,
-        jobs: createJobStore({ pool: stack.pool, ledger: stack.ledger, catalog: stack.catalog }),
-        catalog: stack.catalog,
-        temporal: createTemporalGateway({ client, taskQueue: 'nowhere', callDeadlineMs: 2_000 }),
-        tokens: [API_TOKEN],
-        logger: pino({ level: 'silent' }),
-        now: () => new Date(),
-      },
+      createApiDeps({ pool, catalog, ledger, client, taskQueue: 'nowhere', tokens: [API_TOKEN], logger: pino({ level: 'silent' }), callDeadlineMs: 2_000 }),
       { port: 0 },
     );
     try {

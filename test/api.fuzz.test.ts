@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApiStack, type ApiStack } from './support/api-stack.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useApiStack } from './support/api-stack.js';
 import { http, type HttpAnswer } from './support/http.js';
 
 /**
@@ -8,22 +8,17 @@ import { http, type HttpAnswer } from './support/http.js';
  * error that names what is wrong, never a 500, and nothing changes in the ledger.
  */
 
-let stack: ApiStack;
+const stackOf = useApiStack();
 let jobId: string;
 
 beforeAll(async () => {
-  stack = await startApiStack();
-  await stack.client.createAccount({ accountId: 'target', planId: 'sales-email-pro', users: [{ userId: 'admin', role: 'admin' }] });
-  jobId = (await stack.client.createJob('target', { feature: 'lead.email-finder', userId: 'admin', idempotencyKey: 'fuzz-job', records: [{ recordId: 'r1' }] })).jobId;
-}, 120_000);
-
-afterAll(async () => {
-  await stack.stop();
+  await stackOf().client.createAccount({ accountId: 'target', planId: 'sales-email-pro', users: [{ userId: 'admin', role: 'admin' }] });
+  jobId = (await stackOf().client.createJob('target', { feature: 'lead.email-finder', userId: 'admin', idempotencyKey: 'fuzz-job', records: [{ recordId: 'r1' }] })).jobId;
 });
 
 /** Counts of everything a request could have written. */
 async function footprint(): Promise<Record<string, number>> {
-  const { rows } = await stack.pool.query<Record<string, number>>(
+  const { rows } = await stackOf().pool.query<Record<string, number>>(
     `SELECT (SELECT count(*) FROM ledger_entries)::int AS entries, (SELECT count(*) FROM operations)::int AS operations,
             (SELECT count(*) FROM accounts)::int AS accounts, (SELECT count(*) FROM account_users)::int AS users,
             (SELECT count(*) FROM jobs)::int AS jobs, (SELECT count(*) FROM job_records)::int AS records,
@@ -115,7 +110,7 @@ describe('malformed input over HTTP', () => {
         if (!target) throw new Error(`no route ${route}`);
         const text = bodyText(route, body);
         const asStream = route === 'records' && ndjson;
-        const answer = await http(stack.api.url, target.method, target.path(), {
+        const answer = await http(stackOf().api.url, target.method, target.path(), {
           body: asStream ? text.replace(/^\[|\]$/g, '') : text,
           contentType: asStream ? 'application/x-ndjson' : 'application/json',
         });
@@ -125,7 +120,7 @@ describe('malformed input over HTTP', () => {
     );
     const after = await footprint();
     expect(after).toEqual(before);
-    expect((await stack.ledger.audit()).problems).toEqual([]);
+    expect((await stackOf().ledger.audit()).problems).toEqual([]);
   }, 300_000);
 
   it('answers malformed path parameters and queries with 4xx JSON errors', async () => {
@@ -144,7 +139,7 @@ describe('malformed input over HTTP', () => {
           fc.constantFrom('day', 'week', '', 'FEATURE').map((by) => ({ method: 'GET', path: `/v1/accounts/target/usage?from=2030-01-02T00:00:00Z&to=2030-01-01T00:00:00Z&groupBy=${by}` })),
         ),
         async ({ method, path }) => {
-          expectRefusal(await http(stack.api.url, method, path), `${method} ${path}`);
+          expectRefusal(await http(stackOf().api.url, method, path), `${method} ${path}`);
         },
       ),
       { numRuns: 1_000, seed: 20261121 },

@@ -1,41 +1,24 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CreditsApiError, type JobView } from '../src/client/client.js';
+import { describe, expect, it } from 'vitest';
+import type { JobView } from '../src/client/client.js';
 import { loadCatalog } from '../src/catalog/catalog.js';
 import { createSimulatedProvider } from '../src/providers/simulated.js';
-import { startApiStack, type ApiStack } from './support/api-stack.js';
-import { errorCode, http } from './support/http.js';
+import { useApiStack } from './support/api-stack.js';
+import { errorCode, http, refusal } from './support/http.js';
 import { ledgerChargedForJob, records } from './support/jobs.js';
 import { eventually } from './support/temporal.js';
 
 const PRICE = 5; // lead.email-finder: charged when deliverable or risky
-let stack: ApiStack;
-const call = (method: string, path: string, options?: Parameters<typeof http>[3]) => http(stack.api.url, method, path, options);
+// A provider slow enough that a job can be watched and cancelled while it runs.
+const stackOf = useApiStack({ provider: createSimulatedProvider(loadCatalog(), { verifiedRate: 0.6, latencyMs: 2 }), batchConcurrency: 16 });
+const call = (method: string, path: string, options?: Parameters<typeof http>[3]) => http(stackOf().api.url, method, path, options);
 
-beforeAll(async () => {
-  // A provider slow enough that a job can be watched and cancelled while it runs.
-  stack = await startApiStack({ provider: createSimulatedProvider(loadCatalog(), { verifiedRate: 0.6, latencyMs: 2 }), batchConcurrency: 16 });
-}, 120_000);
 
-afterAll(async () => {
-  const audit = await stack.ledger.audit();
-  await stack.stop();
-  expect(audit.problems).toEqual([]);
-});
-
-async function apiError(promise: Promise<unknown>): Promise<CreditsApiError> {
-  const error = await promise.then(
-    () => undefined,
-    (failure: unknown) => failure,
-  );
-  if (!(error instanceof CreditsApiError)) throw new Error(`expected a CreditsApiError, got ${String(error)}`);
-  return error;
-}
 
 async function account(accountId: string, seats = 1): Promise<void> {
-  await stack.client.createAccount({ accountId, planId: 'sales-email-pro', seats, users: [{ userId: 'admin', role: 'admin' }, { userId: 'sdr', role: 'member' }] });
+  await stackOf().client.createAccount({ accountId, planId: 'sales-email-pro', seats, users: [{ userId: 'admin', role: 'admin' }, { userId: 'sdr', role: 'member' }] });
 }
 
-const waitForJob = (jobId: string, done: (job: JobView) => boolean, what: string) => eventually(() => stack.client.getJob(jobId), done, what, 60_000);
+const waitForJob = (jobId: string, done: (job: JobView) => boolean, what: string) => eventually(() => stackOf().client.getJob(jobId), done, what, 60_000);
 
 function expectSettled(job: JobView): void {
   expect(job.progress.verified + job.progress.notFound + job.progress.failed).toBe(job.progress.processed);
@@ -52,12 +35,12 @@ describe('bulk jobs over HTTP', () => {
     });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ jobId: 'leads-1', accountId: 'loaded', feature: 'lead.email-finder', status: 'draft', pauseReason: null, progress: { total: 100, processed: 0 } });
-    const replay = await stack.client.createJob('loaded', { jobId: 'leads-1', feature: 'lead.email-finder', userId: 'sdr', idempotencyKey: 'leads-1', records: records('inline', 100) });
+    const replay = await stackOf().client.createJob('loaded', { jobId: 'leads-1', feature: 'lead.email-finder', userId: 'sdr', idempotencyKey: 'leads-1', records: records('inline', 100) });
     expect(replay.progress.total).toBe(100);
 
-    await expect(stack.client.appendRecords('leads-1', records('array', 50))).resolves.toEqual({ jobId: 'leads-1', added: 50, total: 150 });
+    await expect(stackOf().client.appendRecords('leads-1', records('array', 50))).resolves.toEqual({ jobId: 'leads-1', added: 50, total: 150 });
     // The stream repeats the array's records: a record already in the job is ignored, so a failed stream can be sent again whole.
-    const streamed = await stack.client.streamRecords('leads-1', [...records('array', 50), ...records('stream', 12_000)]);
+    const streamed = await stackOf().client.streamRecords('leads-1', [...records('array', 50), ...records('stream', 12_000)]);
     expect(streamed).toEqual({ jobId: 'leads-1', added: 12_000, total: 12_150 });
 
     const badLine = await call('POST', '/v1/jobs/leads-1/records', {
@@ -67,14 +50,14 @@ describe('bulk jobs over HTTP', () => {
     expect([badLine.status, errorCode(badLine)]).toEqual([422, 'VALIDATION_FAILED']);
     expect(JSON.stringify(badLine.body)).toContain('line 2');
     // The chunk holding the bad line is refused whole: its valid first line was not appended either.
-    expect((await stack.client.getJob('leads-1')).progress.total).toBe(12_150);
+    expect((await stackOf().client.getJob('leads-1')).progress.total).toBe(12_150);
     const notJson = await call('POST', '/v1/jobs/leads-1/records', { body: '{"recordId": "x"\n', contentType: 'application/x-ndjson' });
     expect([notJson.status, errorCode(notJson)]).toEqual([400, 'MALFORMED_JSON']);
 
-    const started = await stack.client.startJob('leads-1');
+    const started = await stackOf().client.startJob('leads-1');
     expect(['running', 'completed']).toContain(started.status);
-    expect((await stack.client.startJob('leads-1')).jobId).toBe('leads-1');
-    const late = await apiError(stack.client.appendRecords('leads-1', records('late', 1)));
+    expect((await stackOf().client.startJob('leads-1')).jobId).toBe('leads-1');
+    const late = await refusal(stackOf().client.appendRecords('leads-1', records('late', 1)));
     expect([late.status, late.code]).toEqual([409, 'JOB_STATE_CONFLICT']);
 
     const done = await waitForJob('leads-1', (job) => job.status === 'completed', 'leads-1 to complete');
@@ -82,12 +65,12 @@ describe('bulk jobs over HTTP', () => {
     expect(done.progress.processed).toBe(12_150);
     expect(done.credits.reserved).toBe(12_150 * PRICE);
     expectSettled(done);
-    expect(await ledgerChargedForJob(stack.pool, 'leads-1')).toBe(done.credits.charged * 1_000_000);
+    expect(await ledgerChargedForJob(stackOf().pool, 'leads-1')).toBe(done.credits.charged * 1_000_000);
 
     const results = [];
     let after = 0;
     for (let page = 0; page < 20; page++) {
-      const result = await stack.client.jobResults('leads-1', { after, limit: 1000 });
+      const result = await stackOf().client.jobResults('leads-1', { after, limit: 1000 });
       results.push(...result.results);
       if (result.nextAfter === null) break;
       after = result.nextAfter;
@@ -96,65 +79,65 @@ describe('bulk jobs over HTTP', () => {
     expect(results.reduce((sum, result) => sum + result.charged, 0)).toBe(done.credits.charged);
     expect(results.filter((result) => result.charged > 0).every((result) => ['deliverable', 'risky'].includes(result.outcome))).toBe(true);
 
-    const listed = await stack.client.listJobs('loaded', { status: 'completed' });
+    const listed = await stackOf().client.listJobs('loaded', { status: 'completed' });
     expect(listed.jobs.map((job) => job.jobId)).toEqual(['leads-1']);
-    const events = await stack.client.events({ accountId: 'loaded' });
+    const events = await stackOf().client.events({ accountId: 'loaded' });
     const jobEvents = events.events.filter((event) => event.jobId === 'leads-1').map((event) => event.type);
     expect(jobEvents).toEqual(['job.started', 'job.completed']);
   });
 
   it('pauses when credits run out, refuses to resume until credits exist, stays paused after a top-up, and resumes on request', async () => {
     await account('short'); // 1,000 credits: 200 verified records
-    const job = await stack.client.createJob('short', { feature: 'lead.email-finder', userId: 'sdr', idempotencyKey: 'big-import', records: records('short', 600), start: true });
+    const job = await stackOf().client.createJob('short', { feature: 'lead.email-finder', userId: 'sdr', idempotencyKey: 'big-import', records: records('short', 600), start: true });
     expect(job.jobId).toMatch(/^job_/);
     const paused = await waitForJob(job.jobId, (current) => current.status === 'paused', 'the job to pause');
     expect(paused.pauseReason).toBe('OUT_OF_CREDITS');
     expect(paused.progress.processed).toBeLessThan(600);
-    expect((await stack.client.getAccount('short')).balance.available).toBeLessThan(PRICE);
+    expect((await stackOf().client.getAccount('short')).balance.available).toBeLessThan(PRICE);
 
-    const refused = await apiError(stack.client.resumeJob(job.jobId));
+    const refused = await refusal(stackOf().client.resumeJob(job.jobId));
     expect([refused.status, refused.code]).toEqual([402, 'INSUFFICIENT_CREDITS']);
     expect(refused.details).toMatchObject({ needed: expect.any(Number) as number, available: expect.any(Number) as number });
-    expect((await stack.client.getJob(job.jobId)).status).toBe('paused');
+    expect((await stackOf().client.getJob(job.jobId)).status).toBe('paused');
 
-    await stack.client.topUp('short', { credits: 3000, userId: 'admin', idempotencyKey: 'rescue' });
+    await stackOf().client.topUp('short', { credits: 3000, userId: 'admin', idempotencyKey: 'rescue' });
     await new Promise((resolve) => setTimeout(resolve, 1_000));
-    expect(await stack.client.getJob(job.jobId)).toMatchObject({ status: 'paused', pauseReason: 'OUT_OF_CREDITS', progress: { processed: paused.progress.processed } });
+    expect(await stackOf().client.getJob(job.jobId)).toMatchObject({ status: 'paused', pauseReason: 'OUT_OF_CREDITS', progress: { processed: paused.progress.processed } });
 
-    const resumed = await stack.client.resumeJob(job.jobId);
+    const resumed = await stackOf().client.resumeJob(job.jobId);
     expect(['running', 'completed']).toContain(resumed.status);
     const done = await waitForJob(job.jobId, (current) => current.status === 'completed', 'the resumed job to complete');
     expect(done.progress.processed).toBe(600);
     expectSettled(done);
-    const twice = await apiError(stack.client.resumeJob(job.jobId));
+    const twice = await refusal(stackOf().client.resumeJob(job.jobId));
     expect([twice.status, twice.code]).toEqual([409, 'JOB_STATE_CONFLICT']);
 
-    const events = (await stack.client.events({ accountId: 'short' })).events.filter((event) => event.jobId === job.jobId).map((event) => event.type);
+    const events = (await stackOf().client.events({ accountId: 'short' })).events.filter((event) => event.jobId === job.jobId).map((event) => event.type);
     expect(events).toEqual(['job.started', 'job.paused', 'job.resumed', 'job.completed']);
   });
 
   it('cancels a draft at once and a running job after its batch in flight, releasing what it still held', async () => {
     await account('cancels', 200);
-    const draft = await stack.client.createJob('cancels', { jobId: 'draft-1', feature: 'lead.email-finder', userId: 'sdr', idempotencyKey: 'draft-1', records: records('d', 10) });
-    const cancelledDraft = await stack.client.cancelJob(draft.jobId);
+    const draft = await stackOf().client.createJob('cancels', { jobId: 'draft-1', feature: 'lead.email-finder', userId: 'sdr', idempotencyKey: 'draft-1', records: records('d', 10) });
+    const cancelledDraft = await stackOf().client.cancelJob(draft.jobId);
     expect(cancelledDraft).toMatchObject({ status: 'cancelled', credits: { reserved: 0, charged: 0 } });
-    const restart = await apiError(stack.client.startJob(draft.jobId));
+    const restart = await refusal(stackOf().client.startJob(draft.jobId));
     expect([restart.status, restart.code]).toEqual([409, 'JOB_STATE_CONFLICT']);
-    const resumeDraft = await apiError(stack.client.resumeJob(draft.jobId));
+    const resumeDraft = await refusal(stackOf().client.resumeJob(draft.jobId));
     expect(resumeDraft.code).toBe('JOB_STATE_CONFLICT');
 
-    const running = await stack.client.createJob('cancels', { jobId: 'long-1', feature: 'lead.email-finder', userId: 'sdr', idempotencyKey: 'long-1' });
-    await stack.client.streamRecords(running.jobId, records('l', 40_000));
-    await stack.client.startJob(running.jobId);
+    const running = await stackOf().client.createJob('cancels', { jobId: 'long-1', feature: 'lead.email-finder', userId: 'sdr', idempotencyKey: 'long-1' });
+    await stackOf().client.streamRecords(running.jobId, records('l', 40_000));
+    await stackOf().client.startJob(running.jobId);
     await waitForJob(running.jobId, (job) => job.progress.processed > 0, 'the long job to make progress');
-    const cancelled = await stack.client.cancelJob(running.jobId);
+    const cancelled = await stackOf().client.cancelJob(running.jobId);
     expect(cancelled.status).toBe('cancelled');
     expect(cancelled.progress.processed).toBeLessThan(40_000);
     expectSettled(cancelled);
     expect(cancelled.credits.released).toBeGreaterThan(0);
-    const again = await apiError(stack.client.cancelJob(running.jobId));
+    const again = await refusal(stackOf().client.cancelJob(running.jobId));
     expect([again.status, again.code]).toEqual([409, 'JOB_STATE_CONFLICT']);
-    expect((await stack.client.getAccount('cancels')).balance.held).toBe(0);
+    expect((await stackOf().client.getAccount('cancels')).balance.held).toBe(0);
   });
 
   it('refuses jobs that cannot run with the precise code', async () => {

@@ -2,12 +2,10 @@ import { Client, Connection } from '@temporalio/client';
 import { pino } from 'pino';
 import { loadCatalog } from '../catalog/catalog.js';
 import { ConfigError, loadConfig, requireDatabaseUrl } from '../config.js';
-import { createJobStore } from '../jobs/jobs.js';
 import { createPool } from '../ledger/db.js';
-import { createLedger } from '../ledger/ledger.js';
 import { migrate } from '../ledger/migrate.js';
+import { createApiDeps } from './deps.js';
 import { startApiServer } from './server.js';
-import { createTemporalGateway } from './temporal-gateway.js';
 
 const logger = pino({ name: 'credits-api' });
 
@@ -21,20 +19,10 @@ async function main(): Promise<void> {
   const pool = createPool({ connectionString: databaseUrl, max: 20, applicationName: 'credits-api' });
   const connection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
-  const ledger = createLedger({ pool, catalog });
-  const api = await startApiServer(
-    {
-      pool,
-      ledger,
-      jobs: createJobStore({ pool, ledger, catalog }),
-      catalog,
-      temporal: createTemporalGateway({ client, taskQueue: config.temporal.taskQueue }),
-      tokens: config.apiTokens,
-      logger,
-      now: () => new Date(),
-    },
-    { port: config.port, hostname: '0.0.0.0' },
-  );
+  const api = await startApiServer(createApiDeps({ pool, catalog, client, taskQueue: config.temporal.taskQueue, tokens: config.apiTokens, logger }), {
+    port: config.port,
+    hostname: '0.0.0.0',
+  });
   logger.info({ url: api.url, openapi: `${api.url}/openapi.json`, docs: `${api.url}/docs`, temporal: config.temporal }, 'api started');
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', resolve);

@@ -19,7 +19,7 @@ import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type Work
 import type pg from 'pg';
 import { pino, type Logger } from 'pino';
 import { startApiServer } from '../api/server.js';
-import { createTemporalGateway } from '../api/temporal-gateway.js';
+import { createApiDeps } from '../api/deps.js';
 import { loadCatalog, EXAMPLE_CATALOG_PATH } from '../catalog/catalog.js';
 import { createCreditsClient, CreditsApiError, type CreditsClient } from '../client/client.js';
 import { createJobStore } from '../jobs/jobs.js';
@@ -402,19 +402,10 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     running.push({ name: 'the Temporal client', stop: () => connection.close() });
     const apiPort = await choosePort('api', ports.api, portNotes);
     progress(`starting the API on port ${apiPort}`);
-    const api = await startApiServer(
-      {
-        pool,
-        ledger,
-        jobs,
-        catalog,
-        temporal: createTemporalGateway({ client: new Client({ connection, namespace }), taskQueue }),
-        tokens,
-        logger,
-        now: () => new Date(),
-      },
-      { port: apiPort, hostname: BIND_IP },
-    );
+    const api = await startApiServer(createApiDeps({ pool, catalog, ledger, client: new Client({ connection, namespace }), taskQueue, tokens, logger }), {
+      port: apiPort,
+      hostname: BIND_IP,
+    });
     running.push({ name: 'the API', stop: () => api.close() });
 
     let demo: DevStack['demo'] = null;

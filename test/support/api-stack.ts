@@ -1,11 +1,11 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type pg from 'pg';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { pino } from 'pino';
 import { startApiServer, type RunningApi } from '../../src/api/server.js';
-import { createTemporalGateway } from '../../src/api/temporal-gateway.js';
+import { createApiDeps } from '../../src/api/deps.js';
 import { loadCatalog, type Catalog } from '../../src/catalog/catalog.js';
 import { createCreditsClient, type CreditsClient } from '../../src/client/client.js';
-import { createJobStore } from '../../src/jobs/jobs.js';
 import type { Ledger } from '../../src/ledger/ledger.js';
 import type { EnrichmentProvider } from '../../src/providers/provider.js';
 import { freshLedger } from './database.js';
@@ -37,16 +37,7 @@ export async function startApiStack(options: { provider?: EnrichmentProvider; ba
   const taskQueue = `api-${Math.random().toString(36).slice(2)}`;
   const worker = await runWorker(env, taskQueue, { ledger, catalog, pool, ...options });
   const api = await startApiServer(
-    {
-      pool,
-      ledger,
-      jobs: createJobStore({ pool, ledger, catalog }),
-      catalog,
-      temporal: createTemporalGateway({ client: env.client, taskQueue }),
-      tokens: [API_TOKEN],
-      logger: pino({ level: process.env.API_TEST_LOG_LEVEL ?? 'silent' }),
-      now: () => new Date(),
-    },
+    createApiDeps({ pool, catalog, ledger, client: env.client, taskQueue, tokens: [API_TOKEN], logger: pino({ level: process.env.API_TEST_LOG_LEVEL ?? 'silent' }) }),
     { port: 0 },
   );
   return {
@@ -65,5 +56,26 @@ export async function startApiStack(options: { provider?: EnrichmentProvider; ba
       await env.teardown();
       await pool.end();
     },
+  };
+}
+
+/**
+ * One stack for a test file: started before its tests, stopped after them, and the ledger audit
+ * must then be clean. Returns the accessor the tests use.
+ */
+export function useApiStack(options: Parameters<typeof startApiStack>[0] = {}): () => ApiStack {
+  let stack: ApiStack | undefined;
+  beforeAll(async () => {
+    stack = await startApiStack(options);
+  }, 120_000);
+  afterAll(async () => {
+    if (!stack) return;
+    const audit = await stack.ledger.audit();
+    await stack.stop();
+    expect(audit.problems).toEqual([]);
+  });
+  return () => {
+    if (!stack) throw new Error('the API stack is not running');
+    return stack;
   };
 }

@@ -1,3 +1,4 @@
+import { CreditsApiError } from '../../src/client/client.js';
 import { API_TOKEN } from './api-stack.js';
 
 export interface HttpAnswer {
@@ -34,4 +35,14 @@ export async function http(
 export function errorCode(answer: HttpAnswer): string | undefined {
   const body = answer.body as { error?: { code?: unknown } } | null;
   return typeof body?.error?.code === 'string' ? body.error.code : undefined;
+}
+
+/** The CreditsApiError a client call was refused with; fails when the call succeeds or fails otherwise. */
+export async function refusal(promise: Promise<unknown>): Promise<CreditsApiError> {
+  const error = await promise.then(
+    () => undefined,
+    (failure: unknown) => failure,
+  );
+  if (!(error instanceof CreditsApiError)) throw new Error(`expected a CreditsApiError, got ${String(error)}`);
+  return error;
 }

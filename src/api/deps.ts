@@ -1,0 +1,37 @@
+import type { Client } from '@temporalio/client';
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import type { Catalog } from '../catalog/catalog.js';
+import { createJobStore } from '../jobs/jobs.js';
+import { createLedger, type Ledger } from '../ledger/ledger.js';
+import type { ApiDeps } from './context.js';
+import { createTemporalGateway } from './temporal-gateway.js';
+
+export interface ApiWiring {
+  pool: pg.Pool;
+  catalog: Catalog;
+  /** Shared with a worker in the same process; made from the pool when omitted. */
+  ledger?: Ledger;
+  client: Client;
+  taskQueue: string;
+  tokens: readonly string[];
+  logger: Logger;
+  /** How long a Temporal call may take before the API answers 503. */
+  callDeadlineMs?: number;
+}
+
+/** Everything the API needs, wired the same way by the API process, the dev stack, tests and benchmarks. */
+export function createApiDeps(wiring: ApiWiring): ApiDeps {
+  const { pool, catalog, client, taskQueue, tokens, logger } = wiring;
+  const ledger = wiring.ledger ?? createLedger({ pool, catalog });
+  return {
+    pool,
+    ledger,
+    jobs: createJobStore({ pool, ledger, catalog }),
+    catalog,
+    temporal: createTemporalGateway({ client, taskQueue, ...(wiring.callDeadlineMs === undefined ? {} : { callDeadlineMs: wiring.callDeadlineMs }) }),
+    tokens,
+    logger,
+    now: () => new Date(),
+  };
+}
