@@ -74,6 +74,8 @@ export interface CreditsClientOptions {
   fetch?: typeof fetch;
   /** Per request; 30 s by default. */
   timeoutMs?: number;
+  /** For a streamed append of records, which may carry millions; 1 hour by default. */
+  streamTimeoutMs?: number;
 }
 
 type Query = Record<string, string | number | undefined>;
@@ -86,6 +88,7 @@ export function createCreditsClient(options: CreditsClientOptions) {
   const base = options.baseUrl.replace(/\/+$/, '');
   const send = options.fetch ?? fetch;
   const timeoutMs = options.timeoutMs ?? 30_000;
+  const streamTimeoutMs = options.streamTimeoutMs ?? 3_600_000;
   const segment = encodeURIComponent;
 
   async function request<S extends z.ZodType>(
@@ -105,7 +108,7 @@ export function createCreditsClient(options: CreditsClientOptions) {
       headers['content-type'] = 'application/json';
       body = JSON.stringify(init.body);
     }
-    const response = await send(url, { method, headers, ...(body === undefined ? {} : { body }), signal: AbortSignal.timeout(timeoutMs), ...(init.raw ? { duplex: 'half' } : {}) });
+    const response = await send(url, { method, headers, ...(body === undefined ? {} : { body }), signal: AbortSignal.timeout(init.raw ? streamTimeoutMs : timeoutMs), ...(init.raw ? { duplex: 'half' } : {}) });
     const text = await response.text();
     let payload: unknown;
     try {

