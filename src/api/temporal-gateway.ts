@@ -1,5 +1,5 @@
 import { status as grpcStatus } from '@grpc/grpc-js';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, isGrpcServiceError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, isGrpcServiceError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { LEDGER_ERROR_CODES, type LedgerErrorCode } from '../ledger/errors.js';
 import { startAccount, type StartAccountInput } from '../temporal/accounts.js';
@@ -14,6 +14,7 @@ import {
   type ChangePlanInput,
   type ChangePlanResult,
 } from '../../workflows/account-messages.js';
+import type { accountWorkflow } from '../../workflows/account.js';
 import { cancelJobUpdate, jobWorkflowId, resumeJobUpdate, type ResumeResult } from '../../workflows/job-messages.js';
 import { ApiError, type ApiErrorCode } from './errors.js';
 
@@ -61,6 +62,14 @@ export function createTemporalGateway({ client, taskQueue, callDeadlineMs = DEFA
     return error;
   }
 
+  async function updateAccount<R>(accountId: string, send: (handle: WorkflowHandle<typeof accountWorkflow>) => Promise<R>): Promise<R> {
+    try {
+      return await call(callDeadlineMs, () => send(client.workflow.getHandle(accountWorkflowId(accountId))));
+    } catch (error) {
+      throw updateError(error, 'ACCOUNT_STATE_CONFLICT', `account "${accountId}" has no running billing workflow`);
+    }
+  }
+
   return {
     async startAccount(input: StartAccountInput): Promise<void> {
       await call(callDeadlineMs, () => startAccount(client, taskQueue, input));
@@ -77,21 +86,10 @@ export function createTemporalGateway({ client, taskQueue, callDeadlineMs = DEFA
       }
     },
 
-    async changePlan(accountId: string, change: ChangePlanInput): Promise<ChangePlanResult> {
-      try {
-        return await call(callDeadlineMs, () => client.workflow.getHandle(accountWorkflowId(accountId)).executeUpdate(changePlanUpdate, { args: [change] }));
-      } catch (error) {
-        throw updateError(error, 'ACCOUNT_STATE_CONFLICT', `account "${accountId}" has no running billing workflow`);
-      }
-    },
+    changePlan: (accountId: string, change: ChangePlanInput): Promise<ChangePlanResult> =>
+      updateAccount(accountId, (handle) => handle.executeUpdate(changePlanUpdate, { args: [change] })),
 
-    async cancelAccount(accountId: string): Promise<CancelResult> {
-      try {
-        return await call(callDeadlineMs, () => client.workflow.getHandle(accountWorkflowId(accountId)).executeUpdate(cancelUpdate));
-      } catch (error) {
-        throw updateError(error, 'ACCOUNT_STATE_CONFLICT', `account "${accountId}" has no running billing workflow`);
-      }
-    },
+    cancelAccount: (accountId: string): Promise<CancelResult> => updateAccount(accountId, (handle) => handle.executeUpdate(cancelUpdate)),
 
     async startJob(input: StartJobInput): Promise<void> {
       await call(callDeadlineMs, () => startJob(client, taskQueue, input));

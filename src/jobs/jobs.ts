@@ -36,6 +36,16 @@ export interface JobView {
   updatedAt: string;
 }
 
+/** What a job is doing, without its record counts: cheap enough to poll. */
+export interface JobStatusView {
+  jobId: string;
+  accountId: string;
+  feature: string;
+  status: JobStatus;
+  pauseReason: PauseReason | null;
+  holdId: string | null;
+}
+
 export interface PendingRecord {
   seq: number;
   recordId: string;
@@ -216,6 +226,11 @@ export function createJobStore({ pool, ledger, catalog }: { pool: pg.Pool; ledge
       createdAt: job.created_at.toISOString(),
       updatedAt: job.updated_at.toISOString(),
     };
+  }
+
+  async function jobStatus(jobId: string): Promise<JobStatusView> {
+    const job = await readJob(pool, jobId);
+    return { jobId: job.job_id, accountId: job.account_id, feature: job.feature, status: job.status, pauseReason: job.pause_reason, holdId: job.hold_id };
   }
 
   async function getJob(jobId: string, now: Date): Promise<JobView> {
@@ -425,5 +440,5 @@ export function createJobStore({ pool, ledger, catalog }: { pool: pg.Pool; ledge
     });
   }
 
-  return { createJob, appendRecords, getJob, listJobs, results, begin, reserveMore, pause, finish, pendingRecords, budget, storeResults };
+  return { createJob, appendRecords, jobStatus, getJob, listJobs, results, begin, reserveMore, pause, finish, pendingRecords, budget, storeResults };
 }

@@ -113,6 +113,7 @@ export const setAccountPlanInput = z.strictObject({
 
 export const holdRefInput = z.strictObject({ accountId, holdId, now: instant });
 export const expireGrantInput = z.strictObject({ accountId, grantId, now: instant });
+export const accountRefInput = z.strictObject({ accountId });
 export const accountAtInput = z.strictObject({ accountId, now: instant });
 
 export const USAGE_GROUPS = ['feature', 'user', 'job', 'day'] as const;

@@ -19,6 +19,7 @@ import {
   setAccountPlanInput,
   setUserInput,
   topUpInput,
+  accountRefInput,
 } from './inputs.js';
 import {
   appendEntries,
@@ -51,13 +52,16 @@ export const DEFAULT_PRIORITY: Readonly<Record<GrantSource, number>> = {
   purchase: 100,
 };
 
-export interface AccountResult {
+export interface AccountView {
   accountId: string;
   planId: string;
   seats: number;
   timeZone: string;
   status: AccountRow['status'];
   createdAt: string;
+}
+
+export interface AccountResult extends AccountView {
   created: boolean;
 }
 
@@ -183,6 +187,12 @@ function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transa
       }
       return toAccountResult(account, true);
     });
+  }
+
+  /** The account's plan, seats, time zone and status, without reading its grants. */
+  async function getAccount(raw: { accountId: string }): Promise<AccountView> {
+    const { accountId } = parseInput(accountRefInput, raw);
+    return toAccountView(await readAccount(pool, accountId));
   }
 
   async function setUser(raw: SetUserInput): Promise<{ accountId: string; userId: string; role: string; creditsAllowed: boolean }> {
@@ -657,6 +667,7 @@ function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transa
   return {
     catalog,
     createAccount,
+    getAccount,
     setUser,
     setAccountPlan,
     grant,
@@ -684,7 +695,7 @@ async function upsertUser(client: Queryable, accountId: string, userId: string, 
   );
 }
 
-function toAccountResult(account: AccountRow, created: boolean): AccountResult {
+function toAccountView(account: AccountRow): AccountView {
   return {
     accountId: account.account_id,
     planId: account.plan_id,
@@ -692,6 +703,9 @@ function toAccountResult(account: AccountRow, created: boolean): AccountResult {
     timeZone: account.time_zone,
     status: account.status,
     createdAt: account.created_at.toISOString(),
-    created,
   };
+}
+
+function toAccountResult(account: AccountRow, created: boolean): AccountResult {
+  return { ...toAccountView(account), created };
 }

@@ -187,7 +187,7 @@ export function accountRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openapi(changePlan, async (c) => {
     const { accountId } = c.req.valid('param');
     const body = c.req.valid('json');
-    await ledger.balance({ accountId, now: deps.now() });
+    await ledger.getAccount({ accountId });
     if (!catalog.plan(body.planId)) throw new ApiError('UNKNOWN_PLAN', `plan "${body.planId}" is not in the catalog`, { planId: body.planId });
     const result = await temporal.changePlan(accountId, { planId: body.planId, seats: body.seats });
     return c.json({ ...result, grantedNow: microsToCredits(result.grantedNow) }, 200);
@@ -195,7 +195,7 @@ export function accountRoutes(app: ApiApp, deps: ApiDeps): void {
 
   app.openapi(cancelAccount, async (c) => {
     const { accountId } = c.req.valid('param');
-    await ledger.balance({ accountId, now: deps.now() });
+    await ledger.getAccount({ accountId });
     return c.json(await temporal.cancelAccount(accountId), 200);
   });
 

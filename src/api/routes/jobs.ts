@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { JOB_LIMITS } from '../../jobs/inputs.js';
-import type { JobView as StoredJob } from '../../jobs/jobs.js';
+import type { JobStatusView, JobView as StoredJob } from '../../jobs/jobs.js';
 import { microsToCredits, parseCredits } from '../../money.js';
 import type { ApiApp, ApiDeps } from '../context.js';
 import { ApiError } from '../errors.js';
@@ -111,16 +111,16 @@ const jobResults = createRoute({
 export function jobRoutes(app: ApiApp, deps: ApiDeps): void {
   const { jobs, temporal } = deps;
 
-  async function waitFor(jobId: string, settled: (job: StoredJob) => boolean): Promise<StoredJob> {
+  /** Polls the job's status (not its record counts) until it settles, then answers its full view. */
+  async function waitFor(jobId: string, settled: (job: JobStatusView) => boolean): Promise<StoredJob> {
     const deadline = Date.now() + SETTLE_WAIT_MS;
-    for (;;) {
-      const job = await jobs.getJob(jobId, deps.now());
-      if (settled(job) || Date.now() >= deadline) return job;
+    while (!settled(await jobs.jobStatus(jobId)) && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
+    return jobs.getJob(jobId, deps.now());
   }
 
-  async function start(job: StoredJob): Promise<StoredJob> {
+  async function start(job: JobStatusView): Promise<StoredJob> {
     if (job.status === 'cancelled' && job.holdId === null) {
       throw new ApiError('JOB_STATE_CONFLICT', `job "${job.jobId}" was cancelled before it started`, { jobId: job.jobId, status: job.status });
     }
@@ -163,7 +163,7 @@ export function jobRoutes(app: ApiApp, deps: ApiDeps): void {
     }
     const body = c.req.raw.body ?? new ReadableStream<Uint8Array>({ start: (controller) => { controller.close(); } });
     let added = 0;
-    let total = (await jobs.getJob(jobId, deps.now())).progress.total;
+    let total = 0;
     let chunk: JobRecordBody[] = [];
     const flush = async () => {
       const result = await jobs.appendRecords({ jobId, records: chunk, now: deps.now() });
@@ -184,13 +184,12 @@ export function jobRoutes(app: ApiApp, deps: ApiDeps): void {
   });
 
   app.openapi(startJob, async (c) => {
-    const job = await jobs.getJob(c.req.valid('param').jobId, deps.now());
-    return c.json(jobView(await start(job)), 200);
+    return c.json(jobView(await start(await jobs.jobStatus(c.req.valid('param').jobId))), 200);
   });
 
   app.openapi(resumeJob, async (c) => {
     const { jobId } = c.req.valid('param');
-    const job = await jobs.getJob(jobId, deps.now());
+    const job = await jobs.jobStatus(jobId);
     if (job.status !== 'paused') {
       throw new ApiError('JOB_STATE_CONFLICT', `job "${jobId}" is ${job.status}: only a paused job can be resumed`, { jobId, status: job.status });
     }
@@ -200,7 +199,7 @@ export function jobRoutes(app: ApiApp, deps: ApiDeps): void {
 
   app.openapi(cancelJob, async (c) => {
     const { jobId } = c.req.valid('param');
-    const job = await jobs.getJob(jobId, deps.now());
+    const job = await jobs.jobStatus(jobId);
     if (job.status === 'completed' || job.status === 'cancelled' || job.status === 'failed') {
       throw new ApiError('JOB_STATE_CONFLICT', `job "${jobId}" is already ${job.status}`, { jobId, status: job.status });
     }
