@@ -33,11 +33,9 @@
  * more than the engine (with 500: about 4,400 records/s at zero latency and 0.56 of ideal at 50 ms;
  * with 5,000: about 11,000 records/s and 0.84, on two cores).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
@@ -52,10 +50,10 @@ import { createSimulatedProvider } from '../src/providers/simulated.js';
 import { startJob } from '../src/temporal/jobs.js';
 import { createCreditsWorker, WORKFLOWS_PATH } from '../src/worker/worker.js';
 import { envInt, round, sampleRss, type BenchContext, type Benchmark, type Figure } from './harness.js';
-import { clockTicksPerSecond, machineBusyTicks, readMemoryMb, readProcStat, type ProcStat } from './proc-stats.js';
+import { clockTicksPerSecond, cpuShares, cpuSnapshot, readMemoryMb } from './proc-stats.js';
+import { startWorkerProcess, stopWorkerBench, type WorkerProcess } from './worker-process.js';
 
 const THIS_FILE = fileURLToPath(import.meta.url);
-const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
 const WORKER_FLAG = '--job-enrich-worker';
 /** The worker process's settings, as JSON. */
 const WORKER_SETTINGS_ENV = 'BENCH_JOB_WORKER_SETTINGS';
@@ -89,118 +87,8 @@ interface JobEnrichShape {
   defaultRecords: number;
 }
 
-const delay = (ms: number): Promise<void> => new Promise((resolveDelay) => setTimeout(resolveDelay, Math.max(0, ms)));
-
 // ---------------------------------------------------------------------------------------------
-// CPU and memory of processes, from /proc.
-
-
-type CpuGroup = 'worker' | 'temporal' | 'postgres' | 'bench' | 'machine';
-type CpuSnapshot = Record<CpuGroup, number> & { at: number };
-
-/**
- * CPU ticks used so far by the worker and the dev server (each with its descendants), PostgreSQL
- * and this process; only differences between two snapshots mean something.
- */
-function cpuSnapshot(roots: { worker: number; temporal: number }, anyPostgres: boolean): CpuSnapshot {
-  const stats = new Map<number, ProcStat>();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    const stat = readProcStat(Number(name));
-    if (stat) stats.set(Number(name), stat);
-  }
-  const descends = (pid: number, root: number): boolean => {
-    for (let current = pid, depth = 0; current > 1 && depth < 64; depth++) {
-      if (current === root) return true;
-      current = stats.get(current)?.ppid ?? 0;
-    }
-    return false;
-  };
-  const snapshot: CpuSnapshot = { worker: 0, temporal: 0, postgres: 0, bench: 0, machine: machineBusyTicks(), at: performance.now() };
-  for (const [pid, stat] of stats) {
-    if (descends(pid, roots.worker)) snapshot.worker += stat.ticks;
-    else if (descends(pid, roots.temporal)) snapshot.temporal += stat.ticks;
-    else if (stat.comm === 'postgres' && (anyPostgres || descends(pid, process.pid))) snapshot.postgres += stat.ticks;
-    else if (pid === process.pid) snapshot.bench += stat.ticks;
-  }
-  return snapshot;
-}
-
-/** Average CPU of each group between two snapshots, in % of one core. */
-function cpuShares(from: CpuSnapshot, to: CpuSnapshot, ticksPerSecond: number): Record<CpuGroup, number> {
-  const elapsed = ((to.at - from.at) / 1000) * ticksPerSecond;
-  const share = (group: CpuGroup): number => (elapsed > 0 ? round((100 * Math.max(0, to[group] - from[group])) / elapsed, 1) : 0);
-  return { worker: share('worker'), temporal: share('temporal'), postgres: share('postgres'), bench: share('bench'), machine: share('machine') };
-}
-
-// ---------------------------------------------------------------------------------------------
-// The worker: this file run as a child process.
-
-interface WorkerProcess {
-  pid: number;
-  /** Rejects if the worker exits before `stop`. */
-  exited: Promise<never>;
-  tail: () => string;
-  stop: () => Promise<void>;
-}
-
-/** Starts the worker process (node with the tsx loader, no intermediate process) and resolves once it polls. */
-async function startWorkerProcess(settings: WorkerSettings, log: (message: string) => void, verbose: boolean): Promise<WorkerProcess> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', THIS_FILE, WORKER_FLAG], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, [WORKER_SETTINGS_ENV]: JSON.stringify(settings) },
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-  });
-  const recent: string[] = [];
-  let forwarded = 0;
-  const onLine = (line: string): void => {
-    recent.push(line);
-    if (recent.length > 40) recent.shift();
-    // Warnings and errors are shown (the first 20), everything with BENCH_VERBOSE=1.
-    if (verbose || (/\b(WARN|ERROR)\b|Error/.test(line) && forwarded++ < 20)) log(`worker: ${line}`);
-  };
-  if (child.stdout) createInterface({ input: child.stdout }).on('line', onLine);
-  if (child.stderr) createInterface({ input: child.stderr }).on('line', onLine);
-  const tail = (): string => recent.join('\n');
-  let stopping = false;
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) => {
-    child.once('exit', (code, signal) => {
-      resolveExit({ code, signal });
-    });
-  });
-  const exited = exit.then(({ code, signal }) => {
-    if (stopping) return new Promise<never>(() => undefined);
-    throw new Error(`the worker exited (${code !== null ? `code ${code}` : `signal ${String(signal)}`}); its last output:\n${tail()}`);
-  });
-  exited.catch(() => undefined); // observed where it matters; never an unhandled rejection
-  const ready = new Promise<void>((resolveReady) => {
-    child.on('message', (message) => {
-      if (typeof message === 'object' && 'ready' in message) resolveReady();
-    });
-  });
-  const stop = async (): Promise<void> => {
-    stopping = true;
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
-    const outcome = await Promise.race([exit, delay(30_000).then(() => 'timeout' as const)]);
-    if (outcome === 'timeout') {
-      log('worker: no exit 30 s after SIGTERM; killing it');
-      child.kill('SIGKILL');
-      await exit;
-    }
-  };
-  const timeout = delay(WORKER_START_TIMEOUT_MS).then(() => {
-    throw new Error(`the worker was not polling within ${WORKER_START_TIMEOUT_MS / 1000} s; its last output:\n${tail()}`);
-  });
-  try {
-    await Promise.race([ready, exited, timeout]);
-  } catch (error) {
-    await stop();
-    throw error;
-  }
-  if (child.pid === undefined) throw new Error('the worker has no process id');
-  return { pid: child.pid, exited, tail, stop };
-}
+// The worker: this file run as a child process (`startWorkerProcess`).
 
 /** The child process: a credits worker with the simulated provider; stops on SIGTERM or when the bench goes away. */
 async function workerMain(): Promise<void> {
@@ -323,22 +211,26 @@ async function runJobEnrich(context: BenchContext, shape: JobEnrichShape): Promi
     log(`${name}: workflows bundled in ${((performance.now() - bundleStarted) / 1000).toFixed(1)} s`);
 
     temporal = await startDevServer(name, log, verbose);
-    worker = await startWorkerProcess(
-      {
-        databaseUrl: context.databaseUrl,
-        temporalAddress: temporal.address,
-        namespace: temporal.namespace,
-        taskQueue,
-        workflowCodePath,
-        latencyMs,
-        verifiedRate: VERIFIED_RATE,
-        batchConcurrency: concurrency,
-        flushSize,
-        flushIntervalMs,
-      },
+    const settings: WorkerSettings = {
+      databaseUrl: context.databaseUrl,
+      temporalAddress: temporal.address,
+      namespace: temporal.namespace,
+      taskQueue,
+      workflowCodePath,
+      latencyMs,
+      verifiedRate: VERIFIED_RATE,
+      batchConcurrency: concurrency,
+      flushSize,
+      flushIntervalMs,
+    };
+    worker = await startWorkerProcess({
+      args: [THIS_FILE, WORKER_FLAG],
+      env: { [WORKER_SETTINGS_ENV]: JSON.stringify(settings) },
+      ready: { kind: 'ipc' }, // workerMain sends it once the worker runs
+      startTimeoutMs: WORKER_START_TIMEOUT_MS,
       log,
       verbose,
-    );
+    });
     const running = worker;
     log(
       `${name}: Temporal dev server ${temporal.address} (pid ${temporal.pid}), worker pid ${running.pid}; ${records} records at ${latencyMs} ms, ` +
@@ -387,11 +279,11 @@ async function runJobEnrich(context: BenchContext, shape: JobEnrichShape): Promi
     const anyPostgres = process.env.DATABASE_URL !== undefined && process.env.DATABASE_URL !== '';
     const roots = { worker: running.pid, temporal: temporal.pid };
     const startRssMb = readMemoryMb(running.pid, 'VmRSS') ?? 0;
-    const cpuBefore = cpuSnapshot(roots, anyPostgres);
+    const cpuBefore = cpuSnapshot(roots, { anyPostgres });
     const started = performance.now();
     const final = await run(jobId, records);
     const jobSeconds = (performance.now() - started) / 1000;
-    const cpu = cpuShares(cpuBefore, cpuSnapshot(roots, anyPostgres), ticksPerSecond);
+    const cpu = cpuShares(cpuBefore, cpuSnapshot(roots, { anyPostgres }), ticksPerSecond);
     const peakRssMb = readMemoryMb(running.pid, 'VmHWM') ?? 0;
     const rate = records / jobSeconds;
     log(
@@ -442,11 +334,7 @@ async function runJobEnrich(context: BenchContext, shape: JobEnrichShape): Promi
     return figures;
   } finally {
     benchRss.stop();
-    await connection?.close().catch(() => undefined);
-    await worker?.stop();
-    await temporal?.stop();
-    await pool.end();
-    rmSync(directory, { recursive: true, force: true });
+    await stopWorkerBench({ connection, worker, temporal, pool, directory });
   }
 }
 

@@ -28,11 +28,9 @@
  * `period_s`, `open_seconds` and `accounts_opened_per_s` (through the same workflow), and
  * `setup_seconds` (everything before the boundary).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import type pg from 'pg';
@@ -41,7 +39,8 @@ import { startTemporalDevServer, type RunningTemporalDevServer } from '../src/de
 import { createPool } from '../src/ledger/db.js';
 import { startAccount } from '../src/temporal/accounts.js';
 import { envInt, mapConcurrent, round, sampleRss, type BenchContext, type Benchmark, type Figure } from './harness.js';
-import { clockTicksPerSecond, machineBusyTicks, readMemoryMb, readProcStat, type ProcStat } from './proc-stats.js';
+import { clockTicksPerSecond, cpuShares, cpuSnapshot, readMemoryMb } from './proc-stats.js';
+import { startWorkerProcess, stopWorkerBench, type WorkerProcess } from './worker-process.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
 const WORKER_ENTRY = join(REPO_ROOT, 'src', 'worker', 'main.ts');
@@ -63,6 +62,8 @@ const OPEN_GUARD_MS = 1000;
 const STALL_MS = 120_000;
 const POLL_MS = 250;
 const SAMPLE_MS = 200;
+/** The real worker migrates the database and bundles its workflows itself (webpack) before it polls. */
+const WORKER_START_TIMEOUT_MS = 180_000;
 
 const planId = (periodS: number): string => `rollover-pt${periodS}s`;
 
@@ -85,155 +86,6 @@ function benchCatalog(periods: readonly number[]): CatalogInput {
 
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 const seconds = (ms: number): number => round(ms / 1000, 2);
-
-// ---------------------------------------------------------------------------------------------
-// Processes: the worker child, and CPU / memory sampling from /proc.
-
-
-interface CpuGroups {
-  worker: number;
-  temporal: number;
-  postgres: number;
-  /** This process, in clock ticks like the others. */
-  bench: number;
-  machine: number;
-  /** Milliseconds since an arbitrary origin, to turn tick differences into shares. */
-  at: number;
-}
-
-/**
- * CPU ticks used so far by the worker, the dev server and (when embedded, so a child of this
- * process) PostgreSQL, each with its descendants. Processes that exited are not counted, so only
- * differences between two snapshots of long-lived processes are meaningful.
- */
-function cpuSnapshot(roots: { worker: number; temporal: number }): CpuGroups {
-  const stats = new Map<number, ProcStat>();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    const stat = readProcStat(Number(name));
-    if (stat) stats.set(Number(name), stat);
-  }
-  const descends = (pid: number, root: number): boolean => {
-    for (let current = pid, depth = 0; current > 1 && depth < 64; depth++) {
-      if (current === root) return true;
-      current = stats.get(current)?.ppid ?? 0;
-    }
-    return false;
-  };
-  const groups = { worker: 0, temporal: 0, postgres: 0, bench: stats.get(process.pid)?.ticks ?? 0, machine: machineBusyTicks(), at: performance.now() };
-  for (const [pid, stat] of stats) {
-    if (descends(pid, roots.worker)) groups.worker += stat.ticks;
-    else if (descends(pid, roots.temporal)) groups.temporal += stat.ticks;
-    else if (stat.comm === 'postgres' && descends(pid, process.pid)) groups.postgres += stat.ticks;
-  }
-  return groups;
-}
-
-/**
- * Average CPU between two snapshots, in % of one core; `other` is whatever else ran on the machine
- * meanwhile (other programs skew the figures: compare it between runs).
- */
-function cpuShares(from: CpuGroups, to: CpuGroups, ticksPerSecond: number): Record<'worker' | 'temporal' | 'postgres' | 'bench' | 'other' | 'machine', number> {
-  const elapsed = ((to.at - from.at) / 1000) * ticksPerSecond;
-  const share = (ticks: number): number => (elapsed > 0 ? round((100 * Math.max(0, ticks)) / elapsed, 1) : 0);
-  const used = {
-    worker: to.worker - from.worker,
-    temporal: to.temporal - from.temporal,
-    postgres: to.postgres - from.postgres,
-    bench: to.bench - from.bench,
-    machine: to.machine - from.machine,
-  };
-  return {
-    worker: share(used.worker),
-    temporal: share(used.temporal),
-    postgres: share(used.postgres),
-    bench: share(used.bench),
-    other: share(used.machine - used.worker - used.temporal - used.postgres - used.bench),
-    machine: share(used.machine),
-  };
-}
-
-interface WorkerProcess {
-  pid: number;
-  /** Rejects if the worker exits before `stop`. */
-  exited: Promise<never>;
-  tail: () => string;
-  stop: () => Promise<void>;
-}
-
-/**
- * Runs `src/worker/main.ts` as a child process (node with the tsx loader, no intermediate process,
- * so the pid's memory is the worker's alone) and resolves once it logs "worker started".
- */
-async function startWorker(env: Record<string, string>, log: (message: string) => void, verbose: boolean): Promise<WorkerProcess> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', WORKER_ENTRY], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const recent: string[] = [];
-  let forwarded = 0;
-  let started = false;
-  let stopping = false;
-  let onStarted: () => void = () => undefined;
-  const startedPromise = new Promise<void>((resolve) => {
-    onStarted = resolve;
-  });
-  const onLine = (line: string): void => {
-    recent.push(line);
-    if (recent.length > 40) recent.shift();
-    let level: number;
-    let message = '';
-    try {
-      const parsed = JSON.parse(line) as { level?: number; msg?: string };
-      level = parsed.level ?? 0;
-      message = parsed.msg ?? '';
-    } catch {
-      level = /\b(WARN|ERROR)\b/.test(line) ? 40 : 30;
-    }
-    if (message === 'worker started' && !started) {
-      started = true;
-      onStarted();
-    }
-    // Warnings and errors are shown (the first 20), everything with BENCH_VERBOSE=1.
-    if (verbose || (level >= 40 && forwarded++ < 20)) log(`worker: ${line}`);
-  };
-  if (child.stdout) createInterface({ input: child.stdout }).on('line', onLine);
-  if (child.stderr) createInterface({ input: child.stderr }).on('line', onLine);
-  const tail = (): string => recent.join('\n');
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('exit', (code, signal) => {
-      resolve({ code, signal });
-    });
-  });
-  const exited = exit.then(({ code, signal }) => {
-    if (stopping) return new Promise<never>(() => undefined);
-    throw new Error(`the worker exited (${code !== null ? `code ${code}` : `signal ${String(signal)}`}); its last output:\n${tail()}`);
-  });
-  exited.catch(() => undefined); // observed where it matters; never an unhandled rejection
-  const stop = async (): Promise<void> => {
-    stopping = true;
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
-    const outcome = await Promise.race([exit, delay(30_000).then(() => 'timeout' as const)]);
-    if (outcome === 'timeout') {
-      log('worker: no exit 30 s after SIGTERM; killing it');
-      child.kill('SIGKILL');
-      await exit;
-    }
-  };
-  const timeout = delay(180_000).then(() => {
-    throw new Error(`the worker did not log "worker started" within 180 s; its last output:\n${tail()}`);
-  });
-  try {
-    await Promise.race([startedPromise, exited, timeout]);
-  } catch (error) {
-    await stop();
-    throw error;
-  }
-  if (child.pid === undefined) throw new Error('the worker has no process id');
-  return { pid: child.pid, exited, tail, stop };
-}
 
 // ---------------------------------------------------------------------------------------------
 // Ledger probes.
@@ -384,17 +236,21 @@ async function runRollover(context: BenchContext): Promise<Figure[]> {
         : {}),
     });
     log(`rollover.10k: Temporal dev server on ${temporal.address} (${temporalDb === 'file' ? 'SQLite file' : 'in memory'}, pid ${temporal.pid})`);
-    worker = await startWorker(
-      {
+    worker = await startWorkerProcess({
+      args: [WORKER_ENTRY],
+      env: {
         DATABASE_URL: context.databaseUrl,
         TEMPORAL_ADDRESS: temporal.address,
         TEMPORAL_NAMESPACE: temporal.namespace,
         TEMPORAL_TASK_QUEUE: taskQueue,
         CREDITS_CATALOG: catalogPath,
       },
+      // main.ts logs it (pino) once the worker is created, just before it runs.
+      ready: { kind: 'line', what: '"worker started"', matches: (line) => line.msg === 'worker started' },
+      startTimeoutMs: WORKER_START_TIMEOUT_MS,
       log,
       verbose,
-    );
+    });
     const running = worker;
     const idleRssMb = readMemoryMb(running.pid, 'VmRSS');
     log(`rollover.10k: worker pid ${running.pid} polling ${taskQueue}, ${seconds(performance.now() - benchStarted)} s after the start`);
@@ -492,7 +348,7 @@ async function runRollover(context: BenchContext): Promise<Figure[]> {
     await Promise.race([running.exited, delay(boundaryMs - Date.now())]);
     const boundaryPerf = performance.now() - (Date.now() - boundaryMs);
     const setupSeconds = (boundaryPerf - benchStarted) / 1000;
-    const cpuBefore = cpuSnapshot(roots);
+    const cpuBefore = cpuSnapshot(roots, { anyPostgres: false });
     let rolloverRssMb = readMemoryMb(running.pid, 'VmRSS') ?? 0;
     const rssTimer = setInterval(() => {
       rolloverRssMb = Math.max(rolloverRssMb, readMemoryMb(running.pid, 'VmRSS') ?? 0);
@@ -526,7 +382,7 @@ async function runRollover(context: BenchContext): Promise<Figure[]> {
       clearInterval(rssTimer);
     }
     const doneAt = performance.now();
-    const cpu = cpuShares(cpuBefore, cpuSnapshot(roots), ticksPerSecond);
+    const cpu = cpuShares(cpuBefore, cpuSnapshot(roots, { anyPostgres: false }), ticksPerSecond);
     const rolloverSeconds = (doneAt - boundaryPerf) / 1000;
     const overran = Date.now() >= next.getTime();
     log(
@@ -573,11 +429,7 @@ async function runRollover(context: BenchContext): Promise<Figure[]> {
     ];
   } finally {
     clientRss.stop();
-    await connection?.close().catch(() => undefined);
-    await worker?.stop();
-    await temporal?.stop();
-    await pool.end();
-    rmSync(directory, { recursive: true, force: true });
+    await stopWorkerBench({ connection, worker, temporal, pool, directory });
   }
 }
 

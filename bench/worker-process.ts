@@ -1,0 +1,175 @@
+import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import type { Connection } from '@temporalio/client';
+import type pg from 'pg';
+import type { RunningTemporalDevServer } from '../src/devstack/temporal-dev-server.js';
+
+/**
+ * The worker of the benchmarks that measure one (job.enrich.*, rollover.*), run as a child process,
+ * and the teardown of what such a benchmark starts around it.
+ */
+
+const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
+/** Lines of the worker's output kept, to show when it fails. */
+const TAIL_LINES = 40;
+/** Warnings and errors shown without BENCH_VERBOSE: enough to see what went wrong, not a flood. */
+const FORWARDED_WARNINGS = 20;
+/** How long a stopping worker gets to finish its in-flight tasks before it is killed. */
+const STOP_GRACE_MS = 30_000;
+
+/** One line of the worker's output; `level` (pino's: 40 warn, 50 error) and `msg` when it is a JSON log line. */
+export interface OutputLine {
+  text: string;
+  level?: number;
+  msg?: string;
+}
+
+/** How the worker says it has started (it polls its task queue from then on). */
+export type Readiness =
+  /**
+   * It sends an IPC message `{ ready }` (`process.send`); the IPC channel is opened only for this,
+   * and lets the child notice ('disconnect') that this process went away.
+   */
+  | { kind: 'ipc' }
+  /** A line of its output matches; `what` names that line in the error when it never comes. */
+  | { kind: 'line'; what: string; matches: (line: OutputLine) => boolean };
+
+export interface WorkerProcessOptions {
+  /** The entry file and its arguments, after `node --import tsx`. */
+  args: readonly string[];
+  /** Added to this process's environment. */
+  env: Record<string, string>;
+  ready: Readiness;
+  /** From the spawn until ready; then the start fails (with the worker's last output). */
+  startTimeoutMs: number;
+  log: (message: string) => void;
+  /** Show every line of the worker's output, not only its first warnings and errors. */
+  verbose: boolean;
+}
+
+export interface WorkerProcess {
+  pid: number;
+  /** Rejects if the worker exits before `stop`: race it against whatever waits on the worker. */
+  exited: Promise<never>;
+  /** The worker's last lines of output, for errors. */
+  tail: () => string;
+  /** SIGTERM (the worker finishes its in-flight tasks), SIGKILL if it has not exited STOP_GRACE_MS later. */
+  stop: () => Promise<void>;
+}
+
+function parseLine(text: string): OutputLine {
+  if (text.startsWith('{')) {
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (typeof parsed === 'object' && parsed !== null) {
+        const { level, msg } = parsed as { level?: unknown; msg?: unknown };
+        return { text, level: typeof level === 'number' ? level : 0, ...(typeof msg === 'string' ? { msg } : {}) };
+      }
+    } catch {
+      // not JSON after all: plain text
+    }
+  }
+  return { text };
+}
+
+/**
+ * A warning or an error: a JSON (pino) line by its level; a plain one (the Temporal SDK's logger,
+ * Node's own messages, a stack trace) when it says WARN or ERROR or names an Error.
+ */
+function isWarning(line: OutputLine): boolean {
+  return line.level !== undefined ? line.level >= 40 : /\b(WARN|ERROR)\b|Error/.test(line.text);
+}
+
+/**
+ * Starts the worker: node with the tsx loader and no intermediate process (no npx, no tsx CLI), so
+ * that the pid's memory and CPU are the worker's alone. Resolves once it is ready; if it exits or
+ * times out first, it is stopped and the start fails with its last output.
+ */
+export async function startWorkerProcess(options: WorkerProcessOptions): Promise<WorkerProcess> {
+  const { ready, log, verbose } = options;
+  const child = spawn(process.execPath, ['--import', 'tsx', ...options.args], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...options.env },
+    stdio: ready.kind === 'ipc' ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
+  });
+  let onReady: () => void = () => undefined;
+  const isReady = new Promise<void>((resolve) => {
+    onReady = resolve;
+  });
+  const recent: string[] = [];
+  let forwarded = 0;
+  const onLine = (text: string): void => {
+    recent.push(text);
+    if (recent.length > TAIL_LINES) recent.shift();
+    const line = parseLine(text);
+    if (ready.kind === 'line' && ready.matches(line)) onReady();
+    if (verbose || (isWarning(line) && forwarded++ < FORWARDED_WARNINGS)) log(`worker: ${text}`);
+  };
+  if (child.stdout) createInterface({ input: child.stdout }).on('line', onLine);
+  if (child.stderr) createInterface({ input: child.stderr }).on('line', onLine);
+  if (ready.kind === 'ipc') {
+    child.on('message', (message) => {
+      if (typeof message === 'object' && 'ready' in message) onReady();
+    });
+  }
+  const tail = (): string => recent.join('\n');
+
+  let stopping = false;
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => {
+      resolve({ code, signal });
+    });
+  });
+  const exited = exit.then(({ code, signal }) => {
+    if (stopping) return new Promise<never>(() => undefined);
+    throw new Error(`the worker exited (${code !== null ? `code ${code}` : `signal ${String(signal)}`}); its last output:\n${tail()}`);
+  });
+  exited.catch(() => undefined); // observed where it matters; never an unhandled rejection
+  const stop = async (): Promise<void> => {
+    stopping = true;
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    // Unreferenced timers here and below: a pending one must not keep the bench alive once it is done.
+    const outcome = await Promise.race([exit, sleep(STOP_GRACE_MS, 'timeout' as const, { ref: false })]);
+    if (outcome === 'timeout') {
+      log(`worker: no exit ${STOP_GRACE_MS / 1000} s after SIGTERM; killing it`);
+      child.kill('SIGKILL');
+      await exit;
+    }
+  };
+  const timeout = sleep(options.startTimeoutMs, undefined, { ref: false }).then(() => {
+    const what = ready.kind === 'ipc' ? 'report ready (IPC)' : `log ${ready.what}`;
+    throw new Error(`the worker did not ${what} within ${options.startTimeoutMs / 1000} s; its last output:\n${tail()}`);
+  });
+  try {
+    await Promise.race([isReady, exited, timeout]);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  if (child.pid === undefined) throw new Error('the worker has no process id');
+  return { pid: child.pid, exited, tail, stop };
+}
+
+/**
+ * The `finally` of a worker benchmark: stops whatever got started, in this order: the bench's
+ * client connection, the worker (its shutdown still talks to the dev server), the dev server, the
+ * bench's pool, and last the directory the processes read from (workflow bundle, catalog, the dev
+ * server's SQLite file).
+ */
+export async function stopWorkerBench(started: {
+  connection: Connection | undefined;
+  worker: WorkerProcess | undefined;
+  temporal: RunningTemporalDevServer | undefined;
+  pool: pg.Pool;
+  directory: string;
+}): Promise<void> {
+  await started.connection?.close().catch(() => undefined);
+  await started.worker?.stop();
+  await started.temporal?.stop();
+  await started.pool.end();
+  rmSync(started.directory, { recursive: true, force: true });
+}
