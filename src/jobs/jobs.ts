@@ -81,11 +81,14 @@ interface JobRow {
   stop_reason: string | null;
   hold_id: string | null;
   record_count: number;
+  processed_count: number;
+  verified_count: number;
+  failed_count: number;
   created_at: Date;
   updated_at: Date;
 }
 
-const JOB_COLUMNS = 'job_id, account_id, feature, user_id, request_hash, max_credits, status, pause_reason, stop_reason, hold_id::text, record_count, created_at, updated_at';
+const JOB_COLUMNS = 'job_id, account_id, feature, user_id, request_hash, max_credits, status, pause_reason, stop_reason, hold_id::text, record_count, processed_count, verified_count, failed_count, created_at, updated_at';
 
 export type JobStore = ReturnType<typeof createJobStore>;
 
@@ -186,17 +189,9 @@ export function createJobStore({ pool, ledger, catalog }: { pool: pg.Pool; ledge
     });
   }
 
-  async function progressOf(client: Queryable, job: JobRow): Promise<JobProgress> {
-    const chargeable = catalog.feature(job.feature)?.chargeableOutcomes ?? [];
-    const { rows } = await client.query<{ processed: number; verified: number; failed: number }>(
-      `SELECT count(*) FILTER (WHERE outcome IS NOT NULL)::bigint AS processed,
-              count(*) FILTER (WHERE outcome = ANY ($2::text[]))::bigint AS verified,
-              count(*) FILTER (WHERE outcome = $3)::bigint AS failed
-         FROM job_records WHERE job_id = $1`,
-      [job.job_id, chargeable, FAILED_OUTCOME],
-    );
-    const counts = rows[0] ?? { processed: 0, verified: 0, failed: 0 };
-    return { total: job.record_count, ...counts, notFound: counts.processed - counts.verified - counts.failed };
+  function progressOf(job: JobRow): JobProgress {
+    const { record_count: total, processed_count: processed, verified_count: verified, failed_count: failed } = job;
+    return { total, processed, verified, notFound: processed - verified - failed, failed };
   }
 
   async function holdOf(client: Queryable, job: JobRow, now: Date): Promise<HoldState | null> {
@@ -215,7 +210,7 @@ export function createJobStore({ pool, ledger, catalog }: { pool: pg.Pool; ledge
       stopReason: job.stop_reason,
       maxCredits: job.max_credits,
       holdId: job.hold_id,
-      progress: await progressOf(client, job),
+      progress: progressOf(job),
       credits: {
         reserved: hold?.reserved ?? 0,
         charged: hold?.charged ?? 0,
@@ -381,10 +376,11 @@ export function createJobStore({ pool, ledger, catalog }: { pool: pg.Pool; ledge
    * skipped and never charged again. Chargeable results the hold cannot pay for are not stored.
    */
   async function storeResults(jobId: string, results: readonly RecordResult[], now: Date): Promise<StoredResults> {
-    const job = await readJob(pool, jobId);
-    const feature = enrichmentFeature(job.feature);
-    const chargeable = new Set(feature.chargeableOutcomes);
     return transaction(async (client) => {
+      // The job row first, as every other job transaction takes it: its counters change below.
+      const job = await readJob(client, jobId, true);
+      const feature = enrichmentFeature(job.feature);
+      const chargeable = new Set(feature.chargeableOutcomes);
       const { rows: pending } = await client.query<{ seq: number }>(
         'SELECT seq FROM job_records WHERE job_id = $1 AND seq = ANY ($2::int[]) AND outcome IS NULL ORDER BY seq FOR UPDATE',
         [jobId, results.map((result) => result.seq)],
@@ -415,6 +411,7 @@ export function createJobStore({ pool, ledger, catalog }: { pool: pg.Pool; ledge
         }
       }
       const stored = [...free, ...toCharge];
+      const failed = free.filter((result) => result.outcome === FAILED_OUTCOME).length;
       if (stored.length > 0) {
         const charged = new Set(toCharge.map((result) => result.seq));
         await client.query(
@@ -434,8 +431,12 @@ export function createJobStore({ pool, ledger, catalog }: { pool: pg.Pool; ledge
             stored.map((result) => charged.has(result.seq)),
           ],
         );
+        await client.query(
+          `UPDATE jobs SET processed_count = processed_count + $2, verified_count = verified_count + $3, failed_count = failed_count + $4
+            WHERE job_id = $1`,
+          [jobId, stored.length, toCharge.length, failed],
+        );
       }
-      const failed = free.filter((result) => result.outcome === FAILED_OUTCOME).length;
       return { stored: stored.length, verified: toCharge.length, failed, notFound: free.length - failed, credits, unpaid };
     });
   }
