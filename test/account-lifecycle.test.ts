@@ -1,37 +1,16 @@
 import { WorkflowUpdateFailedError } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadCatalog } from '../src/catalog/catalog.js';
+import { describe, expect, it } from 'vitest';
 import { isLedgerError } from '../src/ledger/errors.js';
-import type { Ledger } from '../src/ledger/ledger.js';
 import { startAccount, type StartAccountInput } from '../src/temporal/accounts.js';
 import type { accountWorkflow } from '../workflows/account.js';
 import { accountStateQuery, accountWorkflowId, cancelUpdate, changePlanUpdate, type OpenAccountView } from '../workflows/account-messages.js';
-import { credits, freshLedger } from './support/database.js';
+import { credits } from './support/database.js';
 import { recordHistories } from './support/histories.js';
-import { eventually, runWorker, timeSkippingEnvironment, type RunningWorker } from './support/temporal.js';
+import { eventually, useWorkerStack } from './support/temporal.js';
 
-const catalog = loadCatalog();
 const TASK_QUEUE = 'lifecycle';
 
-let env: TestWorkflowEnvironment;
-let ledger: Ledger;
-let pool: pg.Pool;
-let worker: RunningWorker | undefined;
-
-beforeAll(async () => {
-  ({ ledger, pool } = await freshLedger());
-  env = await timeSkippingEnvironment();
-  worker = await runWorker(env, TASK_QUEUE, { ledger, catalog, pool });
-});
-
-afterAll(async () => {
-  await worker?.stop();
-  await env.teardown();
-  expect((await ledger.audit()).problems).toEqual([]);
-  await pool.end();
-});
+const stack = useWorkerStack({ server: 'time-skipping', taskQueue: TASK_QUEUE });
 
 interface GrantRow {
   source: string;
@@ -43,14 +22,14 @@ interface GrantRow {
 }
 
 async function grants(accountId: string, source = 'allowance'): Promise<GrantRow[]> {
-  const { rows } = await pool.query<GrantRow>(
+  const { rows } = await stack().pool.query<GrantRow>(
     'SELECT source, amount, effective_at, expires_at, expired_at, features FROM grants WHERE account_id = $1 AND source = $2 ORDER BY grant_id',
     [accountId, source],
   );
   return rows;
 }
 
-const handle = (accountId: string) => env.client.workflow.getHandle<typeof accountWorkflow>(accountWorkflowId(accountId));
+const handle = (accountId: string) => stack().env.client.workflow.getHandle<typeof accountWorkflow>(accountWorkflowId(accountId));
 async function view(accountId: string): Promise<OpenAccountView> {
   const state = await handle(accountId).query(accountStateQuery);
   if (state.status === 'opening') throw new Error(`${accountId} is still opening`);
@@ -59,6 +38,7 @@ async function view(accountId: string): Promise<OpenAccountView> {
 
 /** Starts an account at the test server's current time and waits until it has its allowance written ahead. */
 async function open(accountId: string, planId: string, options: Partial<StartAccountInput> = {}): Promise<OpenAccountView> {
+  const { env, ledger } = stack();
   const startAt = new Date(await env.currentTimeMs()).toISOString();
   await startAccount(env.client, TASK_QUEUE, { accountId, planId, seats: 1, timeZone: 'UTC', startAt, trial: false, ...options });
   await eventually(() => grants(accountId), (rows) => rows.length >= 2, `${accountId} opened`);
@@ -81,6 +61,7 @@ async function settledAfter(accountId: string, boundary: Date): Promise<void> {
 }
 
 async function skipPast(instant: string): Promise<void> {
+  const { env } = stack();
   const skip = new Date(instant).getTime() - (await env.currentTimeMs()) + 1;
   if (skip > 0) await env.sleep(skip);
 }
@@ -93,6 +74,7 @@ async function failureOf(promise: Promise<unknown>): Promise<string> {
 
 describe('account workflow', () => {
   it('is started once however often the start is repeated', async () => {
+    const { env } = stack();
     const accountId = 'repeat-start';
     const first = await open(accountId, 'bim-premium-regional');
     const again = await startAccount(env.client, TASK_QUEUE, { accountId, planId: 'bim-premium-regional', seats: 1, timeZone: 'UTC', startAt: first.period.start, trial: false });
@@ -104,6 +86,7 @@ describe('account workflow', () => {
   });
 
   it('upgrades seats now: the difference for this period, the new allowance from the next', async () => {
+    const { env, ledger } = stack();
     const accountId = 'upgrade-seats';
     const opened = await open(accountId, 'sales-email-pro');
     const midPeriod = new Date(await env.currentTimeMs());
@@ -132,6 +115,7 @@ describe('account workflow', () => {
   });
 
   it('downgrades from the next period, keeping this period and its features', async () => {
+    const { env, ledger } = stack();
     const accountId = 'downgrade';
     const opened = await open(accountId, 'sales-multichannel-expert', { seats: 2 });
     const result = await handle(accountId).executeUpdate(changePlanUpdate, { args: [{ planId: 'sales-email-pro', seats: 1 }] });
@@ -158,6 +142,7 @@ describe('account workflow', () => {
   });
 
   it('cancels at period end: no more allowance, purchased credits stay usable', async () => {
+    const { env, ledger } = stack();
     const accountId = 'cancel';
     const opened = await open(accountId, 'sales-email-pro');
     const startedAt = new Date(opened.period.start);
@@ -182,6 +167,7 @@ describe('account workflow', () => {
   });
 
   it('grants the free trial once, even when the account subscribes again', async () => {
+    const { env, ledger } = stack();
     const accountId = 'trial-once';
     const opened = await open(accountId, 'sales-email-pro', { trial: true });
     expect(opened.trialGranted).toBe(true);

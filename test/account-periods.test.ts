@@ -1,35 +1,14 @@
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadCatalog } from '../src/catalog/catalog.js';
-import type { Ledger } from '../src/ledger/ledger.js';
+import { describe, expect, it } from 'vitest';
 import { daysLeft, periodByIndex } from '../src/periods/periods.js';
 import { startAccount } from '../src/temporal/accounts.js';
 import { accountStateQuery, type OpenAccountView } from '../workflows/account-messages.js';
-import { credits, freshLedger } from './support/database.js';
-import { eventually, runWorker, timeSkippingEnvironment, type RunningWorker } from './support/temporal.js';
+import { credits } from './support/database.js';
+import { eventually, useWorkerStack } from './support/temporal.js';
 
-const catalog = loadCatalog();
 const TASK_QUEUE = 'periods';
 const PERIODS = 14;
 
-let env: TestWorkflowEnvironment;
-let ledger: Ledger;
-let pool: pg.Pool;
-let worker: RunningWorker;
-
-beforeAll(async () => {
-  ({ ledger, pool } = await freshLedger());
-  env = await timeSkippingEnvironment();
-  worker = await runWorker(env, TASK_QUEUE, { ledger, catalog, pool });
-});
-
-afterAll(async () => {
-  await worker.stop();
-  await env.teardown();
-  expect((await ledger.audit()).problems).toEqual([]);
-  await pool.end();
-});
+const stack = useWorkerStack({ server: 'time-skipping', taskQueue: TASK_QUEUE });
 
 interface AllowanceRow {
   effective_at: Date;
@@ -40,7 +19,7 @@ interface AllowanceRow {
 }
 
 async function allowanceGrants(accountId: string): Promise<AllowanceRow[]> {
-  const { rows } = await pool.query<AllowanceRow>(
+  const { rows } = await stack().pool.query<AllowanceRow>(
     `SELECT effective_at, expires_at, amount, remaining, expired_at FROM grants
       WHERE account_id = $1 AND source = 'allowance' ORDER BY effective_at, grant_id`,
     [accountId],
@@ -49,7 +28,7 @@ async function allowanceGrants(accountId: string): Promise<AllowanceRow[]> {
 }
 
 async function state(accountId: string): Promise<OpenAccountView> {
-  const view = await env.client.workflow.getHandle(`account:${accountId}`).query(accountStateQuery);
+  const view = await stack().env.client.workflow.getHandle(`account:${accountId}`).query(accountStateQuery);
   if (view.status === 'opening') throw new Error(`${accountId} is still opening`);
   return view;
 }
@@ -60,6 +39,7 @@ async function state(accountId: string): Promise<OpenAccountView> {
  * expired allowances and the next period written ahead.
  */
 async function crossBoundary(accountId: string, instant: string, index: number): Promise<OpenAccountView> {
+  const { env } = stack();
   const skip = new Date(instant).getTime() - (await env.currentTimeMs()) + 1;
   if (skip > 0) await env.sleep(skip);
   await eventually(
@@ -80,6 +60,7 @@ const RULES = [
 describe(`an account through ${PERIODS} periods`, () => {
   for (const rule of RULES) {
     it(`${rule.name}: one allowance per period, the previous one expired, purchases untouched`, async () => {
+      const { env, ledger, pool, catalog } = stack();
       const accountId = `periods-${rule.planId}`;
       const plan = catalog.plan(rule.planId);
       if (!plan) throw new Error(`no plan ${rule.planId}`);

@@ -1,28 +1,23 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { MockActivityEnvironment, type TestWorkflowEnvironment } from '@temporalio/testing';
-import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createAccountActivities } from '../activities/account-activities.js';
 import { createWebhookActivities } from '../activities/webhook-activities.js';
-import { loadCatalog } from '../src/catalog/catalog.js';
 import { listEvents, type EventView } from '../src/events/feed.js';
 import { appendEvent } from '../src/events/outbox.js';
 import { verifyWebhookSignature } from '../src/events/webhook-signature.js';
-import { createJobStore, type JobStore } from '../src/jobs/jobs.js';
 import { withTransaction } from '../src/ledger/db.js';
-import type { Ledger } from '../src/ledger/ledger.js';
 import { microsToCredits } from '../src/money.js';
 import { startAccount } from '../src/temporal/accounts.js';
 import { startJob } from '../src/temporal/jobs.js';
 import { startWebhookDelivery } from '../src/temporal/webhooks.js';
 import { accountStateQuery, cancelUpdate, type OpenAccountView } from '../workflows/account-messages.js';
 import { webhookStateQuery } from '../workflows/webhook-messages.js';
-import { credits, freshLedger } from './support/database.js';
+import { credits } from './support/database.js';
 import { records } from './support/jobs.js';
-import { eventually, runWorker, timeSkippingEnvironment, type RunningWorker } from './support/temporal.js';
+import { eventually, useWorkerStack } from './support/temporal.js';
 
-const catalog = loadCatalog();
 const TASK_QUEUE = 'events';
 const SECRET = 'whsec_test_0123456789abcdef';
 
@@ -49,37 +44,21 @@ async function startReceiver(fails: (index: number) => boolean): Promise<{ serve
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/credits-webhooks`, deliveries };
 }
 
-let env: TestWorkflowEnvironment;
-let ledger: Ledger;
-let pool: pg.Pool;
-let jobs: JobStore;
-let worker: RunningWorker;
-let receiver: Awaited<ReturnType<typeof startReceiver>>;
+const receiver = await startReceiver((index) => index < 2);
+// Registered before the stack's hooks, so it runs after the worker has stopped (after-hooks run in reverse).
+afterAll(() => new Promise((resolve) => receiver.server.close(resolve)));
 
-beforeAll(async () => {
-  ({ ledger, pool } = await freshLedger());
-  jobs = createJobStore({ pool, ledger, catalog });
-  receiver = await startReceiver((index) => index < 2);
-  env = await timeSkippingEnvironment();
-  worker = await runWorker(env, TASK_QUEUE, { ledger, catalog, pool, webhook: { url: receiver.url, secret: SECRET } });
-});
+const stack = useWorkerStack({ server: 'time-skipping', taskQueue: TASK_QUEUE, worker: { webhook: { url: receiver.url, secret: SECRET } } });
 
-afterAll(async () => {
-  await worker.stop();
-  await env.teardown();
-  await new Promise((resolve) => receiver.server.close(resolve));
-  expect((await ledger.audit()).problems).toEqual([]);
-  await pool.end();
-});
-
-const serverNow = async () => new Date(await env.currentTimeMs());
+const serverNow = async () => new Date(await stack().env.currentTimeMs());
 
 async function allEvents(accountId?: string): Promise<EventView[]> {
-  return (await listEvents(pool, { after: 0, limit: 1000, ...(accountId ? { accountId } : {}) })).events;
+  return (await listEvents(stack().pool, { after: 0, limit: 1000, ...(accountId ? { accountId } : {}) })).events;
 }
 
 /** A funded account running one lead.email-finder job of `count` records to its end. */
 async function completedJob(accountId: string, jobId: string, count: number): Promise<void> {
+  const { env, ledger, jobs } = stack();
   const now = await serverNow();
   await ledger.createAccount({ accountId, planId: 'sales-email-pro', users: [{ userId: 'admin', role: 'admin' }], now });
   await ledger.topUp({ accountId, userId: 'admin', credits: credits(1000), idempotencyKey: `${accountId}:topup`, now });
@@ -90,6 +69,7 @@ async function completedJob(accountId: string, jobId: string, count: number): Pr
 
 describe('the events feed', () => {
   it('pages through real job and period events in id order, amounts in credits', async () => {
+    const { env, pool, jobs } = stack();
     await completedJob('feed-a', 'feed-job-a', 40);
     await completedJob('feed-b', 'feed-job-b', 10);
     const startAt = (await serverNow()).toISOString();
@@ -146,6 +126,7 @@ describe('the events feed', () => {
   });
 
   it('never skips an event whose transaction commits after a later one', async () => {
+    const { pool } = stack();
     const { nextAfter: start } = await listEvents(pool, { after: 0, limit: 1000 });
     const now = await serverNow();
     const slow = await pool.connect();
@@ -172,6 +153,7 @@ describe('the events feed', () => {
 
 describe('period events', () => {
   it('renew and expire exactly once per period boundary, even when the activities run again', async () => {
+    const { env, ledger, pool, catalog } = stack();
     const accountId = 'periods-e';
     const startAt = (await serverNow()).toISOString();
     const handle = await startAccount(env.client, TASK_QUEUE, { accountId, planId: 'demo-fast', seats: 1, timeZone: 'UTC', startAt, trial: false });
@@ -216,6 +198,7 @@ describe('period events', () => {
 
 describe('signed webhooks', () => {
   it('deliver every event at least once, in order, signed, retrying a failing receiver', async () => {
+    const { env } = stack();
     const handle = await startWebhookDelivery(env.client, TASK_QUEUE);
     // Starting again (a second worker, a restart) keeps the one delivery workflow.
     expect((await startWebhookDelivery(env.client, TASK_QUEUE)).workflowId).toBe(handle.workflowId);
@@ -271,6 +254,7 @@ describe('signed webhooks', () => {
   });
 
   it('resume a retried delivery after the last event the receiver accepted', async () => {
+    const { pool } = stack();
     const flaky = await startReceiver((index) => index === 2);
     try {
       const activities = createWebhookActivities({ pool, webhook: { url: flaky.url, secret: SECRET } });

@@ -1,17 +1,11 @@
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadCatalog } from '../src/catalog/catalog.js';
-import { createJobStore, type JobStore } from '../src/jobs/jobs.js';
-import type { Ledger } from '../src/ledger/ledger.js';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createHttpProvider } from '../src/providers/http.js';
 import { startJob } from '../src/temporal/jobs.js';
-import { credits, freshLedger } from './support/database.js';
+import { credits } from './support/database.js';
 import { ledgerChargedForJob, recordFacts } from './support/jobs.js';
 import { startProviderServer } from './support/provider-server.js';
-import { runWorker, timeSkippingEnvironment, type RunningWorker } from './support/temporal.js';
+import { useWorkerStack } from './support/temporal.js';
 
-const catalog = loadCatalog();
 const TASK_QUEUE = 'http-provider';
 const RETRY_AFTER_SECONDS = 1;
 
@@ -35,30 +29,20 @@ const provider = await startProviderServer((recordId, attempt) => {
   }
 });
 
-let env: TestWorkflowEnvironment;
-let ledger: Ledger;
-let pool: pg.Pool;
-let jobs: JobStore;
-let worker: RunningWorker;
+// Registered before the stack's hooks, so it runs after the worker has stopped (after-hooks run in reverse).
+afterAll(() => provider.close());
 
-beforeAll(async () => {
-  ({ ledger, pool } = await freshLedger());
-  jobs = createJobStore({ pool, ledger, catalog });
-  env = await timeSkippingEnvironment();
-  const http = createHttpProvider({ url: provider.url, timeoutMs: 300, concurrency: 8, ratePerSecond: 500, maxAttempts: 3, backoffMs: 50, maxRetryAfterMs: 5_000 });
-  worker = await runWorker(env, TASK_QUEUE, { ledger, catalog, pool, provider: http });
-});
-
-afterAll(async () => {
-  await worker.stop();
-  await env.teardown();
-  await provider.close();
-  expect((await ledger.audit()).problems).toEqual([]);
-  await pool.end();
+const stack = useWorkerStack({
+  server: 'time-skipping',
+  taskQueue: TASK_QUEUE,
+  worker: {
+    provider: createHttpProvider({ url: provider.url, timeoutMs: 300, concurrency: 8, ratePerSecond: 500, maxAttempts: 3, backoffMs: 50, maxRetryAfterMs: 5_000 }),
+  },
 });
 
 describe('a job against a real HTTP provider with 500s, 429s and timeouts', () => {
   it('charges retried records once and failed records never', async () => {
+    const { env, ledger, pool, jobs } = stack();
     const now = new Date(await env.currentTimeMs());
     await ledger.createAccount({ accountId: 'http-job', planId: 'sales-email-pro', users: [{ userId: 'admin', role: 'admin' }], now });
     await ledger.topUp({ accountId: 'http-job', userId: 'admin', credits: credits(1000), idempotencyKey: 'topup', now });

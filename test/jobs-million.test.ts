@@ -1,17 +1,11 @@
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadCatalog } from '../src/catalog/catalog.js';
-import { createJobStore, type JobStore } from '../src/jobs/jobs.js';
+import { describe, expect, it } from 'vitest';
 import { JOB_LIMITS } from '../src/jobs/inputs.js';
-import type { Ledger } from '../src/ledger/ledger.js';
 import { startJob } from '../src/temporal/jobs.js';
 import { jobWorkflowId } from '../workflows/job-messages.js';
-import { credits, freshLedger } from './support/database.js';
+import { credits } from './support/database.js';
 import { ledgerChargedForJob, recordFacts } from './support/jobs.js';
-import { runWorker, timeSkippingEnvironment, type RunningWorker } from './support/temporal.js';
+import { useWorkerStack } from './support/temporal.js';
 
-const catalog = loadCatalog();
 const TASK_QUEUE = 'million';
 const RECORDS = 1_000_000;
 const BATCH = 5_000;
@@ -19,27 +13,12 @@ const BATCHES_PER_RUN = 50;
 /** Far below Temporal's 50,000-event limit, whatever the record count. */
 const MAX_EVENTS_PER_RUN = 2_000;
 
-let env: TestWorkflowEnvironment;
-let ledger: Ledger;
-let pool: pg.Pool;
-let jobs: JobStore;
-let worker: RunningWorker;
-
-beforeAll(async () => {
-  ({ ledger, pool } = await freshLedger());
-  jobs = createJobStore({ pool, ledger, catalog });
-  env = await timeSkippingEnvironment();
-  worker = await runWorker(env, TASK_QUEUE, { ledger, catalog, pool, batchConcurrency: 200, flushSize: 2_500 });
-});
-
-afterAll(async () => {
-  await worker.stop();
-  await env.teardown();
-  await pool.end();
-});
+// The test audits its one account itself (audit: false keeps the file as it was: no whole-ledger audit after it).
+const stack = useWorkerStack({ server: 'time-skipping', taskQueue: TASK_QUEUE, worker: { batchConcurrency: 200, flushSize: 2_500 }, audit: false });
 
 describe('a job of a million records', () => {
   it('completes with every verified record charged once and a history bounded by continue-as-new', async () => {
+    const { env, ledger, pool, jobs } = stack();
     const now = new Date(await env.currentTimeMs());
     await ledger.createAccount({ accountId: 'million', planId: 'sales-email-pro', users: [{ userId: 'admin', role: 'admin' }], now });
     await ledger.topUp({ accountId: 'million', userId: 'admin', credits: credits(5 * RECORDS), idempotencyKey: 'topup', now });

@@ -1,50 +1,33 @@
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadCatalog } from '../src/catalog/catalog.js';
-import { createJobStore, type JobStore } from '../src/jobs/jobs.js';
-import type { Ledger } from '../src/ledger/ledger.js';
 import { createSimulatedProvider } from '../src/providers/simulated.js';
 import { startAccount } from '../src/temporal/accounts.js';
 import { startJob } from '../src/temporal/jobs.js';
 import { cancelJobUpdate, jobStateQuery, resumeJobUpdate } from '../workflows/job-messages.js';
-import { credits, freshLedger } from './support/database.js';
+import { credits } from './support/database.js';
 import { eventTypes, ledgerChargedForJob, recordFacts, records } from './support/jobs.js';
-import { eventually, runWorker, timeSkippingEnvironment, type RunningWorker } from './support/temporal.js';
+import { eventually, useWorkerStack } from './support/temporal.js';
 
-const catalog = loadCatalog();
 const TASK_QUEUE = 'jobs';
 const PRICE = 5; // lead.email-finder, chargeable when deliverable or risky
 
-let env: TestWorkflowEnvironment;
-let ledger: Ledger;
-let pool: pg.Pool;
-let jobs: JobStore;
-let worker: RunningWorker;
-
-beforeAll(async () => {
-  ({ ledger, pool } = await freshLedger());
-  jobs = createJobStore({ pool, ledger, catalog });
-  env = await timeSkippingEnvironment();
-  worker = await runWorker(env, TASK_QUEUE, { ledger, catalog, pool, provider: createSimulatedProvider(catalog, { verifiedRate: 0.6, latencyMs: 1 }) });
+const stack = useWorkerStack({
+  server: 'time-skipping',
+  taskQueue: TASK_QUEUE,
+  worker: { provider: createSimulatedProvider(loadCatalog(), { verifiedRate: 0.6, latencyMs: 1 }) },
 });
 
-afterAll(async () => {
-  await worker.stop();
-  await env.teardown();
-  expect((await ledger.audit()).problems).toEqual([]);
-  await pool.end();
-});
-
-const serverNow = async () => new Date(await env.currentTimeMs());
+const serverNow = async () => new Date(await stack().env.currentTimeMs());
 
 async function fundedAccount(accountId: string, purchased: number): Promise<void> {
+  const { ledger } = stack();
   const now = await serverNow();
   await ledger.createAccount({ accountId, planId: 'sales-email-pro', users: [{ userId: 'admin', role: 'admin' }], now });
   if (purchased > 0) await ledger.topUp({ accountId, userId: 'admin', credits: credits(purchased), idempotencyKey: `${accountId}:initial`, now });
 }
 
 async function newJob(accountId: string, jobId: string, count: number, maxCredits?: number) {
+  const { env, jobs } = stack();
   await jobs.createJob({
     accountId,
     jobId,
@@ -59,11 +42,12 @@ async function newJob(accountId: string, jobId: string, count: number, maxCredit
 }
 
 async function jobStatus(jobId: string): Promise<string> {
-  return (await jobs.getJob(jobId, await serverNow())).status;
+  return (await stack().jobs.getJob(jobId, await serverNow())).status;
 }
 
 describe('bulk enrichment jobs', () => {
   it('complete when the balance covers them: charged = verified × price, the rest released', async () => {
+    const { ledger, pool, jobs } = stack();
     await fundedAccount('job-rich', 1000);
     const handleOfJob = await newJob('job-rich', 'job-complete', 150);
     const final = await handleOfJob.result();
@@ -85,6 +69,7 @@ describe('bulk enrichment jobs', () => {
   });
 
   it('pause when credits run out, stay paused through a top-up and a new period, and finish after resume', async () => {
+    const { env, ledger, pool, jobs } = stack();
     const accountId = 'job-poor';
     const startAt = await serverNow();
     // demo-fast: 100 credits every 10 seconds, which expire at the end of each period.
@@ -147,6 +132,7 @@ describe('bulk enrichment jobs', () => {
   });
 
   it('release the hold when cancelled', async () => {
+    const { ledger, pool, jobs } = stack();
     await fundedAccount('job-cancel', 5000);
     const job = await newJob('job-cancel', 'job-cancelled', 800);
     await eventually(async () => (await recordFacts(pool, 'job-cancelled')).stored, (stored) => stored > 0, 'some progress');
@@ -162,6 +148,7 @@ describe('bulk enrichment jobs', () => {
   });
 
   it('respect the credit cap', async () => {
+    const { jobs } = stack();
     await fundedAccount('job-capped', 5000);
     const job = await newJob('job-capped', 'job-cap', 200, 50);
     const final = await job.result();

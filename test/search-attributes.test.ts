@@ -1,42 +1,22 @@
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadCatalog } from '../src/catalog/catalog.js';
-import type { Ledger } from '../src/ledger/ledger.js';
+import { describe, expect, it } from 'vitest';
 import { startAccount } from '../src/temporal/accounts.js';
 import { registerSearchAttributes } from '../src/temporal/search-attributes.js';
 import { ACCOUNT_ID, PLAN_ID } from '../workflows/search-attributes.js';
-import { freshLedger } from './support/database.js';
-import { devServerEnvironment, eventually, runWorker, type RunningWorker } from './support/temporal.js';
+import { eventually, useWorkerStack } from './support/temporal.js';
 
-const catalog = loadCatalog();
 const TASK_QUEUE = 'visibility';
 
-let env: TestWorkflowEnvironment;
-let ledger: Ledger;
-let pool: pg.Pool;
-let worker: RunningWorker;
-
-beforeAll(async () => {
-  ({ ledger, pool } = await freshLedger());
-  env = await devServerEnvironment();
-  worker = await runWorker(env, TASK_QUEUE, { ledger, catalog, pool });
-});
-
-afterAll(async () => {
-  await worker.stop();
-  await env.teardown();
-  await pool.end();
-});
+const stack = useWorkerStack({ server: 'dev', taskQueue: TASK_QUEUE, audit: false });
 
 async function workflowIds(query: string): Promise<string[]> {
   const ids: string[] = [];
-  for await (const execution of env.client.workflow.list({ query })) ids.push(execution.workflowId);
+  for await (const execution of stack().env.client.workflow.list({ query })) ids.push(execution.workflowId);
   return ids.sort();
 }
 
 describe('operators find accounts in the Temporal UI', () => {
   it('by AccountId, PlanId, AccountStatus and PeriodEnd', async () => {
+    const { env } = stack();
     // Registering again is a no-op on a server that already has them.
     await registerSearchAttributes(env.connection, env.namespace ?? 'default');
     const startAt = new Date().toISOString();

@@ -1,8 +1,9 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type pg from 'pg';
-import type { Catalog } from '../../src/catalog/catalog.js';
-import { createJobStore } from '../../src/jobs/jobs.js';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { loadCatalog, type Catalog } from '../../src/catalog/catalog.js';
+import { createJobStore, type JobStore } from '../../src/jobs/jobs.js';
 import type { EnrichmentProvider } from '../../src/providers/provider.js';
 import { createSimulatedProvider } from '../../src/providers/simulated.js';
 import { temporalCliPath, temporalTestServerPath } from '../../src/devstack/temporal-binaries.js';
@@ -10,6 +11,7 @@ import type { Ledger } from '../../src/ledger/ledger.js';
 import { registerSearchAttributes } from '../../src/temporal/search-attributes.js';
 import { createCreditsWorker, WORKFLOWS_PATH } from '../../src/worker/worker.js';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes.js';
+import { freshLedger } from './database.js';
 
 /** Worker lifecycle logs are INFO by default; tests keep warnings only. Once per process. */
 export function quietTemporalRuntime(): void {
@@ -86,6 +88,61 @@ export async function runWorker(env: TestWorkflowEnvironment, taskQueue: string,
       worker.shutdown();
       await running;
     },
+  };
+}
+
+export interface WorkerStack {
+  env: TestWorkflowEnvironment;
+  ledger: Ledger;
+  pool: pg.Pool;
+  catalog: Catalog;
+  jobs: JobStore;
+  worker: RunningWorker;
+}
+
+export interface WorkerStackOptions {
+  /** `time-skipping`: timers fire as soon as the workflows wait on them; `dev`: real time, with visibility (search attributes). */
+  server: 'time-skipping' | 'dev';
+  taskQueue: string;
+  /** What the worker runs with besides the stack's ledger, catalog and pool. */
+  worker?: Omit<TestWorkerDeps, 'ledger' | 'catalog' | 'pool'>;
+  /** The ledger audit must be clean once the worker has stopped (default). */
+  audit?: boolean;
+}
+
+/**
+ * One stack for a test file: a ledger on a fresh database with the example catalog, a job store, a
+ * Temporal server and a worker on `taskQueue`, started before its tests and stopped after them.
+ * Returns the accessor the tests use.
+ */
+export function useWorkerStack(options: WorkerStackOptions): () => WorkerStack {
+  let stack: WorkerStack | undefined;
+  // What has been started so far, so that a setup failing halfway still stops it.
+  const started: { pool?: pg.Pool; env?: TestWorkflowEnvironment; worker?: RunningWorker } = {};
+  beforeAll(async () => {
+    const { ledger, pool } = await freshLedger();
+    started.pool = pool;
+    const catalog = loadCatalog();
+    const jobs = createJobStore({ pool, ledger, catalog });
+    const env = await (options.server === 'dev' ? devServerEnvironment() : timeSkippingEnvironment());
+    started.env = env;
+    const worker = await runWorker(env, options.taskQueue, { ...options.worker, ledger, catalog, pool });
+    started.worker = worker;
+    stack = { env, ledger, pool, catalog, jobs, worker };
+  });
+  afterAll(async () => {
+    try {
+      await started.worker?.stop();
+      await started.env?.teardown();
+      const audit = stack && options.audit !== false ? await stack.ledger.audit() : undefined;
+      if (audit) expect(audit.problems).toEqual([]);
+    } finally {
+      await started.pool?.end();
+    }
+  });
+  return () => {
+    if (!stack) throw new Error('the worker stack is not running');
+    return stack;
   };
 }
 
