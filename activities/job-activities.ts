@@ -104,10 +104,16 @@ export function createJobActivities(deps: JobActivityDeps) {
         };
 
         const queue = new PQueue({ concurrency: deps.batchConcurrency });
-        let flushing = Promise.resolve();
         // A provider call that throws (the activity is cancelled, the worker shuts down) stops the
         // batch: what was enriched is still stored and charged, then the attempt fails and is retried.
+        // A flush that fails (the database is gone) stops it too; its records stay pending for the retry.
         let failure: { error: unknown } | undefined;
+        let flushing = Promise.resolve();
+        const scheduleFlush = (): void => {
+          flushing = flushing.then(flush).catch((error: unknown) => {
+            failure ??= { error };
+          });
+        };
         for (const record of records) {
           if (failure) break;
           if (places === 0) await queue.onIdle();
@@ -121,14 +127,14 @@ export function createJobActivities(deps: JobActivityDeps) {
               const result = await provider.enrich({ feature: feature.id, recordId: record.recordId, input: record.input }, signal);
               if (!chargeable.has(result.outcome)) places++;
               unflushed.push({ seq: record.seq, recordId: record.recordId, outcome: result.outcome, data: result.data ?? null });
-              if (unflushed.length >= deps.flushSize || Date.now() - lastFlush >= deps.flushIntervalMs) flushing = flushing.then(flush);
+              if (unflushed.length >= deps.flushSize || Date.now() - lastFlush >= deps.flushIntervalMs) scheduleFlush();
             })
             .catch((error: unknown) => {
               failure ??= { error };
             });
         }
         await queue.onIdle();
-        flushing = flushing.then(flush);
+        scheduleFlush();
         await flushing;
         if (failure) throw failure.error;
         return totals;

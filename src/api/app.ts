@@ -6,11 +6,12 @@ import { except } from 'hono/combine';
 import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import type { ZodError } from 'zod';
+import { isDatabaseUnavailable } from '../ledger/db.js';
 import { LedgerError } from '../ledger/errors.js';
 import { CreditAmountError } from '../money.js';
 import type { ApiApp, ApiDeps, AppEnv } from './context.js';
 import { bearerTokens } from './auth.js';
-import { ApiError, type ApiErrorCode } from './errors.js';
+import { ApiError, RETRY_AFTER_S, type ApiErrorCode } from './errors.js';
 import { accountRoutes } from './routes/accounts.js';
 import { feedRoutes } from './routes/feed.js';
 import { jobRoutes } from './routes/jobs.js';
@@ -37,9 +38,16 @@ function validationError(error: ZodError, target: string): ApiError {
   return new ApiError('VALIDATION_FAILED', `invalid ${where}: ${summary}`, { in: where, issues });
 }
 
-/** Any failure as the API's error: a known code keeps its status, anything else is a logged 500 that hides internals. */
-function toApiError(error: unknown, c: Context<AppEnv>): ApiError {
+/**
+ * Any failure as the API's error: a known code keeps its status, a database that cannot be reached
+ * is a 503 to retry (and a hint to the health watch), anything else is a logged 500 that hides internals.
+ */
+function toApiError(error: unknown, c: Context<AppEnv>, deps: ApiDeps): ApiError {
   if (error instanceof ApiError) return error;
+  if (isDatabaseUnavailable(error)) {
+    deps.health.checkSoon();
+    return new ApiError('DATABASE_UNAVAILABLE', 'the database is unavailable or did not answer in time: retry later with the same idempotency key (nothing is applied twice)');
+  }
   if (error instanceof LedgerError) return new ApiError(error.code, error.message, error.details);
   if (error instanceof CreditAmountError) return new ApiError('VALIDATION_FAILED', error.message, { issues: [{ path: '', message: error.message }] });
   if (error instanceof HTTPException) {
@@ -52,7 +60,8 @@ function toApiError(error: unknown, c: Context<AppEnv>): ApiError {
 
 function errorResponse(c: Context<AppEnv>, error: ApiError): Response {
   const body: ErrorBody = { error: { code: error.code, message: error.message, details: { ...error.details } } };
-  return c.json(body, error.status);
+  const retryAfterS = RETRY_AFTER_S[error.code];
+  return c.json(body, error.status, retryAfterS === undefined ? {} : { 'Retry-After': String(retryAfterS) });
 }
 
 /**
@@ -75,20 +84,22 @@ export function createApi(deps: ApiDeps): ApiApp {
     c.set('logger', logger);
     await next();
     const line = { method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round((performance.now() - started) * 10) / 10 };
-    if (c.res.status >= 500) logger.error(line, 'request failed');
+    if (c.res.status === 503) logger.warn(line, 'request refused: a dependency is unavailable');
+    else if (c.res.status >= 500) logger.error(line, 'request failed');
     else logger.info(line, 'request');
   });
 
   app.onError((error, c) => {
-    const apiError = toApiError(error, c);
+    const apiError = toApiError(error, c, deps);
     if (apiError.status < 500) c.var.logger.info({ code: apiError.code, message: apiError.message }, 'request refused');
     return errorResponse(c, apiError);
   });
   app.notFound((c) => errorResponse(c, new ApiError('NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`)));
 
   app.get('/health', async (c) => {
-    await deps.pool.query('SELECT 1');
-    return c.json({ status: 'ok' as const });
+    const report = await deps.health.check();
+    const body = { status: report.healthy ? ('ok' as const) : ('unavailable' as const), dependencies: report.dependencies };
+    return report.healthy ? c.json(body, 200) : c.json(body, 503, { 'Retry-After': String(RETRY_AFTER_S.UNAVAILABLE) });
   });
 
   app.use('/v1/*', bearerTokens(deps.tokens));

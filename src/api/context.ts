@@ -4,7 +4,11 @@ import type { Logger } from 'pino';
 import type { Catalog } from '../catalog/catalog.js';
 import type { JobStore } from '../jobs/jobs.js';
 import type { Ledger } from '../ledger/ledger.js';
+import type { HealthWatch } from '../health/watch.js';
 import type { TemporalGateway } from './temporal-gateway.js';
+
+/** What the API depends on, each reported by GET /health. */
+export type ApiDependency = 'database' | 'temporal' | 'worker';
 
 export interface ApiDeps {
   pool: pg.Pool;
@@ -12,6 +16,8 @@ export interface ApiDeps {
   jobs: JobStore;
   catalog: Catalog;
   temporal: TemporalGateway;
+  /** Watches the database, Temporal and the worker; started and stopped with the server. */
+  health: HealthWatch<ApiDependency>;
   /** Bearer tokens accepted on every /v1 route. */
   tokens: readonly string[];
   logger: Logger;

@@ -4,6 +4,8 @@ import type { Logger } from 'pino';
 import type { Catalog } from '../catalog/catalog.js';
 import { createJobStore } from '../jobs/jobs.js';
 import { createLedger, type Ledger } from '../ledger/ledger.js';
+import { probeDatabase, probeTemporal, probeWorkers } from '../health/probes.js';
+import { createHealthWatch } from '../health/watch.js';
 import type { ApiDeps } from './context.js';
 import { createTemporalGateway } from './temporal-gateway.js';
 
@@ -29,6 +31,11 @@ export function createApiDeps(wiring: ApiWiring): ApiDeps {
     ledger,
     jobs: createJobStore({ pool, ledger, catalog }),
     catalog,
+    health: createHealthWatch({
+      probes: { database: probeDatabase(pool), temporal: probeTemporal(client), worker: probeWorkers(client, taskQueue) },
+      labels: { database: 'database', temporal: 'Temporal', worker: `worker on task queue "${taskQueue}"` },
+      logger,
+    }),
     temporal: createTemporalGateway({ client, taskQueue, ...(wiring.callDeadlineMs === undefined ? {} : { callDeadlineMs: wiring.callDeadlineMs }) }),
     tokens,
     logger,

@@ -1,7 +1,7 @@
 import type { LedgerErrorCode } from '../ledger/errors.js';
 
 /** Codes the API itself adds to the ledger's. */
-export const API_ERROR_CODES = ['UNAUTHORIZED', 'ACCOUNT_STATE_CONFLICT', 'MALFORMED_JSON', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'NOT_FOUND', 'UNAVAILABLE', 'INTERNAL'] as const;
+export const API_ERROR_CODES = ['UNAUTHORIZED', 'ACCOUNT_STATE_CONFLICT', 'MALFORMED_JSON', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'NOT_FOUND', 'UNAVAILABLE', 'DATABASE_UNAVAILABLE', 'INTERNAL'] as const;
 export type ApiErrorCode = LedgerErrorCode | (typeof API_ERROR_CODES)[number];
 
 export type ErrorStatus = 400 | 401 | 402 | 403 | 404 | 409 | 413 | 415 | 422 | 500 | 503;
@@ -32,6 +32,13 @@ export const STATUS_OF: Readonly<Record<ApiErrorCode, ErrorStatus>> = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   INTERNAL: 500,
   UNAVAILABLE: 503,
+  DATABASE_UNAVAILABLE: 503,
+};
+
+/** Seconds a client should wait before retrying, sent as `Retry-After` with these codes. */
+export const RETRY_AFTER_S: Readonly<Partial<Record<ApiErrorCode, number>>> = {
+  UNAVAILABLE: 5,
+  DATABASE_UNAVAILABLE: 2,
 };
 
 export class ApiError extends Error {

@@ -16,7 +16,7 @@ async function main(): Promise<void> {
   if (!config.apiTokens) throw new ConfigError('API_TOKENS is not set: give one or more comma-separated bearer tokens of at least 16 characters');
   const catalog = loadCatalog(config.catalogPath);
   await migrate(databaseUrl);
-  const pool = createPool({ connectionString: databaseUrl, max: 20, applicationName: 'credits-api' });
+  const pool = createPool({ connectionString: databaseUrl, max: 20, applicationName: 'credits-api', logger });
   const connection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const api = await startApiServer(createApiDeps({ pool, catalog, client, taskQueue: config.temporal.taskQueue, tokens: config.apiTokens, logger }), {

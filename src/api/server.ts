@@ -9,18 +9,23 @@ export interface RunningApi {
   close: () => Promise<void>;
 }
 
-/** Serves the API on a port (0 picks a free one); `close` stops accepting and ends open connections. */
+/**
+ * Serves the API on a port (0 picks a free one) and watches its dependencies while it does; `close`
+ * stops accepting, ends open connections and stops the watch.
+ */
 export async function startApiServer(deps: ApiDeps, options: { port: number; hostname?: string }): Promise<RunningApi> {
   const app = createApi(deps);
   const hostname = options.hostname ?? '127.0.0.1';
   return new Promise((resolve, reject) => {
     const server = serve({ fetch: app.fetch, port: options.port, hostname }, (info: AddressInfo) => {
+      deps.health.start();
       const host = hostname === '0.0.0.0' ? '127.0.0.1' : hostname;
       resolve({
         url: `http://${host}:${info.port}`,
         port: info.port,
         close: () =>
           new Promise<void>((done, fail) => {
+            deps.health.stop();
             server.close((error) => {
               if (error) fail(error);
               else done();

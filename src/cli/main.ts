@@ -87,7 +87,8 @@ program
   .option('--json', 'print the report as JSON')
   .action(async (options: { account?: string; json?: boolean }) => {
     const config = loadConfig();
-    const pool = createPool({ connectionString: requireDatabaseUrl(config), max: 2 });
+    // A whole ledger's audit may take longer than one request's statement limit.
+    const pool = createPool({ connectionString: requireDatabaseUrl(config), max: 2, statementTimeoutMs: 0 });
     try {
       const ledger = createLedger({ pool, catalog: loadCatalog(config.catalogPath) });
       const report = await ledger.audit(options.account === undefined ? {} : { accountId: options.account });

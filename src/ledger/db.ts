@@ -1,4 +1,5 @@
 import pg from 'pg';
+import type { Logger } from 'pino';
 
 /** bigint columns hold micros; they come back as numbers, and never silently lose precision. */
 function parseSafeInteger(text: string): number {
@@ -11,14 +12,45 @@ const types: pg.CustomTypesConfig = {
   getTypeParser: (oid, format) => (oid === pg.types.builtins.INT8 ? parseSafeInteger : (pg.types.getTypeParser(oid, format) as unknown)),
 };
 
+/** Bounds on every wait for the database, so that an outage answers quickly instead of hanging. */
+export const DATABASE_TIMEOUTS = {
+  /** Opening a connection, or waiting for a free one from the pool. */
+  connectMs: 5_000,
+  /** One statement, lock waits included; the server cancels it after this (SQLSTATE 57014). */
+  statementMs: 60_000,
+  /** A transaction left open by a stuck process loses its locks after this. */
+  idleInTransactionMs: 60_000,
+} as const;
+
 export interface PoolOptions {
   connectionString: string;
   max?: number;
   applicationName?: string;
+  /** Default `DATABASE_TIMEOUTS.statementMs`; 0 means no limit (migrations, a full audit of a large ledger). */
+  statementTimeoutMs?: number;
+  /** Where a connection lost while idle in the pool (the server restarted or ended it) is reported, in one line; the pool discards it. */
+  logger?: Pick<Logger, 'warn'>;
 }
 
-export function createPool({ connectionString, max = 10, applicationName = 'credits' }: PoolOptions): pg.Pool {
-  return new pg.Pool({ connectionString, max, types, application_name: applicationName });
+/**
+ * A pool with bounded waits and TCP keep-alive. A connection that is lost while idle is discarded
+ * by the pool and reported, never an unhandled 'error' event that would end the process.
+ */
+export function createPool({ connectionString, max = 10, applicationName = 'credits', statementTimeoutMs = DATABASE_TIMEOUTS.statementMs, logger }: PoolOptions): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString,
+    max,
+    types,
+    application_name: applicationName,
+    connectionTimeoutMillis: DATABASE_TIMEOUTS.connectMs,
+    statement_timeout: statementTimeoutMs,
+    idle_in_transaction_session_timeout: DATABASE_TIMEOUTS.idleInTransactionMs,
+    keepAlive: true,
+  });
+  pool.on('error', (error) => {
+    logger?.warn({ pool: applicationName, reason: error.message }, 'idle database connection lost');
+  });
+  return pool;
 }
 
 export type Queryable = Pick<pg.PoolClient, 'query'>;
@@ -28,25 +60,88 @@ const RETRYABLE_SQLSTATES = new Set(['40001', '40P01']);
 const MAX_TRANSACTION_ATTEMPTS = 5;
 
 /**
+ * SQLSTATEs that say the server is gone, going, starting, full or too slow, not that the request
+ * was wrong: class 08 (connection exception), admin/crash shutdown, cannot connect now, too many
+ * connections, statement timeout (57014), idle-in-transaction timeout.
+ */
+const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300', '57014', '25P03']);
+const UNAVAILABLE_SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND']);
+/** node-postgres and pg-pool report a lost or unobtainable connection as plain Errors with these messages. */
+const UNAVAILABLE_MESSAGES = [
+  'Connection terminated',
+  'timeout exceeded when trying to connect',
+  'Client has encountered a connection error and is not queryable',
+  'Client was closed and is not queryable',
+  'Cannot use a pool after calling end on the pool',
+];
+
+function isUnavailableItself(error: Error): boolean {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && (code.startsWith('08') || UNAVAILABLE_SQLSTATES.has(code) || UNAVAILABLE_SOCKET_CODES.has(code))) return true;
+  return UNAVAILABLE_MESSAGES.some((message) => error.message.startsWith(message));
+}
+
+/**
+ * Whether `error` (or one of its causes) means PostgreSQL could not be reached or did not answer:
+ * the operation may be retried once the database is back, with the same idempotency key.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const pending: unknown[] = [error];
+  for (let seen = 0; pending.length > 0 && seen < 16; seen++) {
+    const current = pending.shift();
+    if (!(current instanceof Error)) continue;
+    if (isUnavailableItself(current)) return true;
+    if (current instanceof AggregateError) pending.push(...(current.errors as unknown[]));
+    pending.push(current.cause);
+  }
+  return false;
+}
+
+/**
  * Runs `work` in one transaction: committed if it returns, rolled back if it throws, and retried
  * from scratch on serialization failures and deadlocks, which roll back everything they touched.
+ * A connection lost meanwhile fails this transaction only: it is discarded, not returned to the
+ * pool, and never retried here (a lost COMMIT may have committed; the caller's key decides).
  */
 export async function withTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     const client = await pool.connect();
+    // While checked out, a client's 'error' event has no listener of the pool's: without this one,
+    // a connection ending under a transaction would be an unhandled 'error' that ends the process.
+    let lost: Error | undefined;
+    const onError = (error: Error): void => {
+      lost ??= error;
+    };
+    client.on('error', onError);
+    let broken: Error | undefined;
     try {
       await client.query('BEGIN');
       const result = await work(client);
       await client.query('COMMIT');
       return result;
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      if (attempt < MAX_TRANSACTION_ATTEMPTS && isRetryable(error)) continue;
+      broken = lost ?? (isDatabaseUnavailable(error) ? asError(error) : await rollback(client));
+      if (broken === undefined && attempt < MAX_TRANSACTION_ATTEMPTS && isRetryable(error)) continue;
       throw error;
     } finally {
-      client.release();
+      client.off('error', onError);
+      client.release(broken ?? lost);
     }
   }
+}
+
+/** Rolls back; the connection's failure to do so, if any, is returned so that it is discarded. */
+async function rollback(client: pg.PoolClient): Promise<Error | undefined> {
+  try {
+    await client.query('ROLLBACK');
+    return undefined;
+  } catch (error) {
+    return asError(error);
+  }
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }
 
 function isRetryable(error: unknown): boolean {

@@ -3,6 +3,8 @@ import { NativeConnection } from '@temporalio/worker';
 import { pino } from 'pino';
 import { loadCatalog } from '../catalog/catalog.js';
 import { loadConfig, requireDatabaseUrl, type Config } from '../config.js';
+import { probeDatabase } from '../health/probes.js';
+import { createHealthWatch } from '../health/watch.js';
 import { createPool } from '../ledger/db.js';
 import { createJobStore } from '../jobs/jobs.js';
 import { createLedger } from '../ledger/ledger.js';
@@ -46,7 +48,9 @@ async function main(): Promise<void> {
   const databaseUrl = requireDatabaseUrl(config);
   const catalog = loadCatalog(config.catalogPath);
   await migrate(databaseUrl);
-  const pool = createPool({ connectionString: databaseUrl, max: 20, applicationName: 'credits-worker' });
+  const pool = createPool({ connectionString: databaseUrl, max: 20, applicationName: 'credits-worker', logger });
+  const health = createHealthWatch({ probes: { database: probeDatabase(pool) }, labels: { database: 'database' }, logger });
+  health.start();
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const ledger = createLedger({ pool, catalog });
   try {
@@ -76,6 +80,7 @@ async function main(): Promise<void> {
     await worker.run();
     logger.info('worker stopped');
   } finally {
+    health.stop();
     await connection.close();
     await pool.end();
   }
