@@ -5,47 +5,13 @@
  * exit code 0 and nothing left listening, even with the demo job mid-batch, and find its data again
  * on a second start: the seed makes nothing twice and the interrupted job runs to the end.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Client, Connection, type WorkflowExecutionInfo } from '@temporalio/client';
+import type { WorkflowExecutionInfo } from '@temporalio/client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ACCOUNT_ID, FEATURE, JOB_STATUS, PLAN_ID } from '../workflows/search-attributes.js';
-
-const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
-const TSX_CLI = path.join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
-const START_TIMEOUT_MS = 150_000;
-const STOP_TIMEOUT_MS = 45_000;
-
-interface Banner {
-  api: string;
-  openapi: string;
-  docs: string;
-  temporalUi: string;
-  demoWorkflows: string;
-  temporalAddress: string;
-  database: string;
-  token: string;
-}
-
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
-
-interface DevProcess {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<Exit>;
-}
-
-interface RunningDev extends DevProcess {
-  banner: Banner;
-  startedInMs: number;
-}
+import { eventually, expectCleanStop, get, startDev, stopAllDev, stopIfRunning, STOP_TIMEOUT_MS, withTemporalClient, type Banner } from './support/dev-process.js';
 
 interface JobBody {
   status: string;
@@ -63,152 +29,6 @@ interface AccountBody {
 }
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'credits-dev-test-'));
-const started: DevProcess[] = [];
-
-/** Settings that would point the stack elsewhere than a fresh clone's defaults. */
-const UNSET = new Set([
-  'DATABASE_URL',
-  'TEMPORAL_ADDRESS',
-  'TEMPORAL_NAMESPACE',
-  'TEMPORAL_TASK_QUEUE',
-  'API_TOKENS',
-  'CREDITS_CATALOG',
-  'WEBHOOK_URL',
-  'WEBHOOK_SECRET',
-  'CREDITS_DEV_SEED',
-  'SIMULATED_LATENCY_MS',
-  'SIMULATED_VERIFIED_RATE',
-]);
-
-/** The environment of a fresh shell, with a data directory of its own and every port a free one. */
-function devEnvironment(extra: Record<string, string>): NodeJS.ProcessEnv {
-  return {
-    ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !UNSET.has(name))),
-    CREDITS_DEV_DATA_DIR: dataDir,
-    PORT: '0',
-    CREDITS_DEV_TEMPORAL_PORT: '0',
-    CREDITS_DEV_TEMPORAL_UI_PORT: '0',
-    CREDITS_DEV_POSTGRES_PORT: '0',
-    ...extra,
-  };
-}
-
-/** A banner line's value: two spaces, the label, two or more spaces, the value. */
-function field(output: string, label: string): string {
-  const match = new RegExp(`^ {2}${label} {2,}(\\S+)`, 'm').exec(output);
-  if (!match?.[1]) throw new Error(`the banner has no "${label}" line:\n${output}`);
-  return match[1];
-}
-
-function timeout<T>(ms: number, value: T): { promise: Promise<T>; clear: () => void } {
-  let timer: NodeJS.Timeout | undefined;
-  const promise = new Promise<T>((resolve) => {
-    timer = setTimeout(() => {
-      resolve(value);
-    }, ms);
-  });
-  return {
-    promise,
-    clear: () => {
-      clearTimeout(timer);
-    },
-  };
-}
-
-/** Starts the launcher and resolves once its banner is out (bounded). */
-async function startDev(extraEnv: Record<string, string> = {}): Promise<RunningDev> {
-  const begin = Date.now();
-  const child = spawn(process.execPath, [TSX_CLI, 'src/devstack/main.ts'], { cwd: REPO_ROOT, env: devEnvironment(extraEnv), stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  const exited = new Promise<Exit>((resolve) => {
-    child.once('exit', (code, signal) => {
-      resolve({ code, signal });
-    });
-  });
-  const dev: DevProcess = { child, output: () => output, exited };
-  started.push(dev);
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  while (!output.includes('Press Ctrl-C')) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the dev stack exited during start-up:\n${output}`);
-    if (Date.now() > deadline) throw new Error(`no banner within ${START_TIMEOUT_MS / 1000} s:\n${output}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  const banner: Banner = {
-    api: field(output, 'API'),
-    openapi: field(output, 'OpenAPI'),
-    docs: field(output, 'API docs'),
-    temporalUi: field(output, 'Temporal UI'),
-    demoWorkflows: field(output, 'Demo workflows'),
-    temporalAddress: field(output, 'Temporal'),
-    database: field(output, 'PostgreSQL'),
-    token: field(output, 'API token'),
-  };
-  return { ...dev, banner, startedInMs: Date.now() - begin };
-}
-
-/** SIGINT, as Ctrl-C sends it; resolves with how the process ended (bounded). */
-async function interrupt(dev: DevProcess): Promise<Exit & { ms: number }> {
-  const begin = Date.now();
-  dev.child.kill('SIGINT');
-  const limit = timeout(STOP_TIMEOUT_MS, null);
-  const result = await Promise.race([dev.exited, limit.promise]);
-  limit.clear();
-  if (result === null) throw new Error(`still running ${STOP_TIMEOUT_MS / 1000} s after SIGINT:\n${dev.output()}`);
-  return { ...result, ms: Date.now() - begin };
-}
-
-/** After a failed check: interrupt the stack if it still runs, and kill it if that does not end it. */
-async function stopIfRunning(dev: DevProcess): Promise<void> {
-  if (dev.child.exitCode !== null || dev.child.signalCode !== null) return;
-  dev.child.kill('SIGINT');
-  const limit = timeout(STOP_TIMEOUT_MS, false);
-  const stopped = await Promise.race([dev.exited.then(() => true), limit.promise]);
-  limit.clear();
-  if (!stopped) dev.child.kill('SIGKILL');
-}
-
-/** Whether something accepts TCP connections on the address (bounded). */
-function listening(address: string): Promise<boolean> {
-  const url = new URL(address.includes('://') ? address : `tcp://${address}`);
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: url.hostname, port: Number(url.port), timeout: 2_000 });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => {
-      resolve(false);
-    });
-  });
-}
-
-/** Polls `probe` until `done` holds (bounded). */
-async function eventually<T>(probe: () => Promise<T>, done: (value: T) => boolean, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (done(value)) return value;
-      last = value;
-    } catch (error) {
-      last = error instanceof Error ? error.message : error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
-async function get(url: string, token?: string): Promise<{ status: number; body: unknown }> {
-  const response = await fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(10_000) });
-  return { status: response.status, body: await response.json() };
-}
 
 async function getJob(banner: Banner): Promise<JobBody> {
   return (await get(`${banner.api}/v1/jobs/demo-leads`, banner.token)).body as JobBody;
@@ -220,33 +40,16 @@ async function getAccount(banner: Banner): Promise<{ status: number; body: Accou
 }
 
 /** What Temporal's visibility API lists for `AccountId = "demo"`, at the printed address. */
-async function demoWorkflows(address: string): Promise<WorkflowExecutionInfo[]> {
-  const connection = await Connection.connect({ address, connectTimeout: '5s' });
-  try {
-    const client = new Client({ connection, namespace: 'default' });
+function demoWorkflows(address: string): Promise<WorkflowExecutionInfo[]> {
+  return withTemporalClient(address, async (client) => {
     const found: WorkflowExecutionInfo[] = [];
     for await (const execution of client.workflow.list({ query: 'AccountId = "demo"' })) found.push(execution);
     return found;
-  } finally {
-    await connection.close();
-  }
-}
-
-/** The stack stops in order on SIGINT, exits 0, and leaves nothing listening on its ports. */
-async function expectCleanStop(dev: RunningDev, what: string): Promise<void> {
-  const stopped = await interrupt(dev);
-  console.log(`${what}: stopped ${(stopped.ms / 1000).toFixed(1)} s after SIGINT`);
-  expect({ code: stopped.code, signal: stopped.signal }, dev.output()).toEqual({ code: 0, signal: null });
-  const steps = ['stopping the API', 'stopping the worker', 'stopping the Temporal dev server', 'stopping PostgreSQL', 'stopped'];
-  const positions = steps.map((step) => dev.output().indexOf(`[dev] ${step}`));
-  expect(positions.every((position) => position >= 0), dev.output()).toBe(true);
-  expect([...positions].sort((a, b) => a - b)).toEqual(positions);
-  const { api, temporalUi, temporalAddress, database } = dev.banner;
-  for (const address of [api, temporalUi, temporalAddress, database]) expect(await listening(address), `${address} still listening`).toBe(false);
+  });
 }
 
 afterAll(async () => {
-  for (const dev of started) await stopIfRunning(dev);
+  await stopAllDev();
   rmSync(dataDir, { recursive: true, force: true });
 }, STOP_TIMEOUT_MS * 2 + 10_000);
 
@@ -255,7 +58,7 @@ describe('npm run dev', () => {
 
   it('starts everything, seeds the demo, and stops cleanly on SIGINT with the demo job mid-batch', async () => {
     // A slow provider, so that the job is still running when the stack is interrupted.
-    const dev = await startDev({ SIMULATED_LATENCY_MS: '2000' });
+    const dev = await startDev(dataDir, { SIMULATED_LATENCY_MS: '2000' });
     try {
       const { banner } = dev;
       console.log(`first start: banner after ${(dev.startedInMs / 1000).toFixed(1)} s`);
@@ -267,7 +70,7 @@ describe('npm run dev', () => {
       expect(dev.output()).toMatch(/npm run credits -- balance demo/);
 
       // The API, its OpenAPI document and its docs page.
-      expect(await get(`${banner.api}/health`)).toEqual({ status: 200, body: { status: 'ok' } });
+      expect(await get(`${banner.api}/health`)).toMatchObject({ status: 200, body: { status: 'ok' } });
       const openapi = await get(banner.openapi);
       expect(openapi.status).toBe(200);
       expect((openapi.body as { openapi?: string }).openapi).toMatch(/^3\./);
@@ -331,7 +134,7 @@ describe('npm run dev', () => {
 
   it('keeps its data on a second start: the seed makes nothing twice, the interrupted job completes', async () => {
     expect(first, 'the first start must have run').toBeDefined();
-    const dev = await startDev();
+    const dev = await startDev(dataDir);
     try {
       const { banner } = dev;
       console.log(`second start: banner after ${(dev.startedInMs / 1000).toFixed(1)} s`);

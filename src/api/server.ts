@@ -23,15 +23,16 @@ export async function startApiServer(deps: ApiDeps, options: { port: number; hos
       resolve({
         url: `http://${host}:${info.port}`,
         port: info.port,
-        close: () =>
-          new Promise<void>((done, fail) => {
-            deps.health.stop();
+        close: async () => {
+          await new Promise<void>((done, fail) => {
             server.close((error) => {
               if (error) fail(error);
               else done();
             });
             if ('closeIdleConnections' in server) server.closeIdleConnections();
-          }),
+          });
+          await deps.health.stop();
+        },
       });
     });
     server.once('error', reject);

@@ -30,6 +30,7 @@ import { createSimulatedProvider } from '../providers/simulated.js';
 import { registerSearchAttributes } from '../temporal/search-attributes.js';
 import { createCreditsWorker, WORKFLOWS_PATH } from '../worker/worker.js';
 import { createDatabase, freePort, startEmbeddedPostgres } from './postgres.js';
+import { startSupervised } from './supervise.js';
 import { portIsFree, startTemporalDevServer } from './temporal-dev-server.js';
 
 /** `<repo>/.data`: where `npm run dev` keeps its state unless told otherwise. */
@@ -122,6 +123,11 @@ export interface DevStack {
   demo: { accountId: string; jobId: string; accountCreated: boolean; jobCreated: boolean; notes: string[] } | null;
   /** API, worker, Temporal server, PostgreSQL, in that order; idempotent. Rejects with every step that failed. */
   stop: () => Promise<void>;
+  /**
+   * Resolves with the reason when a server the stack started exited and could not be restarted;
+   * the stack is stopping itself then (`stop()` settles when it is done). Never settles otherwise.
+   */
+  failed: Promise<Error>;
 }
 
 /** The Web UI's workflow list filtered by a visibility query (UI v2: `/namespaces/<ns>/workflows?query=`). */
@@ -299,6 +305,27 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     return stopping;
   };
 
+  let up = false;
+  let gaveUpDuringStartUp: Error | undefined;
+  let reportFailure = (_reason: Error): void => undefined;
+  const failed = new Promise<Error>((resolve) => {
+    reportFailure = resolve;
+  });
+  /** A server the stack started is down for good. */
+  const onGiveUp = (reason: Error): void => {
+    // A stop under way (Ctrl-C) ends the stack anyway, and not as a failure.
+    if (stopping) return;
+    // Stopping now would race the start-up still adding to `running`: the start-up fails instead.
+    if (!up) {
+      gaveUpDuringStartUp ??= reason;
+      return;
+    }
+    progress('giving up: stopping everything');
+    reportFailure(reason);
+    // Its failures reach whoever awaits `stop()`.
+    stop().catch(() => undefined);
+  };
+
   try {
     const portNotes: string[] = [];
     const ports = options.ports ?? {};
@@ -316,11 +343,16 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       if (options.databaseUrl !== undefined) return { url: options.databaseUrl, port: null, stop: null };
       const port = await choosePort('postgres', ports.postgres, portNotes);
       progress(`starting PostgreSQL on port ${port} (data in ${path.join(dataDir, 'postgres')})`);
-      const server = await startEmbeddedPostgres({ dataDir: path.join(dataDir, 'postgres'), port, detached: true, log: serverLog });
+      const { server, stop: stopServer } = await startSupervised({
+        name: `PostgreSQL (port ${port})`,
+        start: () => startEmbeddedPostgres({ dataDir: path.join(dataDir, 'postgres'), port, detached: true, log: serverLog }),
+        progress,
+        onGiveUp,
+      });
       try {
-        return { url: await createDatabase(server.url, DATABASE_NAME), port, stop: server.stop };
+        return { url: await createDatabase(server.url, DATABASE_NAME), port, stop: stopServer };
       } catch (error) {
-        await server.stop();
+        await stopServer();
         throw error;
       }
     };
@@ -337,18 +369,24 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       const port = await choosePort('temporal', ports.temporal, portNotes);
       const uiPort = await choosePort('temporalUi', ports.temporalUi, portNotes);
       progress(`starting the Temporal dev server on port ${port}, Web UI on ${uiPort} (state in ${path.join(dataDir, 'temporal.db')})`);
-      const server = await startTemporalDevServer({
-        ip: BIND_IP,
-        port,
-        uiPort,
-        namespace,
-        dbFile: path.join(dataDir, 'temporal.db'),
-        sqlitePragmas: { journal_mode: 'wal', synchronous: 'normal' },
-        detached: true,
-        log: serverLog,
-        startTimeoutMs: 60_000,
+      const { server, stop: stopServer } = await startSupervised({
+        name: `the Temporal dev server (port ${port})`,
+        start: () =>
+          startTemporalDevServer({
+            ip: BIND_IP,
+            port,
+            uiPort,
+            namespace,
+            dbFile: path.join(dataDir, 'temporal.db'),
+            sqlitePragmas: { journal_mode: 'wal', synchronous: 'normal' },
+            detached: true,
+            log: serverLog,
+            startTimeoutMs: 60_000,
+          }),
+        progress,
+        onGiveUp,
       });
-      return { address: server.address, uiUrl: server.uiUrl, port, uiPort, stop: () => server.stop() };
+      return { address: server.address, uiUrl: server.uiUrl, port, uiPort, stop: stopServer };
     };
     // Both servers start at once. They are recorded in a fixed order (PostgreSQL stops last), and
     // when one fails to start, the other is stopped again with the rest.
@@ -363,11 +401,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     progress('migrating the ledger database');
     await migrate(database.url);
     const catalog = loadCatalog(options.catalogPath ?? EXAMPLE_CATALOG_PATH);
-    const pool: pg.Pool = createPool({ connectionString: database.url, max: 20, applicationName: 'credits-dev' });
-    // An idle connection the server drops (a restart) must not crash the stack.
-    pool.on('error', (error) => {
-      logger.warn({ err: error }, 'idle database connection lost');
-    });
+    const pool: pg.Pool = createPool({ connectionString: database.url, max: 20, applicationName: 'credits-dev', logger });
     running.push({ name: 'the database pool', stop: () => pool.end() });
     const ledger = createLedger({ pool, catalog });
     const jobs = createJobStore({ pool, ledger, catalog });
@@ -413,6 +447,8 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       progress(`seeding the demo: account "${DEMO.accountId}", job "${DEMO.jobId}"`);
       demo = await seedDemo(createCreditsClient({ baseUrl: api.url, token }));
     }
+    if (gaveUpDuringStartUp) throw gaveUpDuringStartUp;
+    up = true;
 
     return {
       urls: {
@@ -432,6 +468,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       portNotes,
       demo,
       stop,
+      failed,
     };
   } catch (error) {
     await stop().catch((stopError: unknown) => {

@@ -1,6 +1,7 @@
 /**
  * `npm run dev`: starts the whole product on this machine (see dev.ts), prints where everything is,
- * and on Ctrl-C (SIGINT), SIGTERM or SIGHUP stops it in order and exits 0.
+ * and on Ctrl-C (SIGINT), SIGTERM or SIGHUP stops it in order and exits 0. A server it started that
+ * exits unexpectedly is restarted; one that cannot be stops everything, and the process exits 1.
  *
  * Environment (all optional):
  * - CREDITS_DEV_DATA_DIR: the data directory (default `<repo>/.data`);
@@ -30,6 +31,11 @@ const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 function say(line = ''): void {
   process.stdout.write(`${line}\n`);
+}
+
+function report(error: unknown): void {
+  process.stderr.write(`[dev] ${error instanceof Error ? error.message : String(error)}\n`);
+  if (error instanceof AggregateError) for (const failure of error.errors) process.stderr.write(`  - ${failure instanceof Error ? failure.message : String(failure)}\n`);
 }
 
 function set(env: NodeJS.ProcessEnv, name: string): string | undefined {
@@ -129,7 +135,8 @@ async function main(): Promise<void> {
   // Listeners a runner hides from process.listeners (tsx's, which tells its parent) are kept.
   for (const signal of SIGNALS) for (const listener of process.listeners(signal)) process.off(signal, listener);
 
-  const state: { stack: DevStack | null; stopRequested: NodeJS.Signals | null } = { stack: null, stopRequested: null };
+  /** Why the stack stops: a signal, or the failure it gave up on. */
+  const state: { stack: DevStack | null; stopRequested: NodeJS.Signals | Error | null } = { stack: null, stopRequested: null };
   let stopping: Promise<void> | undefined;
   const shutdown = (signal: NodeJS.Signals): void => {
     if (state.stopRequested !== null) {
@@ -143,18 +150,18 @@ async function main(): Promise<void> {
     }
     void stopAndExit(state.stack, signal);
   };
-  const stopAndExit = (running: DevStack, signal: NodeJS.Signals): Promise<void> => {
+  const stopAndExit = (running: DevStack, cause: NodeJS.Signals | Error): Promise<void> => {
     stopping ??= (async () => {
-      say(`[dev] ${signal}: stopping`);
+      if (typeof cause === 'string') say(`[dev] ${cause}: stopping`);
+      const failures: unknown[] = cause instanceof Error ? [cause] : [];
       try {
         await running.stop();
         say('[dev] stopped');
-        process.exit(0);
       } catch (error) {
-        process.stderr.write(`[dev] ${error instanceof Error ? error.message : String(error)}\n`);
-        if (error instanceof AggregateError) for (const failure of error.errors) process.stderr.write(`  - ${failure instanceof Error ? failure.message : String(failure)}\n`);
-        process.exit(1);
+        failures.push(error);
       }
+      for (const failure of failures) report(failure);
+      process.exit(failures.length === 0 ? 0 : 1);
     })();
     return stopping;
   };
@@ -174,6 +181,10 @@ async function main(): Promise<void> {
     } } : {}),
   });
   state.stack = stack;
+  void stack.failed.then((reason) => {
+    state.stopRequested = reason;
+    return stopAndExit(stack, reason);
+  });
   say(banner(stack, Date.now() - started));
   if (state.stopRequested !== null) await stopAndExit(stack, state.stopRequested);
 }

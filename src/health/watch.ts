@@ -25,7 +25,8 @@ export interface HealthWatch<Name extends string> {
   checkSoon: () => void;
   /** Checks periodically (more often while something is down) until `stop`. */
   start: () => void;
-  stop: () => void;
+  /** Stops checking; resolves once a check in flight has finished, so its connections can be closed. */
+  stop: () => Promise<void>;
 }
 
 export interface HealthWatchOptions<Name extends string> {
@@ -140,9 +141,10 @@ export function createHealthWatch<Name extends string>(options: HealthWatchOptio
       running = true;
       schedule(0);
     },
-    stop: () => {
+    stop: async () => {
       running = false;
       clearTimeout(timer);
+      await inFlight;
     },
   };
 }

@@ -80,7 +80,7 @@ async function main(): Promise<void> {
     await worker.run();
     logger.info('worker stopped');
   } finally {
-    health.stop();
+    await health.stop();
     await connection.close();
     await pool.end();
   }
