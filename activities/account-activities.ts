@@ -3,6 +3,7 @@ import type pg from 'pg';
 import type { Catalog, Plan } from '../src/catalog/catalog.js';
 import type { PeriodRule } from '../src/catalog/schema.js';
 import { appendEvent, appendPeriodRenewed } from '../src/events/outbox.js';
+import { allowanceKey, periodAllowance } from '../src/ledger/allowances.js';
 import { withTransaction, type Queryable } from '../src/ledger/db.js';
 import { isLedgerError } from '../src/ledger/errors.js';
 import type { Ledger, LedgerOperations } from '../src/ledger/ledger.js';
@@ -13,12 +14,11 @@ export interface AccountActivityDeps {
   ledger: Ledger;
   catalog: Catalog;
   /**
-   * The ledger's pool: period events (`period.renewed`, `credits.expired`) are written to the outbox
-   * in the transaction of the grant or expiry that makes them true. Every worker that runs account
-   * workflows for real must pass it; without it (a benchmark running jobs only) those events are
-   * not recorded.
+   * The ledger's pool: a period's allowance is looked up and written in one transaction, and period
+   * events (`period.renewed`, `credits.expired`) go to the outbox in the transaction of the grant or
+   * expiry that makes them true.
    */
-  pool?: pg.Pool;
+  pool: pg.Pool;
 }
 
 /** What a plan gives per period, for `seats` seats: everything the account workflow needs to know. */
@@ -49,9 +49,8 @@ function allowanceByRestriction(terms: PlanTerms): Map<string, { amount: Micros;
 }
 
 export function createAccountActivities({ ledger, catalog, pool }: AccountActivityDeps) {
-  /** Ledger operations and their outbox events in one transaction; no outbox without a pool. */
-  function withEvents<T>(work: (operations: LedgerOperations, outbox: Queryable | null) => Promise<T>): Promise<T> {
-    if (!pool) return work(ledger, null);
+  /** Ledger operations and their outbox events in one transaction. */
+  function withEvents<T>(work: (operations: LedgerOperations, outbox: Queryable) => Promise<T>): Promise<T> {
     return withTransaction(pool, (client) => work(ledger.within(client), client));
   }
 
@@ -82,27 +81,33 @@ export function createAccountActivities({ ledger, catalog, pool }: AccountActivi
     /** Creates the ledger account, or puts a returning (re-subscribing) one on its new plan. */
     async openAccount(input: { accountId: string; planId: string; seats: number; timeZone: string; now: string }): Promise<{ created: boolean }> {
       return asActivityFailure(async () => {
+        const activate = () => ledger.setAccountPlan({ accountId: input.accountId, planId: input.planId, seats: input.seats, status: 'active', now: new Date(input.now) });
         try {
           const account = await ledger.createAccount({ ...input, now: new Date(input.now) });
+          // An account that existed (with these settings) may be a cancelled one subscribing again.
+          if (!account.created) await activate();
           return { created: account.created };
         } catch (error) {
           if (!isLedgerError(error, 'ACCOUNT_EXISTS')) throw error;
-          await ledger.setAccountPlan({ accountId: input.accountId, planId: input.planId, seats: input.seats, status: 'active', now: new Date(input.now) });
+          await activate();
           return { created: false };
         }
       });
     },
 
     /**
-     * Grants a period's allowance, effective at its start and expiring at its end. The key names the
-     * subscription (an account that cancels and subscribes again starts a new one), the period start
-     * and the revision of the plan for it, so a retry or a replay never grants twice.
+     * Grants a period's allowance, effective at its start and expiring at its end, unless the period
+     * already has a live one (`periodAllowance`): then its grants are returned and nothing is
+     * written, so a retry, a replay or another run of the account's workflow never grants twice.
      */
     async grantAllowance(input: { accountId: string; subscription: string; terms: PlanTerms; period: PeriodRef; revision: number; now: string }): Promise<string[]> {
       return asActivityFailure(() =>
-        withEvents(async (operations, outbox) => {
+        withTransaction(pool, async (client) => {
+          const existing = await periodAllowance(client, input.accountId, new Date(input.period.start));
+          if (existing.live.length > 0) return existing.live;
+          const revision = Math.max(input.revision, existing.freeRevision);
+          const operations = ledger.within(client);
           const grantIds: string[] = [];
-          let written = false;
           for (const [index, allowance] of input.terms.allowances.entries()) {
             if (allowance.amount === 0) continue;
             const grant = await operations.grant({
@@ -112,17 +117,16 @@ export function createAccountActivities({ ledger, catalog, pool }: AccountActivi
               effectiveAt: new Date(input.period.start),
               expiresAt: new Date(input.period.end),
               ...(allowance.features ? { features: allowance.features } : {}),
-              idempotencyKey: `allowance:${input.subscription}:${input.period.start}:r${input.revision}:${index}`,
+              idempotencyKey: allowanceKey(input.period.start, revision, index),
               now: new Date(input.now),
             });
             grantIds.push(grant.grantId);
-            written ||= !grant.replayed;
           }
           // A period already under way (the first one, or one a late worker writes after its start)
           // is renewed now; one written ahead is renewed by `expireEnded` at its boundary.
           const start = new Date(input.period.start);
           const now = new Date(input.now);
-          if (outbox && written && start <= now) await appendPeriodRenewed(outbox, input.accountId, start, now);
+          if (grantIds.length > 0 && start <= now) await appendPeriodRenewed(client, input.accountId, start, now);
           return grantIds;
         }),
       );
@@ -185,10 +189,8 @@ export function createAccountActivities({ ledger, catalog, pool }: AccountActivi
           const now = new Date(input.now);
           const results = await operations.expireDue({ accountId: input.accountId, now });
           const expired = results.reduce((sum, grant) => sum + grant.expired, 0);
-          if (outbox) {
-            if (expired > 0) await appendEvent(outbox, { type: 'credits.expired', accountId: input.accountId, payload: { credits: expired } }, now);
-            await appendPeriodRenewed(outbox, input.accountId, now, now);
-          }
+          if (expired > 0) await appendEvent(outbox, { type: 'credits.expired', accountId: input.accountId, payload: { credits: expired } }, now);
+          await appendPeriodRenewed(outbox, input.accountId, now, now);
           return expired;
         }),
       );

@@ -107,6 +107,7 @@ async function workerMain(): Promise<void> {
       taskQueue: settings.taskQueue,
       workflowBundle: { codePath: settings.workflowCodePath },
       deps: {
+        pool,
         ledger,
         catalog,
         jobs: createJobStore({ pool, ledger, catalog }),

@@ -92,6 +92,15 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<Open
     }
   }
 
+  /**
+   * For update handlers: an update can reach a run that has only just started (the API restarts a
+   * workflow and sends the update at once), and must not take the lock before the account is open.
+   */
+  async function onceOpen<T>(work: () => Promise<T>): Promise<T> {
+    await condition(() => opened !== undefined);
+    return exclusively(work);
+  }
+
   function view(): AccountView {
     if (!opened) return { accountId, planId: input.planId, seats: input.seats, timeZone, status: 'opening' };
     return openView(opened);
@@ -183,7 +192,7 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<Open
   }
 
   async function changePlan(change: ChangePlanInput): Promise<ChangePlanResult> {
-    return exclusively(async () => {
+    return onceOpen(async () => {
       const s = state();
       if (s.status !== 'active') {
         throw ApplicationFailure.create({ message: `account ${accountId} is ${s.status}`, type: 'ACCOUNT_NOT_ACTIVE', nonRetryable: true });
@@ -213,7 +222,7 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<Open
   }
 
   async function cancel(): Promise<CancelResult> {
-    return exclusively(async () => {
+    return onceOpen(async () => {
       const s = state();
       if (s.status !== 'active') return { status: s.status, endsAt: s.period.end };
       s.status = 'cancelling';

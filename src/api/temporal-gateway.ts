@@ -2,6 +2,7 @@ import { status as grpcStatus } from '@grpc/grpc-js';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, isGrpcServiceError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { LEDGER_ERROR_CODES, type LedgerErrorCode } from '../ledger/errors.js';
+import type { AccountView as LedgerAccountView } from '../ledger/ledger.js';
 import { startAccount, type StartAccountInput } from '../temporal/accounts.js';
 import { startJob, type StartJobInput } from '../temporal/jobs.js';
 import {
@@ -62,11 +63,25 @@ export function createTemporalGateway({ client, taskQueue, callDeadlineMs = DEFA
     return error;
   }
 
-  async function updateAccount<R>(accountId: string, send: (handle: WorkflowHandle<typeof accountWorkflow>) => Promise<R>): Promise<R> {
+  /**
+   * Sends an update to the account's workflow. An active account whose workflow is not running (it
+   * was cancelled or terminated from outside, in the Web UI or the CLI) gets it restarted from the
+   * ledger's view first: that grants nothing twice, since a period's allowance is written once.
+   */
+  async function updateAccount<R>(account: LedgerAccountView, send: (handle: WorkflowHandle<typeof accountWorkflow>) => Promise<R>): Promise<R> {
+    const attempt = () => call(callDeadlineMs, () => send(client.workflow.getHandle(accountWorkflowId(account.accountId))));
     try {
-      return await call(callDeadlineMs, () => send(client.workflow.getHandle(accountWorkflowId(accountId))));
+      try {
+        return await attempt();
+      } catch (error) {
+        if (!(error instanceof WorkflowNotFoundError && account.status === 'active')) throw error;
+        await call(callDeadlineMs, () =>
+          startAccount(client, taskQueue, { accountId: account.accountId, planId: account.planId, seats: account.seats, timeZone: account.timeZone, startAt: account.createdAt, trial: false }),
+        );
+        return await attempt();
+      }
     } catch (error) {
-      throw updateError(error, 'ACCOUNT_STATE_CONFLICT', `account "${accountId}" has no running billing workflow`);
+      throw updateError(error, 'ACCOUNT_STATE_CONFLICT', `account "${account.accountId}" is ${account.status} and has no running billing workflow`);
     }
   }
 
@@ -86,10 +101,10 @@ export function createTemporalGateway({ client, taskQueue, callDeadlineMs = DEFA
       }
     },
 
-    changePlan: (accountId: string, change: ChangePlanInput): Promise<ChangePlanResult> =>
-      updateAccount(accountId, (handle) => handle.executeUpdate(changePlanUpdate, { args: [change] })),
+    changePlan: (account: LedgerAccountView, change: ChangePlanInput): Promise<ChangePlanResult> =>
+      updateAccount(account, (handle) => handle.executeUpdate(changePlanUpdate, { args: [change] })),
 
-    cancelAccount: (accountId: string): Promise<CancelResult> => updateAccount(accountId, (handle) => handle.executeUpdate(cancelUpdate)),
+    cancelAccount: (account: LedgerAccountView): Promise<CancelResult> => updateAccount(account, (handle) => handle.executeUpdate(cancelUpdate)),
 
     async startJob(input: StartJobInput): Promise<void> {
       await call(callDeadlineMs, () => startJob(client, taskQueue, input));

@@ -1,3 +1,4 @@
+import { ALLOWANCE_KEY_PATTERN, LIVE_ALLOWANCE_SQL } from './allowances.js';
 import type { Queryable } from './db.js';
 
 export interface AuditProblem {
@@ -99,6 +100,16 @@ const CHECKS: readonly { check: string; sql: string }[] = [
             LEFT JOIN (SELECT job_id, sum(charged) AS charged FROM job_records GROUP BY job_id) r USING (job_id)
             LEFT JOIN (SELECT job_id, sum(credits) AS credits FROM operations WHERE kind = 'hold_charge' GROUP BY job_id) o USING (job_id)
            WHERE ($1::text IS NULL OR j.account_id = $1) AND coalesce(r.charged, 0) <> coalesce(o.credits, 0)`,
+  },
+  {
+    check: 'one_allowance_per_period',
+    sql: `SELECT g.account_id, 'period from ' || g.effective_at, format('%s live allowance grants (%s) from %s revisions: the period was granted more than once',
+                 count(*), string_agg(g.grant_id::text, ', ' ORDER BY g.grant_id), count(DISTINCT (regexp_match(o.idempotency_key, '${ALLOWANCE_KEY_PATTERN}'))[1]))
+            FROM grants g JOIN operations o USING (operation_id)
+           WHERE ($1::text IS NULL OR g.account_id = $1) AND ${LIVE_ALLOWANCE_SQL}
+           GROUP BY g.account_id, g.effective_at
+          HAVING count(DISTINCT (regexp_match(o.idempotency_key, '${ALLOWANCE_KEY_PATTERN}'))[1]) > 1
+              OR count(*) > count(DISTINCT (regexp_match(o.idempotency_key, '${ALLOWANCE_KEY_PATTERN}'))[2])`,
   },
   {
     check: 'grant_has_operation',

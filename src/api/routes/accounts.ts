@@ -187,16 +187,15 @@ export function accountRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openapi(changePlan, async (c) => {
     const { accountId } = c.req.valid('param');
     const body = c.req.valid('json');
-    await ledger.getAccount({ accountId });
+    const account = await ledger.getAccount({ accountId });
     if (!catalog.plan(body.planId)) throw new ApiError('UNKNOWN_PLAN', `plan "${body.planId}" is not in the catalog`, { planId: body.planId });
-    const result = await temporal.changePlan(accountId, { planId: body.planId, seats: body.seats });
+    const result = await temporal.changePlan(account, { planId: body.planId, seats: body.seats });
     return c.json({ ...result, grantedNow: microsToCredits(result.grantedNow) }, 200);
   });
 
   app.openapi(cancelAccount, async (c) => {
     const { accountId } = c.req.valid('param');
-    await ledger.getAccount({ accountId });
-    return c.json(await temporal.cancelAccount(accountId), 200);
+    return c.json(await temporal.cancelAccount(await ledger.getAccount({ accountId })), 200);
   });
 
   app.openapi(setUser, async (c) => {

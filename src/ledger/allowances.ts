@@ -1,0 +1,47 @@
+import type { Queryable } from './db.js';
+
+/**
+ * A period's allowance is written once per account and period, whatever workflow run asks for it:
+ * a re-created, reset or continued-as-new account workflow finds the period's live allowance and
+ * writes nothing. The key names the period start, the plan revision (a plan change that rewrites
+ * a period written ahead) and the allowance's place in the plan; never a run or subscription id.
+ */
+export function allowanceKey(periodStart: string, revision: number, index: number): string {
+  return `allowance:${periodStart}:r${revision}:${index}`;
+}
+
+/**
+ * Keys of allowance grants (this format, and the earlier one that also named the subscription)
+ * end in `:r<revision>:<index>`; the audit reads both from it.
+ */
+export const ALLOWANCE_KEY_PATTERN = '^allowance:.*:r([0-9]+):([0-9]+)$';
+
+/**
+ * A live allowance grant: effective at its period's start and not revoked (a revoked grant was
+ * written off before it took effect). Naturally expired ones count: their period was granted.
+ */
+export const LIVE_ALLOWANCE_SQL = `g.source = 'allowance' AND o.idempotency_key ~ '${ALLOWANCE_KEY_PATTERN}'
+  AND NOT (g.expired_at IS NOT NULL AND g.expired_at < g.effective_at)`;
+
+export interface PeriodAllowance {
+  /** The period's live allowance grants; empty when it has none yet. */
+  live: string[];
+  /** The first revision no allowance key of this period uses (revoked ones included), so a new one never replays a revoked grant. */
+  freeRevision: number;
+}
+
+/** What the period already has, read under the account's row lock so that two runs cannot both miss it. */
+export async function periodAllowance(client: Queryable, accountId: string, periodStart: Date): Promise<PeriodAllowance> {
+  await client.query('SELECT 1 FROM accounts WHERE account_id = $1 FOR UPDATE', [accountId]);
+  const { rows } = await client.query<{ grant_id: string; live: boolean; revision: number }>(
+    `SELECT g.grant_id::text, (${LIVE_ALLOWANCE_SQL}) AS live, substring(o.idempotency_key FROM '${ALLOWANCE_KEY_PATTERN}')::int AS revision
+       FROM grants g JOIN operations o USING (operation_id)
+      WHERE g.account_id = $1 AND g.effective_at = $2 AND g.source = 'allowance' AND o.idempotency_key ~ '${ALLOWANCE_KEY_PATTERN}'
+      ORDER BY g.grant_id`,
+    [accountId, periodStart],
+  );
+  return {
+    live: rows.filter((row) => row.live).map((row) => row.grant_id),
+    freeRevision: rows.reduce((free, row) => Math.max(free, row.revision + 1), 0),
+  };
+}
