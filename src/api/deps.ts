@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Catalog } from '../catalog/catalog.js';
 import { createJobStore } from '../jobs/jobs.js';
 import { createLedger, type Ledger } from '../ledger/ledger.js';
-import { probeDatabase, probeTemporal, probeWorkers } from '../health/probes.js';
+import { probeDatabase, probeTemporal } from '../health/probes.js';
 import { createHealthWatch } from '../health/watch.js';
 import type { ApiDeps } from './context.js';
 import { createTemporalGateway } from './temporal-gateway.js';
@@ -26,15 +26,17 @@ export interface ApiWiring {
 export function createApiDeps(wiring: ApiWiring): ApiDeps {
   const { pool, catalog, client, taskQueue, tokens, logger } = wiring;
   const ledger = wiring.ledger ?? createLedger({ pool, catalog });
+  const temporalProbes = probeTemporal(client, taskQueue);
   return {
     pool,
     ledger,
     jobs: createJobStore({ pool, ledger, catalog }),
     catalog,
     health: createHealthWatch({
-      probes: { database: probeDatabase(pool), temporal: probeTemporal(client), worker: probeWorkers(client, taskQueue) },
+      probes: { database: probeDatabase(pool), temporal: temporalProbes.temporal, worker: temporalProbes.worker },
       labels: { database: 'database', temporal: 'Temporal', worker: `worker on task queue "${taskQueue}"` },
       logger,
+      release: temporalProbes.close,
     }),
     temporal: createTemporalGateway({ client, taskQueue, ...(wiring.callDeadlineMs === undefined ? {} : { callDeadlineMs: wiring.callDeadlineMs }) }),
     tokens,

@@ -1,4 +1,4 @@
-import type { Client } from '@temporalio/client';
+import { Connection, type Client } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import type pg from 'pg';
 import type { Probe } from './watch.js';
@@ -21,35 +21,45 @@ export function probeDatabase(pool: pg.Pool): Probe {
 /** How long one Temporal call of a probe may take; the probe's own timeout is no longer. */
 const TEMPORAL_PROBE_DEADLINE_MS = 2_000;
 
-function withinDeadline<T>(client: Client, call: () => Promise<T>): Promise<T> {
-  return client.connection.withDeadline(Date.now() + TEMPORAL_PROBE_DEADLINE_MS, call);
+export interface TemporalProbes {
+  temporal: Probe;
+  /** Some worker polls both the workflow and the activity tasks of the task queue. */
+  worker: Probe;
+  /** Closes the probes' connection; call it once no probe is in flight. */
+  close: () => Promise<void>;
 }
 
-export function probeTemporal(client: Client): Probe {
-  return async () => {
-    await withinDeadline(client, () => client.workflowService.getSystemInfo({}));
-  };
-}
-
-/** Some worker polls both the workflow and the activity tasks of `taskQueue`. */
-export function probeWorkers(client: Client, taskQueue: string, now: () => number = Date.now): Probe {
-  const describe = async (taskQueueType: proto.temporal.api.enums.v1.TaskQueueType): Promise<number> => {
-    const { pollers } = await withinDeadline(client, () =>
-      client.workflowService.describeTaskQueue({
+/**
+ * Probes of Temporal and its workers on a connection of their own, like the client's but without
+ * its retry interceptor: that one retries an unreachable server on a timer that outlives the call,
+ * and a retry that fires after the connection was closed throws where nothing can catch it.
+ */
+export function probeTemporal(client: Client, taskQueue: string, now: () => number = Date.now): TemporalProbes {
+  if (!(client.connection instanceof Connection)) throw new Error('invariant: the Temporal client to probe must be on a Connection');
+  const connection = Connection.lazy({ ...client.connection.options, interceptors: [] });
+  const withinDeadline = <T>(call: () => Promise<T>): Promise<T> => connection.withDeadline(Date.now() + TEMPORAL_PROBE_DEADLINE_MS, call);
+  const lastPollMs = async (taskQueueType: proto.temporal.api.enums.v1.TaskQueueType): Promise<number> => {
+    const { pollers } = await withinDeadline(() =>
+      connection.workflowService.describeTaskQueue({
         namespace: client.options.namespace,
         taskQueue: { name: taskQueue, kind: TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
         taskQueueType,
       }),
     );
-    const seconds = pollers.map((poller) => Number(poller.lastAccessTime?.seconds ?? 0));
-    return Math.max(0, ...seconds) * 1000;
+    return Math.max(0, ...pollers.map((poller) => Number(poller.lastAccessTime?.seconds ?? 0))) * 1000;
   };
-  return async () => {
-    const [workflowPollMs, activityPollMs] = await Promise.all([describe(TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW), describe(TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY)]);
-    const oldest = Math.min(workflowPollMs, activityPollMs);
-    if (now() - oldest > WORKER_POLL_WINDOW_MS) {
-      const which = workflowPollMs === 0 && activityPollMs === 0 ? 'no worker has polled it' : `no poll for ${Math.round((now() - oldest) / 1000)} s`;
-      throw new Error(`no worker polls task queue "${taskQueue}" (${which})`);
-    }
+  return {
+    temporal: async () => {
+      await withinDeadline(() => connection.workflowService.getSystemInfo({}));
+    },
+    worker: async () => {
+      const [workflowPollMs, activityPollMs] = await Promise.all([lastPollMs(TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW), lastPollMs(TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY)]);
+      const oldest = Math.min(workflowPollMs, activityPollMs);
+      if (now() - oldest > WORKER_POLL_WINDOW_MS) {
+        const which = workflowPollMs === 0 && activityPollMs === 0 ? 'no worker has polled it' : `no poll for ${Math.round((now() - oldest) / 1000)} s`;
+        throw new Error(`no worker polls task queue "${taskQueue}" (${which})`);
+      }
+    },
+    close: () => connection.close(),
   };
 }

@@ -34,6 +34,8 @@ export interface HealthWatchOptions<Name extends string> {
   /** What the log says when a dependency goes and comes back, e.g. `{ database: 'database' }`. */
   labels: Readonly<Record<Name, string>>;
   logger: Logger;
+  /** Releases what the probes hold (a connection of their own), once `stop` has no check in flight. */
+  release?: () => Promise<void>;
   probeTimeoutMs?: number;
   /** Between checks while everything is up. */
   upIntervalMs?: number;
@@ -145,6 +147,7 @@ export function createHealthWatch<Name extends string>(options: HealthWatchOptio
       running = false;
       clearTimeout(timer);
       await inFlight;
+      await options.release?.();
     },
   };
 }
