@@ -254,6 +254,8 @@ describe('who may spend', () => {
       ledger.estimate({ accountId: standard, userId: 'member', feature: 'ai.dynamic-video', quantity: 1, now: at('2026-01-02T00:00:00Z') }),
       'FEATURE_NOT_IN_PLAN',
     );
+    // Without a user too: an estimate must never promise what a charge would refuse.
+    await expectLedgerError(ledger.estimate({ accountId: standard, feature: 'ai.dynamic-video', quantity: 1, now: at('2026-01-02T00:00:00Z') }), 'FEATURE_NOT_IN_PLAN');
   });
 
   it('lets restricted credits pay only for their features', async () => {

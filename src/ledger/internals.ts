@@ -116,8 +116,8 @@ function stableJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** Plan gating and the per-user switch, checked for every spend and reservation. */
-export async function authorizeSpend(client: Queryable, catalog: Catalog, account: AccountRow, feature: Feature, userId: string): Promise<void> {
+/** Plan gating: the account's plan must include the feature, for a spend, a reservation or an estimate. */
+export function requireFeatureInPlan(catalog: Catalog, account: AccountRow, feature: Feature): void {
   const plan = catalog.plan(account.plan_id);
   if (!plan) throw new LedgerError('UNKNOWN_PLAN', `plan "${account.plan_id}" is not in the catalog`, { planId: account.plan_id });
   if (!plan.features.includes(feature.id)) {
@@ -126,6 +126,11 @@ export async function authorizeSpend(client: Queryable, catalog: Catalog, accoun
       planId: plan.id,
     });
   }
+}
+
+/** Plan gating and the per-user switch, checked for every spend and reservation. */
+export async function authorizeSpend(client: Queryable, catalog: Catalog, account: AccountRow, feature: Feature, userId: string): Promise<void> {
+  requireFeatureInPlan(catalog, account, feature);
   const { rows } = await client.query<{ credits_allowed: boolean }>(
     'SELECT credits_allowed FROM account_users WHERE account_id = $1 AND user_id = $2',
     [account.account_id, userId],

@@ -31,6 +31,7 @@ import {
   planDraws,
   readAccount,
   requireFeature,
+  requireFeatureInPlan,
   requireUnitPrice,
   runOnce,
   spendableGrants,
@@ -387,7 +388,9 @@ function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transa
     const unitPrice = requireUnitPrice(catalog, feature, input.variant);
     const client = pool;
     const account = await readAccount(client, input.accountId);
-    if (input.userId !== undefined) await authorizeSpend(client, catalog, account, feature, input.userId);
+    // Gating holds with or without a user: only the per-user switch needs one.
+    if (input.userId === undefined) requireFeatureInPlan(catalog, account, feature);
+    else await authorizeSpend(client, catalog, account, feature, input.userId);
     const { billable, deduped } = input.subjectIds
       ? await billableSubjects(client, account, input.subjectIds, feature.reexportWindowDays, catalog.subjectGroup(feature), input.now, null)
       : { billable: input.quantity ?? 1, deduped: input.quantity ?? 1 };
