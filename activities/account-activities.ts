@@ -3,9 +3,10 @@ import type pg from 'pg';
 import type { Catalog, Plan } from '../src/catalog/catalog.js';
 import type { PeriodRule } from '../src/catalog/schema.js';
 import { appendEvent, appendPeriodRenewed } from '../src/events/outbox.js';
-import { allowanceKey, periodAllowance } from '../src/ledger/allowances.js';
+import { periodAllowance } from '../src/ledger/allowances.js';
 import { withTransaction, type Queryable } from '../src/ledger/db.js';
 import { isLedgerError } from '../src/ledger/errors.js';
+import { engineKeys } from '../src/ledger/keys.js';
 import type { Ledger, LedgerOperations } from '../src/ledger/ledger.js';
 import type { Micros } from '../src/money.js';
 import { asActivityFailure } from './failures.js';
@@ -117,7 +118,7 @@ export function createAccountActivities({ ledger, catalog, pool }: AccountActivi
               effectiveAt: new Date(input.period.start),
               expiresAt: new Date(input.period.end),
               ...(allowance.features ? { features: allowance.features } : {}),
-              idempotencyKey: allowanceKey(input.period.start, revision, index),
+              ...engineKeys.allowance(input.period.start, revision, index),
               now: new Date(input.now),
             });
             grantIds.push(grant.grantId);
@@ -147,7 +148,7 @@ export function createAccountActivities({ ledger, catalog, pool }: AccountActivi
             effectiveAt: new Date(input.now),
             expiresAt: new Date(input.period.end),
             ...(group.features ? { features: group.features } : {}),
-            idempotencyKey: `upgrade:${input.subscription}:${input.period.start}:r${input.revision}:${key}`,
+            ...engineKeys.upgrade(input.subscription, input.period.start, input.revision, key),
             now: new Date(input.now),
           });
           granted += difference;
@@ -166,7 +167,7 @@ export function createAccountActivities({ ledger, catalog, pool }: AccountActivi
             credits: input.credits,
             effectiveAt: new Date(input.now),
             expiresAt: new Date(input.expiresAt),
-            idempotencyKey: 'trial',
+            ...engineKeys.trial(),
             now: new Date(input.now),
           });
           return { granted: true };

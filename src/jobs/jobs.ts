@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import type { Catalog, Feature } from '../catalog/catalog.js';
 import { appendEvent, type EventType } from '../events/outbox.js';
 import { withTransaction, type Queryable } from '../ledger/db.js';
+import { engineKeys } from '../ledger/keys.js';
 import { LedgerError, isLedgerError } from '../ledger/errors.js';
 import { parseInput } from '../ledger/inputs.js';
 import { authorizeSpend, hashRequest, lockAccount, readAccount, requireFeature } from '../ledger/internals.js';
@@ -295,7 +296,7 @@ export function createJobStore({ pool, ledger, catalog }: { pool: pg.Pool; ledge
         feature: job.feature,
         jobId,
         maxCredits: needed,
-        idempotencyKey: `job:${jobId}:hold`,
+        ...engineKeys.jobHold(jobId),
         now,
       });
       await client.query('UPDATE jobs SET hold_id = $2 WHERE job_id = $1', [jobId, hold.holdId]);
@@ -318,8 +319,8 @@ export function createJobStore({ pool, ledger, catalog }: { pool: pg.Pool; ledge
       const { needed, capReached } = await creditsNeeded(client, job, before);
       let added = 0;
       if (needed > 0) {
-        const key = `job:${jobId}:reserve:${before?.reserved ?? 0}:${before?.charged ?? 0}:${now.toISOString()}`;
-        ({ reserved: added } = await ledger.within(client).extendHold({ accountId: job.account_id, holdId: job.hold_id, maxCredits: needed, idempotencyKey: key, now }));
+        const key = engineKeys.jobHoldExtension(jobId, before?.reserved ?? 0, before?.charged ?? 0, now);
+        ({ reserved: added } = await ledger.within(client).extendHold({ accountId: job.account_id, holdId: job.hold_id, maxCredits: needed, ...key, now }));
       }
       const held = (await holdOf(client, job, now))?.held ?? 0;
       // Held credits worth less than one record cannot pay for anything: that is still "out of credits".
@@ -399,7 +400,7 @@ export function createJobStore({ pool, ledger, catalog }: { pool: pg.Pool; ledge
             accountId: job.account_id,
             holdId: job.hold_id,
             quantity: toCharge.length,
-            idempotencyKey: `${jobId}:${first.recordId}`,
+            ...engineKeys.recordsCharge(jobId, first.recordId),
             now,
           });
           operationId = charge.chargeId;

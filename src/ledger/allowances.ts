@@ -1,20 +1,10 @@
-import type { Queryable } from './db.js';
-
 /**
  * A period's allowance is written once per account and period, whatever workflow run asks for it:
  * a re-created, reset or continued-as-new account workflow finds the period's live allowance and
- * writes nothing. The key names the period start, the plan revision (a plan change that rewrites
- * a period written ahead) and the allowance's place in the plan; never a run or subscription id.
+ * writes nothing (its key, `engineKeys.allowance`, names the period start, never a run).
  */
-export function allowanceKey(periodStart: string, revision: number, index: number): string {
-  return `allowance:${periodStart}:r${revision}:${index}`;
-}
-
-/**
- * Keys of allowance grants (this format, and the earlier one that also named the subscription)
- * end in `:r<revision>:<index>`; the audit reads both from it.
- */
-export const ALLOWANCE_KEY_PATTERN = '^allowance:.*:r([0-9]+):([0-9]+)$';
+import type { Queryable } from './db.js';
+import { ALLOWANCE_KEY_PATTERN } from './keys.js';
 
 /**
  * A live allowance grant: effective at its period's start and not revoked (a revoked grant was

@@ -1,4 +1,5 @@
-import { ALLOWANCE_KEY_PATTERN, LIVE_ALLOWANCE_SQL } from './allowances.js';
+import { LIVE_ALLOWANCE_SQL } from './allowances.js';
+import { ALLOWANCE_KEY_PATTERN } from './keys.js';
 import type { Queryable } from './db.js';
 
 export interface AuditProblem {

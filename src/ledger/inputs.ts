@@ -16,6 +16,14 @@ export const accountId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$/
 export const userId = z.string().min(1).max(128);
 export const featureId = z.string().min(1).max(64);
 export const idempotencyKey = z.string().min(1).max(256);
+/**
+ * Whose key space an idempotency key belongs to: a client's (the API's callers) or the engine's own
+ * (allowances, trials, job holds and record charges, built in keys.ts). The two never collide:
+ * uniqueness is per account, origin and key.
+ */
+export const keyOrigin = z.enum(['client', 'engine']).default('client');
+export type KeyOrigin = z.infer<typeof keyOrigin>;
+const keyed = { idempotencyKey, origin: keyOrigin };
 export const micros = z.number().int().min(0).max(MAX_MICROS);
 export const positiveMicros = micros.min(1);
 export const instant = z.date().refine((date) => !Number.isNaN(date.getTime()), 'must be a valid date');
@@ -48,7 +56,7 @@ export const grantInput = z
     expiresAt: instant.optional(),
     priority: z.number().int().min(0).max(1000).optional(),
     features: z.array(featureId).min(1).max(64).optional(),
-    idempotencyKey,
+    ...keyed,
     now: instant,
   })
   .refine((input) => !input.expiresAt || input.expiresAt > input.effectiveAt, {
@@ -57,7 +65,7 @@ export const grantInput = z
   });
 
 export const topUpInput = z
-  .strictObject({ accountId, userId, credits: positiveMicros, expiresAt: instant.optional(), idempotencyKey, now: instant })
+  .strictObject({ accountId, userId, credits: positiveMicros, expiresAt: instant.optional(), ...keyed, now: instant })
   .refine((input) => !input.expiresAt || input.expiresAt > input.now, { path: ['expiresAt'], message: 'must be in the future' });
 
 const chargeShape = {
@@ -75,7 +83,7 @@ const quantityXorSubjects = {
 };
 
 export const chargeInput = z
-  .strictObject({ ...chargeShape, idempotencyKey })
+  .strictObject({ ...chargeShape, ...keyed })
   .refine((input) => input.quantity === undefined || input.subjectIds === undefined, quantityXorSubjects);
 
 export const estimateInput = z
@@ -88,17 +96,17 @@ export const reserveInput = z.strictObject({
   feature: featureId,
   jobId: z.string().min(1).max(128).optional(),
   maxCredits: positiveMicros,
-  idempotencyKey,
+  ...keyed,
   now: instant,
 });
 
-export const extendHoldInput = z.strictObject({ accountId, holdId, maxCredits: positiveMicros, idempotencyKey, now: instant });
+export const extendHoldInput = z.strictObject({ accountId, holdId, maxCredits: positiveMicros, ...keyed, now: instant });
 
 export const chargeHoldInput = z.strictObject({
   accountId,
   holdId,
   quantity: z.number().int().min(1).max(LIMITS.maxQuantity).default(1),
-  idempotencyKey,
+  ...keyed,
   now: instant,
 });
 

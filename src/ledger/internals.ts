@@ -5,6 +5,7 @@ import type { GrantSource } from '../catalog/schema.js';
 import { assertMicros, formatCredits, microsToCredits, type Micros } from '../money.js';
 import type { Queryable } from './db.js';
 import { LedgerError } from './errors.js';
+import type { KeyOrigin } from './inputs.js';
 
 export interface AccountRow {
   account_id: string;
@@ -39,6 +40,7 @@ export interface OperationSpec {
   accountId: string;
   kind: OperationKind;
   idempotencyKey: string;
+  origin: KeyOrigin;
   /** Everything that defines the request, without the key and the clock. */
   request: Record<string, unknown>;
   now: Date;
@@ -68,8 +70,8 @@ export async function runOnce<R extends object>(
 ): Promise<Replayable<R>> {
   const requestHash = hashRequest(spec.kind, spec.request);
   const existing = await client.query<{ kind: string; request_hash: string; result: R | null }>(
-    'SELECT kind, request_hash, result FROM operations WHERE account_id = $1 AND idempotency_key = $2',
-    [spec.accountId, spec.idempotencyKey],
+    'SELECT kind, request_hash, result FROM operations WHERE account_id = $1 AND origin = $2 AND idempotency_key = $3',
+    [spec.accountId, spec.origin, spec.idempotencyKey],
   );
   const previous = existing.rows[0];
   if (previous) {
@@ -83,9 +85,9 @@ export async function runOnce<R extends object>(
     return { ...previous.result, replayed: true };
   }
   const inserted = await client.query<{ operation_id: string }>(
-    `INSERT INTO operations (account_id, idempotency_key, kind, request_hash, user_id, feature, job_id, occurred_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING operation_id::text`,
-    [spec.accountId, spec.idempotencyKey, spec.kind, requestHash, spec.userId ?? null, spec.feature ?? null, spec.jobId ?? null, spec.now],
+    `INSERT INTO operations (account_id, origin, idempotency_key, kind, request_hash, user_id, feature, job_id, occurred_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING operation_id::text`,
+    [spec.accountId, spec.origin, spec.idempotencyKey, spec.kind, requestHash, spec.userId ?? null, spec.feature ?? null, spec.jobId ?? null, spec.now],
   );
   const operationId = inserted.rows[0]?.operation_id;
   if (operationId === undefined) throw new Error('invariant: operation insert returned no id');

@@ -228,8 +228,8 @@ function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transa
     for (const featureId of input.features ?? []) requireFeature(catalog, featureId);
     return transaction(async (client) => {
       await lockAccount(client, input.accountId);
-      const { idempotencyKey, now, accountId, ...request } = input;
-      return runOnce(client, { accountId, kind: 'grant', idempotencyKey, request, now }, async (operationId) => {
+      const { idempotencyKey, origin, now, accountId, ...request } = input;
+      return runOnce(client, { accountId, kind: 'grant', idempotencyKey, origin, request, now }, async (operationId) => {
         const result = await insertGrant(client, accountId, operationId, {
           source: input.source,
           credits: input.credits,
@@ -248,8 +248,8 @@ function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transa
     const input = parseInput(topUpInput, raw);
     return transaction(async (client) => {
       await lockAccount(client, input.accountId);
-      const { idempotencyKey, now, accountId, ...request } = input;
-      return runOnce(client, { accountId, kind: 'top_up', idempotencyKey, request, now, userId: input.userId }, async (operationId) => {
+      const { idempotencyKey, origin, now, accountId, ...request } = input;
+      return runOnce(client, { accountId, kind: 'top_up', idempotencyKey, origin, request, now, userId: input.userId }, async (operationId) => {
         const { rows } = await client.query<{ role: string }>('SELECT role FROM account_users WHERE account_id = $1 AND user_id = $2', [
           accountId,
           input.userId,
@@ -351,8 +351,8 @@ function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transa
     const unitPrice = requireUnitPrice(catalog, feature, input.variant);
     return transaction(async (client) => {
       const account = await lockAccount(client, input.accountId);
-      const { idempotencyKey, now, accountId, ...request } = input;
-      const spec = { accountId, kind: 'charge' as const, idempotencyKey, request, now, userId: input.userId, feature: feature.id };
+      const { idempotencyKey, origin, now, accountId, ...request } = input;
+      const spec = { accountId, kind: 'charge' as const, idempotencyKey, origin, request, now, userId: input.userId, feature: feature.id };
       return runOnce(client, spec, async (operationId) => {
         await authorizeSpend(client, catalog, account, feature, input.userId);
         const { billable, deduped } = input.subjectIds
@@ -417,8 +417,8 @@ function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transa
     const feature = requireFeature(catalog, input.feature);
     return transaction(async (client) => {
       const account = await lockAccount(client, input.accountId);
-      const { idempotencyKey, now, accountId, ...request } = input;
-      const spec = { accountId, kind: 'hold' as const, idempotencyKey, request, now, userId: input.userId, feature: feature.id, jobId: input.jobId };
+      const { idempotencyKey, origin, now, accountId, ...request } = input;
+      const spec = { accountId, kind: 'hold' as const, idempotencyKey, origin, request, now, userId: input.userId, feature: feature.id, jobId: input.jobId };
       return runOnce(client, spec, async (operationId) => {
         await authorizeSpend(client, catalog, account, feature, input.userId);
         const { rows } = await client.query<{ hold_id: string }>(
@@ -459,9 +459,9 @@ function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transa
     const input = parseInput(extendHoldInput, raw);
     return transaction(async (client) => {
       await lockAccount(client, input.accountId);
-      const { idempotencyKey, now, accountId, ...request } = input;
+      const { idempotencyKey, origin, now, accountId, ...request } = input;
       const hold = await readHoldRow(client, accountId, input.holdId);
-      return runOnce(client, { accountId, kind: 'hold_extend', idempotencyKey, request, now }, async (operationId) => {
+      return runOnce(client, { accountId, kind: 'hold_extend', idempotencyKey, origin, request, now }, async (operationId) => {
         requireOpen(hold, input.holdId);
         const reserved = await earmark(client, accountId, input.holdId, hold.feature, operationId, input.maxCredits, now);
         return { result: { holdId: input.holdId, reserved } };
@@ -473,9 +473,9 @@ function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transa
     const input = parseInput(chargeHoldInput, raw);
     return transaction(async (client) => {
       await lockAccount(client, input.accountId);
-      const { idempotencyKey, now, accountId, ...request } = input;
+      const { idempotencyKey, origin, now, accountId, ...request } = input;
       const hold = await readHoldRow(client, accountId, input.holdId);
-      const spec = { accountId, kind: 'hold_charge' as const, idempotencyKey, request, now, userId: hold.user_id, feature: hold.feature, jobId: hold.job_id };
+      const spec = { accountId, kind: 'hold_charge' as const, idempotencyKey, origin, request, now, userId: hold.user_id, feature: hold.feature, jobId: hold.job_id };
       return runOnce(client, spec, async (operationId) => {
         requireOpen(hold, input.holdId);
         const credits = multiplyMicros(requireUnitPrice(catalog, requireFeature(catalog, hold.feature), undefined), input.quantity);
