@@ -87,13 +87,15 @@ describe('an account whose workflow was ended from outside', () => {
     expect((await stackOf().ledger.audit({ accountId: 'terminated-outside' })).problems).toEqual([]);
   });
 
-  it('re-subscribing a cancelled account makes it active again', async () => {
-    expect((await http(stackOf().api.url, 'POST', '/v1/accounts', { json: settings('comes-back', 'demo-fast') })).status).toBe(201);
+  it('re-subscribing a cancelled account makes it active again, and says why there is no second trial', async () => {
+    const first = await http(stackOf().api.url, 'POST', '/v1/accounts', { json: { ...settings('comes-back', 'demo-fast'), trial: true } });
+    expect([first.status, first.body]).toMatchObject([201, { trialGranted: true, trialNote: null }]);
     expect((await http(stackOf().api.url, 'POST', '/v1/accounts/comes-back/cancel')).status).toBe(200);
     // demo-fast periods last ten seconds: the cancellation takes effect at the end of this one.
     await eventually(() => account('comes-back'), (view) => view.status === 'cancelled', 'the cancellation to take effect', 30_000);
     await workflowClosed('comes-back');
-    expect((await http(stackOf().api.url, 'POST', '/v1/accounts', { json: settings('comes-back', 'demo-fast') })).status).toBe(200);
+    const again = await http(stackOf().api.url, 'POST', '/v1/accounts', { json: { ...settings('comes-back', 'demo-fast'), trial: true } });
+    expect([again.status, again.body]).toMatchObject([200, { status: 'active', trialGranted: false, trialNote: expect.stringContaining('already had its trial') as string }]);
     await eventually(() => account('comes-back'), (view) => view.status === 'active', 'the account to be active again');
     const { rows } = await stackOf().pool.query<{ status: string }>('SELECT status FROM accounts WHERE account_id = $1', ['comes-back']);
     expect(rows[0]?.status).toBe('active');

@@ -127,6 +127,12 @@ export const AccountResponse = z
   .openapi('Account');
 export type AccountView = z.infer<typeof AccountResponse>;
 
+export const CreateAccountResponse = AccountResponse.extend({
+  trialGranted: z.boolean().openapi({ description: 'Whether this subscription got the plan trial' }),
+  trialNote: z.string().nullable().openapi({ description: 'Why not, when it did not' }),
+}).openapi('CreatedAccount');
+export type CreatedAccountView = z.infer<typeof CreateAccountResponse>;
+
 export const ChangePlanRequest = z.strictObject({ planId: z.string().min(1).max(64), seats: z.number().int().min(1).max(100_000).default(1) }).openapi('ChangePlanRequest');
 export type ChangePlanBody = z.input<typeof ChangePlanRequest>;
 export const ChangePlanResponse = z

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import {
   AccountResponse,
+  CreateAccountResponse,
   AppendRecordsResponse,
   CancelAccountResponse,
   CatalogResponse,
@@ -17,6 +18,7 @@ import {
   UsageResponse,
   UserResponse,
   type AccountView,
+  type CreatedAccountView,
   type AppendRecordsView,
   type CancelAccountView,
   type CatalogView,
@@ -132,7 +134,7 @@ export function createCreditsClient(options: CreditsClientOptions) {
 
   return {
     getCatalog: (): Promise<CatalogView> => request('GET', '/v1/catalog', CatalogResponse),
-    createAccount: (body: CreateAccountBody): Promise<AccountView> => request('POST', '/v1/accounts', AccountResponse, { body }),
+    createAccount: (body: CreateAccountBody): Promise<CreatedAccountView> => request('POST', '/v1/accounts', CreateAccountResponse, { body }),
     getAccount: (accountId: string): Promise<AccountView> => request('GET', account(accountId), AccountResponse),
     changePlan: (accountId: string, body: ChangePlanBody): Promise<ChangePlanView> => request('POST', `${account(accountId)}/plan`, ChangePlanResponse, { body }),
     cancelAccount: (accountId: string): Promise<CancelAccountView> => request('POST', `${account(accountId)}/cancel`, CancelAccountResponse),

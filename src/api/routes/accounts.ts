@@ -13,6 +13,7 @@ import {
   ChargeRequest,
   ChargeResponse,
   CreateAccountRequest,
+  CreateAccountResponse,
   EstimateRequest,
   EstimateResponse,
   LedgerQuery,
@@ -40,7 +41,11 @@ const createAccount = createRoute({
   summary: 'Create an account on a plan and start its billing periods',
   description: 'Idempotent by accountId: the same settings again answer 200 with the account; other settings are 409 ACCOUNT_EXISTS.',
   request: { body: jsonBody(CreateAccountRequest) },
-  responses: { 201: json(AccountResponse, 'created'), 200: json(AccountResponse, 'the account already existed with these settings'), ...errors('UNKNOWN_PLAN', 'ACCOUNT_EXISTS', 'UNAVAILABLE') },
+  responses: {
+    201: json(CreateAccountResponse, 'created'),
+    200: json(CreateAccountResponse, 'the account already existed with these settings, or a cancelled one subscribed again'),
+    ...errors('UNKNOWN_PLAN', 'ACCOUNT_EXISTS', 'UNAVAILABLE'),
+  },
 });
 
 const getAccount = createRoute({
@@ -141,6 +146,15 @@ const ledgerEntries = createRoute({
 });
 
 export function accountRoutes(app: ApiApp, deps: ApiDeps): void {
+  /** Why a subscription got no trial, in words a product can show; `opened` once its workflow has opened it. */
+  function trialRefusal(requested: boolean | undefined, planId: string, opened: boolean): string {
+    if (!requested) return 'no trial was asked for (trial: true asks for one)';
+    if (!deps.catalog.plan(planId)?.trialCredits) return `plan "${planId}" has no trial`;
+    // An open subscription that asked for the plan's trial and did not get it: the ledger refused a second one.
+    if (opened) return 'this account already had its trial: a trial is granted once per account, ever';
+    return 'the account is still opening: its trial is granted with its first period';
+  }
+
   const { ledger, temporal, catalog } = deps;
 
   async function readAccount(accountId: string, now: Date): Promise<AccountView> {
@@ -178,7 +192,11 @@ export function accountRoutes(app: ApiApp, deps: ApiDeps): void {
       trial: body.trial,
     });
     await waitUntilOpen(body.accountId);
-    const view = await readAccount(body.accountId, deps.now());
+    const now = deps.now();
+    const [balance, workflow] = await Promise.all([ledger.balance({ accountId: body.accountId, now }), temporal.accountState(body.accountId)]);
+    const open = workflow !== null && workflow.status !== 'opening' ? workflow : null;
+    const trialGranted = open?.trialGranted ?? false;
+    const view = { ...accountView(balance, workflow, now), trialGranted, trialNote: trialGranted ? null : trialRefusal(body.trial, body.planId, open !== null) };
     return account.created ? c.json(view, 201) : c.json(view, 200);
   });
 
