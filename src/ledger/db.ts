@@ -105,14 +105,7 @@ export function isDatabaseUnavailable(error: unknown): boolean {
  */
 export async function withTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
-    const client = await pool.connect();
-    // While checked out, a client's 'error' event has no listener of the pool's: without this one,
-    // a connection ending under a transaction would be an unhandled 'error' that ends the process.
-    let lost: Error | undefined;
-    const onError = (error: Error): void => {
-      lost ??= error;
-    };
-    client.on('error', onError);
+    const { client, lostWith, detach } = await checkOut(pool);
     let broken: Error | undefined;
     try {
       await client.query('BEGIN');
@@ -120,14 +113,38 @@ export async function withTransaction<T>(pool: pg.Pool, work: (client: pg.PoolCl
       await client.query('COMMIT');
       return result;
     } catch (error) {
-      broken = lost ?? (isDatabaseUnavailable(error) ? asError(error) : await rollback(client));
+      broken = lostWith() ?? (isDatabaseUnavailable(error) ? asError(error) : await rollback(client));
       if (broken === undefined && attempt < MAX_TRANSACTION_ATTEMPTS && isRetryable(error)) continue;
       throw error;
     } finally {
-      client.off('error', onError);
-      client.release(broken ?? lost);
+      detach();
+      client.release(broken ?? lostWith());
     }
   }
+}
+
+/**
+ * A client from the pool that records the error of a connection lost while it is checked out. The
+ * pool stops listening to a client's 'error' once it hands it out; without a listener of ours the
+ * event would be unhandled and end the process. It is attached in the pool's callback, in the same
+ * tick as the hand-over: the promise form of `connect` resolves a tick later, and a termination
+ * message read in the same chunk as the previous holder's last reply arrives in between.
+ */
+function checkOut(pool: pg.Pool): Promise<{ client: pg.PoolClient; lostWith: () => Error | undefined; detach: () => void }> {
+  return new Promise((resolve, reject) => {
+    pool.connect((error, client) => {
+      if (error !== undefined || client === undefined) {
+        reject(asError(error ?? new Error('the pool gave no client')));
+        return;
+      }
+      let lost: Error | undefined;
+      const onError = (connectionError: Error): void => {
+        lost ??= connectionError;
+      };
+      client.on('error', onError);
+      resolve({ client, lostWith: () => lost, detach: () => client.off('error', onError) });
+    });
+  });
 }
 
 /** Rolls back; the connection's failure to do so, if any, is returned so that it is discarded. */
