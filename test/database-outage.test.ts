@@ -135,7 +135,7 @@ function chargeLoad(accountId: string, keyPrefix: string): { done: Promise<void>
           answer = await http(need(state.api).url, 'POST', `/v1/accounts/${accountId}/charges`, { json });
         } catch (error) {
           result.networkErrors.push(error instanceof Error ? error.message : String(error));
-          if (!apiAlive()) throw new Error(`the API process died; its last output:\n${need(state.api).output().slice(-4000)}`);
+          if (!apiAlive()) throw new Error(`the API process died; its last output:\n${need(state.api).output().slice(-4000)}`, { cause: error });
           await delay(RETRY_PAUSE_MS);
           continue;
         }
