@@ -2,7 +2,7 @@ import { setMaxListeners } from 'node:events';
 import { activityInfo, cancellationSignal, heartbeat } from '@temporalio/activity';
 import PQueue from 'p-queue';
 import type { JobStore, JobView, RecordResult } from '../src/jobs/jobs.js';
-import type { PauseReason } from '../src/jobs/inputs.js';
+import type { FinalJobStatus, PauseReason } from '../src/jobs/inputs.js';
 import type { EnrichmentProvider } from '../src/providers/provider.js';
 import { asActivityFailure } from './failures.js';
 
@@ -54,7 +54,7 @@ export function createJobActivities(deps: JobActivityDeps) {
       await asActivityFailure(() => jobs.pause(input.jobId, input.reason, nowFrom(input.notBefore, clock)));
     },
 
-    async finishJob(input: { jobId: string; status: 'completed' | 'cancelled'; stopReason: string | null; notBefore: string }): Promise<JobView> {
+    async finishJob(input: { jobId: string; status: FinalJobStatus; stopReason: string | null; notBefore: string }): Promise<JobView> {
       return asActivityFailure(() => jobs.finish(input.jobId, input.status, input.stopReason, nowFrom(input.notBefore, clock)));
     },
 

@@ -1,6 +1,6 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 
-export type JobWorkflowStatus = 'running' | 'paused' | 'completed' | 'cancelled';
+export type JobWorkflowStatus = 'running' | 'paused' | 'completed' | 'cancelled' | 'failed';
 export type JobPauseReason = 'OUT_OF_CREDITS';
 
 export interface JobWorkflowInput {

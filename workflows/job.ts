@@ -1,6 +1,9 @@
 import {
   ApplicationFailure,
+  CancellationScope,
+  ContinueAsNew,
   allHandlersFinished,
+  isCancellation,
   condition,
   continueAsNew,
   log,
@@ -25,6 +28,7 @@ import { ACCOUNT_ID, FEATURE, JOB_STATUS } from './search-attributes.js';
 
 const DEFAULT_BATCH_SIZE = 2_000;
 const DEFAULT_BATCHES_PER_RUN = 100;
+const MAX_STOP_REASON_LENGTH = 500;
 
 const control = proxyActivities<JobActivities>({
   startToCloseTimeout: '1 minute',
@@ -38,6 +42,14 @@ const batches = proxyActivities<JobActivities>({
   heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', backoffCoefficient: 2 },
 });
+
+/** What went wrong at the bottom of a failure chain ("Activity task failed" says little), with its type. */
+function rootCause(error: unknown): string {
+  let current = error;
+  while (current instanceof Error && current.cause instanceof Error) current = current.cause;
+  if (!(current instanceof Error)) return String(current);
+  return current instanceof ApplicationFailure && current.type ? `${current.type}: ${current.message}` : current.message;
+}
 
 /**
  * A bulk enrichment job: reserve its maximum up front, enrich records batch by batch charging only
@@ -119,59 +131,74 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobState> {
     },
   );
 
-  if (!input.carried) {
-    const begun = await control.beginJob({ jobId, notBefore: notBefore() });
-    state.total = begun.progress.total;
-    if (begun.status === 'paused') {
-      state.status = 'paused';
-      state.pauseReason = 'OUT_OF_CREDITS';
-    }
-  }
-  publish();
-
-  for (;;) {
-    if (state.status === 'paused') {
-      await condition(() => state.status !== 'paused' || cancelRequested());
-    }
-    if (cancelRequested()) break;
-    if (batchesThisRun >= batchesPerRun || workflowInfo().continueAsNewSuggested) {
-      await condition(allHandlersFinished);
-      return continueAsNew<typeof jobWorkflow>({ ...input, carried: state });
-    }
-    const batch = await batches.processBatch.executeWithOptions(
-      {
-        startToCloseTimeout: '30 minutes',
-        heartbeatTimeout: '10 seconds',
-        summary: `batch ${state.batches + 1}: up to ${batchSize} records after ${state.counters.processed} of ${state.total}`,
-      },
-      [{ jobId, limit: batchSize, notBefore: notBefore() }],
-    );
-    state.batches++;
-    batchesThisRun++;
-    for (const key of ['processed', 'verified', 'notFound', 'failed'] as const) state.counters[key] += batch[key];
-    state.counters.charged += batch.credits;
-    if (batch.exhausted) break;
-    if (batch.outOfCredits && !cancelRequested()) {
-      const reservation = await control.reserveForJob({ jobId, notBefore: notBefore(), resume: false });
-      if (!reservation.canPay) {
-        if (reservation.capReached) {
-          stopReason = 'CREDIT_CAP_REACHED';
-          break;
-        }
-        await control.pauseJob({ jobId, reason: 'OUT_OF_CREDITS', notBefore: notBefore() });
+  try {
+    if (!input.carried) {
+      const begun = await control.beginJob({ jobId, notBefore: notBefore() });
+      state.total = begun.progress.total;
+      if (begun.status === 'paused') {
         state.status = 'paused';
         state.pauseReason = 'OUT_OF_CREDITS';
-        log.info('job paused: out of credits', { jobId, processed: state.counters.processed });
       }
     }
     publish();
-  }
 
-  await condition(allHandlersFinished);
-  const finalStatus = cancelRequested() ? 'cancelled' : 'completed';
-  await control.finishJob({ jobId, status: finalStatus, stopReason, notBefore: notBefore() });
-  state.status = finalStatus;
-  state.pauseReason = null;
-  publish();
-  return view();
+    for (;;) {
+      if (state.status === 'paused') {
+        await condition(() => state.status !== 'paused' || cancelRequested());
+      }
+      if (cancelRequested()) break;
+      if (batchesThisRun >= batchesPerRun || workflowInfo().continueAsNewSuggested) {
+        await condition(allHandlersFinished);
+        return await continueAsNew<typeof jobWorkflow>({ ...input, carried: state });
+      }
+      const batch = await batches.processBatch.executeWithOptions(
+        {
+          startToCloseTimeout: '30 minutes',
+          heartbeatTimeout: '10 seconds',
+          summary: `batch ${state.batches + 1}: up to ${batchSize} records after ${state.counters.processed} of ${state.total}`,
+        },
+        [{ jobId, limit: batchSize, notBefore: notBefore() }],
+      );
+      state.batches++;
+      batchesThisRun++;
+      for (const key of ['processed', 'verified', 'notFound', 'failed'] as const) state.counters[key] += batch[key];
+      state.counters.charged += batch.credits;
+      if (batch.exhausted) break;
+      if (batch.outOfCredits && !cancelRequested()) {
+        const reservation = await control.reserveForJob({ jobId, notBefore: notBefore(), resume: false });
+        if (!reservation.canPay) {
+          if (reservation.capReached) {
+            stopReason = 'CREDIT_CAP_REACHED';
+            break;
+          }
+          await control.pauseJob({ jobId, reason: 'OUT_OF_CREDITS', notBefore: notBefore() });
+          state.status = 'paused';
+          state.pauseReason = 'OUT_OF_CREDITS';
+          log.info('job paused: out of credits', { jobId, processed: state.counters.processed });
+        }
+      }
+      publish();
+    }
+
+    await condition(allHandlersFinished);
+    const finalStatus = cancelRequested() ? 'cancelled' : 'completed';
+    await control.finishJob({ jobId, status: finalStatus, stopReason, notBefore: notBefore() });
+    state.status = finalStatus;
+    state.pauseReason = null;
+    publish();
+    return view();
+  } catch (error) {
+    if (error instanceof ContinueAsNew) throw error;
+    // The job's row and its hold must not outlive the workflow: whatever ended it (a non-retryable
+    // activity failure, a cancellation from the Web UI or the CLI), the hold is released and the
+    // job says why it stopped. This runs even when the workflow itself is being cancelled.
+    const cancelled = isCancellation(error);
+    const reason = cancelled ? 'the workflow was cancelled from outside' : rootCause(error);
+    await CancellationScope.nonCancellable(() =>
+      control.finishJob({ jobId, status: cancelled ? 'cancelled' : 'failed', stopReason: reason.slice(0, MAX_STOP_REASON_LENGTH), notBefore: notBefore() }),
+    );
+    state.status = cancelled ? 'cancelled' : 'failed';
+    publish();
+    throw error;
+  }
 }

@@ -6,6 +6,7 @@ export const EVENT_TYPES = [
   'job.resumed',
   'job.completed',
   'job.cancelled',
+  'job.failed',
   'period.renewed',
   'credits.expired',
 ] as const;

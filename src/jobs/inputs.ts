@@ -39,6 +39,9 @@ export const appendRecordsInput = z.strictObject({
 
 export const JOB_STATUSES = ['draft', 'running', 'paused', 'completed', 'cancelled', 'failed'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
+/** The statuses a job ends in; nothing changes it afterwards. */
+export const FINAL_JOB_STATUSES = ['completed', 'cancelled', 'failed'] as const satisfies readonly JobStatus[];
+export type FinalJobStatus = (typeof FINAL_JOB_STATUSES)[number];
 
 export const PAUSE_REASONS = ['OUT_OF_CREDITS'] as const;
 export type PauseReason = (typeof PAUSE_REASONS)[number];

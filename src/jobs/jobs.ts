@@ -11,7 +11,7 @@ import { authorizeSpend, hashRequest, lockAccount, readAccount, requireFeature }
 import type { HoldState, Ledger } from '../ledger/ledger.js';
 import { multiplyMicros, type Micros } from '../money.js';
 import { FAILED_OUTCOME } from '../providers/provider.js';
-import { appendRecordsInput, createJobInput, JOB_LIMITS, type JobStatus, type PauseReason } from './inputs.js';
+import { appendRecordsInput, createJobInput, FINAL_JOB_STATUSES, JOB_LIMITS, type FinalJobStatus, type JobStatus, type PauseReason } from './inputs.js';
 
 export interface JobProgress {
   total: number;
@@ -339,13 +339,17 @@ export function createJobStore({ pool, ledger, catalog }: { pool: pg.Pool; ledge
   }
 
   /** Ends a job: releases what the hold still earmarks, with the final status and its event. */
-  async function finish(jobId: string, status: 'completed' | 'cancelled', stopReason: string | null, now: Date): Promise<JobView> {
+  /**
+   * Ends a job: releases what its hold still earmarks and records how it ended (`failed` with the
+   * reason its workflow failed). A job that has already ended is left as it is.
+   */
+  async function finish(jobId: string, status: FinalJobStatus, stopReason: string | null, now: Date): Promise<JobView> {
     await transaction(async (client) => {
       const job = await readJob(client, jobId, true);
-      if (job.status === 'completed' || job.status === 'cancelled') return;
+      if (FINAL_JOB_STATUSES.some((final) => final === job.status)) return;
       const released = job.hold_id ? await ledger.within(client).releaseHold({ accountId: job.account_id, holdId: job.hold_id, now }) : null;
       await client.query('UPDATE jobs SET stop_reason = $2 WHERE job_id = $1', [jobId, stopReason]);
-      await setStatus(client, job, status, null, status === 'completed' ? 'job.completed' : 'job.cancelled', now, {
+      await setStatus(client, job, status, null, `job.${status}`, now, {
         charged: released?.charged ?? 0,
         released: released?.released ?? 0,
         stopReason,
