@@ -54,6 +54,11 @@ export function createJobActivities(deps: JobActivityDeps) {
       await asActivityFailure(() => jobs.pause(input.jobId, input.reason, nowFrom(input.notBefore, clock)));
     },
 
+    /** Marks the job's cancellation in its row: from then on no result of it is stored or charged. */
+    async requestJobCancel(input: { jobId: string; notBefore: string }): Promise<void> {
+      await asActivityFailure(() => jobs.requestCancel(input.jobId, nowFrom(input.notBefore, clock)));
+    },
+
     async finishJob(input: { jobId: string; status: FinalJobStatus; stopReason: string | null; notBefore: string }): Promise<JobView> {
       return asActivityFailure(() => jobs.finish(input.jobId, input.status, input.stopReason, nowFrom(input.notBefore, clock)));
     },
@@ -86,6 +91,8 @@ export function createJobActivities(deps: JobActivityDeps) {
         const chargeable = new Set(feature.chargeableOutcomes);
 
         let places = affordable;
+        // The job's row refused a flush: its cancellation was asked for, so the batch stops here.
+        const refused = { cancelled: false };
         let unflushed: RecordResult[] = [];
         let lastFlush = Date.now();
         const flush = async (): Promise<void> => {
@@ -94,6 +101,12 @@ export function createJobActivities(deps: JobActivityDeps) {
           unflushed = [];
           lastFlush = Date.now();
           const stored = await jobs.storeResults(input.jobId, batch, nowFrom(input.notBefore, clock));
+          if (stored.cancelled) {
+            refused.cancelled = true;
+            // Records queued but not yet sent to the provider are not sent: they would be refused too.
+            queue.clear();
+            return;
+          }
           totals.processed += stored.stored;
           totals.verified += stored.verified;
           totals.notFound += stored.notFound;
@@ -115,7 +128,7 @@ export function createJobActivities(deps: JobActivityDeps) {
           });
         };
         for (const record of records) {
-          if (failure) break;
+          if (failure || refused.cancelled) break;
           if (places === 0) await queue.onIdle();
           if (places === 0 || totals.outOfCredits) {
             totals.outOfCredits = true;
@@ -136,7 +149,7 @@ export function createJobActivities(deps: JobActivityDeps) {
         await queue.onIdle();
         scheduleFlush();
         await flushing;
-        if (failure) throw failure.error;
+        if (failure && !refused.cancelled) throw failure.error;
         return totals;
       });
     },

@@ -9,36 +9,39 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
 import type { EnrichmentProvider } from '../src/providers/provider.js';
 import { startJob } from '../src/temporal/jobs.js';
-import { jobWorkflowId } from '../workflows/job-messages.js';
+import { cancelJobUpdate, jobWorkflowId } from '../workflows/job-messages.js';
 import { credits } from './support/database.js';
-import { eventTypes, records } from './support/jobs.js';
+import { eventTypes, ledgerChargedForJob, recordFacts, records } from './support/jobs.js';
 import { eventually, useWorkerStack } from './support/temporal.js';
 
 const TASK_QUEUE = 'jobs-ended';
 
 /**
- * Answers every record after a short while, except those of a job named `broken-*`: for those it
+ * Answers every record after a short while (a third of them found), except those of a job named `broken-*`: for those it
  * breaks its contract with a non-retryable failure, which ends the batch activity and the workflow.
  */
+const calls = { count: 0 };
 const provider: EnrichmentProvider = {
   name: 'contract-breaker',
   enrich: async (request, signal) => {
+    calls.count++;
     if (request.recordId.startsWith('broken-')) throw ApplicationFailure.nonRetryable('the provider answered a record it was never sent', 'PROVIDER_CONTRACT');
     await new Promise((resolve) => setTimeout(resolve, 20));
     signal.throwIfAborted();
-    return { outcome: 'not_found' };
+    // Every third record is found (and charged), so that a charge after the cancel would show.
+    return { outcome: Number(request.recordId.split('-').at(-1)) % 3 === 0 ? 'deliverable' : 'not_found' };
   },
 };
 
 const stack = useWorkerStack({ server: 'dev', taskQueue: TASK_QUEUE, worker: { provider, batchConcurrency: 4, flushSize: 10 } });
 
-async function jobFor(accountId: string, jobId: string, count: number) {
+async function jobFor(accountId: string, jobId: string, count: number, batchSize = 20) {
   const { ledger, jobs, env } = stack();
   const now = new Date();
   await ledger.createAccount({ accountId, planId: 'sales-email-pro', users: [{ userId: 'admin', role: 'admin' }], now });
   await ledger.topUp({ accountId, userId: 'admin', credits: credits(10_000), idempotencyKey: `${accountId}:funding`, now });
   await jobs.createJob({ accountId, jobId, feature: 'lead.email-finder', userId: 'admin', idempotencyKey: jobId, records: records(jobId, count), now });
-  return startJob(env.client, TASK_QUEUE, { jobId, accountId, feature: 'lead.email-finder', batchSize: 20 });
+  return startJob(env.client, TASK_QUEUE, { jobId, accountId, feature: 'lead.email-finder', batchSize });
 }
 
 async function expectHoldReleased(accountId: string, jobId: string): Promise<void> {
@@ -71,5 +74,22 @@ describe('a job whose workflow ends early', () => {
     expect(job.progress.processed).toBeLessThan(2_000);
     await expectHoldReleased('cancelled', 'cancelled-outside');
     expect(await eventTypes(stack().pool, 'cancelled-outside')).toEqual(['job.started', 'job.cancelled']);
+  });
+
+  it('cancelled while a batch runs: the batch stops, and nothing enriched after the cancel is stored or charged', async () => {
+    const handle = await jobFor('stopped', 'stopped-mid-batch', 2_000, 2_000);
+    await eventually(() => recordFacts(stack().pool, 'stopped-mid-batch'), (facts) => facts.stored >= 20, 'the batch to be under way');
+    await handle.executeUpdate(cancelJobUpdate);
+    const callsAtCancel = calls.count;
+    const atCancel = await recordFacts(stack().pool, 'stopped-mid-batch');
+    const chargedAtCancel = await ledgerChargedForJob(stack().pool, 'stopped-mid-batch');
+    expect(chargedAtCancel).toBeGreaterThan(0);
+    await handle.result();
+    expect((await stack().jobs.getJob('stopped-mid-batch', new Date())).status).toBe('cancelled');
+    expect(await recordFacts(stack().pool, 'stopped-mid-batch')).toEqual(atCancel);
+    expect(await ledgerChargedForJob(stack().pool, 'stopped-mid-batch')).toBe(chargedAtCancel);
+    // The calls already under way, and at most a flush's worth more: not the rest of a 2,000-record batch.
+    expect(calls.count - callsAtCancel).toBeLessThan(50);
+    await expectHoldReleased('stopped', 'stopped-mid-batch');
   });
 });

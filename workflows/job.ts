@@ -4,6 +4,7 @@ import {
   ContinueAsNew,
   allHandlersFinished,
   isCancellation,
+  patched,
   condition,
   continueAsNew,
   log,
@@ -29,6 +30,8 @@ import { ACCOUNT_ID, FEATURE, JOB_STATUS } from './search-attributes.js';
 const DEFAULT_BATCH_SIZE = 2_000;
 const DEFAULT_BATCHES_PER_RUN = 100;
 const MAX_STOP_REASON_LENGTH = 500;
+/** Patch: a cancel marks the job's row first, which stops the batch under way (runs started before keep their history). */
+const CANCEL_BATCH_IN_FLIGHT = 'cancel-batch-in-flight';
 
 const control = proxyActivities<JobActivities>({
   startToCloseTimeout: '1 minute',
@@ -120,9 +123,11 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobState> {
   );
   setHandler(
     cancelJobUpdate,
-    () => {
+    async () => {
+      // The row first: a batch under way stores and charges nothing from then on, and stops at its next flush.
+      if (patched(CANCEL_BATCH_IN_FLIGHT)) await control.requestJobCancel({ jobId, notBefore: notBefore() });
       state.cancelRequested = true;
-      return Promise.resolve({ status: state.status });
+      return { status: state.status };
     },
     {
       validator: () => {

@@ -68,6 +68,8 @@ export interface StoredResults {
   credits: Micros;
   /** The hold could not pay for these chargeable results; they were not stored and stay pending. */
   unpaid: number;
+  /** The job's cancellation was asked for: nothing was stored or charged, and the batch must stop. */
+  cancelled: boolean;
 }
 
 interface JobRow {
@@ -85,11 +87,13 @@ interface JobRow {
   processed_count: number;
   verified_count: number;
   failed_count: number;
+  cancel_requested_at: Date | null;
   created_at: Date;
   updated_at: Date;
 }
 
-const JOB_COLUMNS = 'job_id, account_id, feature, user_id, request_hash, max_credits, status, pause_reason, stop_reason, hold_id::text, record_count, processed_count, verified_count, failed_count, created_at, updated_at';
+const JOB_COLUMNS =
+  'job_id, account_id, feature, user_id, request_hash, max_credits, status, pause_reason, stop_reason, hold_id::text, record_count, processed_count, verified_count, failed_count, cancel_requested_at, created_at, updated_at';
 
 export type JobStore = ReturnType<typeof createJobStore>;
 
@@ -358,6 +362,21 @@ export function createJobStore({ pool, ledger, catalog }: { pool: pg.Pool; ledge
     return getJob(jobId, now);
   }
 
+  /**
+   * Records that the job's cancellation was asked for, under the job row's lock: every later store
+   * of its results is refused, so nothing enriched after the cancel is charged. Repeating it keeps
+   * the first instant; a job that has ended is left as it is.
+   */
+  async function requestCancel(jobId: string, now: Date): Promise<void> {
+    await transaction(async (client) => {
+      await readJob(client, jobId, true);
+      await client.query(
+        `UPDATE jobs SET cancel_requested_at = coalesce(cancel_requested_at, $2) WHERE job_id = $1 AND status <> ALL ($3::text[])`,
+        [jobId, now, FINAL_JOB_STATUSES],
+      );
+    });
+  }
+
   /** The first records without a stored result, in append order (a partial index keeps this cheap). */
   async function pendingRecords(jobId: string, limit: number): Promise<PendingRecord[]> {
     const { rows } = await pool.query<{ seq: number; record_id: string; input: unknown }>(
@@ -384,6 +403,7 @@ export function createJobStore({ pool, ledger, catalog }: { pool: pg.Pool; ledge
     return transaction(async (client) => {
       // The job row first, as every other job transaction takes it: its counters change below.
       const job = await readJob(client, jobId, true);
+      if (job.cancel_requested_at !== null) return { stored: 0, verified: 0, failed: 0, notFound: 0, credits: 0, unpaid: 0, cancelled: true };
       const feature = enrichmentFeature(job.feature);
       const chargeable = new Set(feature.chargeableOutcomes);
       const { rows: pending } = await client.query<{ seq: number }>(
@@ -442,9 +462,9 @@ export function createJobStore({ pool, ledger, catalog }: { pool: pg.Pool; ledge
           [jobId, stored.length, toCharge.length, failed],
         );
       }
-      return { stored: stored.length, verified: toCharge.length, failed, notFound: free.length - failed, credits, unpaid };
+      return { stored: stored.length, verified: toCharge.length, failed, notFound: free.length - failed, credits, unpaid, cancelled: false };
     });
   }
 
-  return { createJob, appendRecords, jobStatus, getJob, listJobs, results, begin, reserveMore, pause, finish, pendingRecords, budget, storeResults };
+  return { createJob, appendRecords, jobStatus, getJob, listJobs, results, begin, reserveMore, pause, requestCancel, finish, pendingRecords, budget, storeResults };
 }
