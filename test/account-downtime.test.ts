@@ -81,6 +81,7 @@ describe('a worker that is down across period boundaries', () => {
     const period = (index: number) => periodByIndex(rule, startAt, 'UTC', first + index);
     const soon = (index: number) => new Date(period(index).start.getTime() + 200);
     await ledger.setUser({ accountId, userId: 'admin', role: 'admin', creditsAllowed: true, now: startAt });
+    await ledger.setUser({ accountId, userId: 'u', role: 'member', creditsAllowed: true, now: startAt });
     await ledger.topUp({ accountId, userId: 'admin', credits: credits(10), idempotencyKey: 'topup', now: startAt });
     await ledger.charge({ accountId, userId: 'u', feature: 'email.send', quantity: 200, idempotencyKey: 'period-0', now: period(0).start });
 

@@ -44,6 +44,7 @@ async function open(accountId: string, planId: string, options: Partial<StartAcc
   await eventually(() => grants(accountId), (rows) => rows.length >= 2, `${accountId} opened`);
   const opened = await view(accountId);
   await ledger.setUser({ accountId, userId: 'admin', role: 'admin', creditsAllowed: true, now: new Date(startAt) });
+  await ledger.setUser({ accountId, userId: 'u', role: 'member', creditsAllowed: true, now: new Date(startAt) });
   return opened;
 }
 

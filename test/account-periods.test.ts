@@ -71,6 +71,7 @@ describe(`an account through ${PERIODS} periods`, () => {
       const first = await eventually(() => state(accountId), () => true, `${accountId} opened`);
       expect(first.period.index).toBe(0);
       await ledger.setUser({ accountId, userId: 'admin', role: 'admin', creditsAllowed: true, now: startAt });
+      await ledger.setUser({ accountId, userId: 'u', role: 'member', creditsAllowed: true, now: startAt });
       await ledger.topUp({ accountId, userId: 'admin', credits: credits(7), idempotencyKey: 'topup', now: startAt });
 
       let view = first;

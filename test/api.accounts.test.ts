@@ -208,6 +208,8 @@ describe('the HTTP surface', () => {
         'GET /v1/accounts/{accountId}',
         'POST /v1/accounts/{accountId}/plan',
         'POST /v1/accounts/{accountId}/cancel',
+        'PATCH /v1/accounts/{accountId}',
+        'GET /v1/accounts/{accountId}/users',
         'PUT /v1/accounts/{accountId}/users/{userId}',
         'POST /v1/accounts/{accountId}/top-ups',
         'POST /v1/accounts/{accountId}/charges',

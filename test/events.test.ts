@@ -60,7 +60,7 @@ async function allEvents(accountId?: string): Promise<EventView[]> {
 async function completedJob(accountId: string, jobId: string, count: number): Promise<void> {
   const { env, ledger, jobs } = stack();
   const now = await serverNow();
-  await ledger.createAccount({ accountId, planId: 'sales-email-pro', users: [{ userId: 'admin', role: 'admin' }], now });
+  await ledger.createAccount({ accountId, planId: 'sales-email-pro', users: [{ userId: 'admin', role: 'admin' }, { userId: 'sdr', role: 'member' }], now });
   await ledger.topUp({ accountId, userId: 'admin', credits: credits(1000), idempotencyKey: `${accountId}:topup`, now });
   await jobs.createJob({ accountId, jobId, feature: 'lead.email-finder', userId: 'sdr', idempotencyKey: jobId, records: records(jobId, count), now });
   const job = await startJob(env.client, TASK_QUEUE, { jobId, accountId, feature: 'lead.email-finder', batchSize: 20 });
@@ -158,6 +158,7 @@ describe('period events', () => {
     const startAt = (await serverNow()).toISOString();
     const handle = await startAccount(env.client, TASK_QUEUE, { accountId, planId: 'demo-fast', seats: 1, timeZone: 'UTC', startAt, trial: false });
     await eventually(() => ledger.balance({ accountId, now: new Date(startAt) }), (balance) => balance.available === credits(100), 'the first allowance');
+    await ledger.setUser({ accountId, userId: 'member', role: 'member', creditsAllowed: true, now: new Date(startAt) });
     await ledger.charge({ accountId, userId: 'member', feature: 'email.captured', quantity: 30, idempotencyKey: 'spend-30', now: await serverNow() });
     const first = (await eventually(() => handle.query(accountStateQuery), (view) => view.status === 'active', 'the account open')) as OpenAccountView;
 

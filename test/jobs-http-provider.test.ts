@@ -44,7 +44,7 @@ describe('a job against a real HTTP provider with 500s, 429s and timeouts', () =
   it('charges retried records once and failed records never', async () => {
     const { env, ledger, pool, jobs } = stack();
     const now = new Date(await env.currentTimeMs());
-    await ledger.createAccount({ accountId: 'http-job', planId: 'sales-email-pro', users: [{ userId: 'admin', role: 'admin' }], now });
+    await ledger.createAccount({ accountId: 'http-job', planId: 'sales-email-pro', users: [{ userId: 'admin', role: 'admin' }, { userId: 'sdr', role: 'member' }], now });
     await ledger.topUp({ accountId: 'http-job', userId: 'admin', credits: credits(1000), idempotencyKey: 'topup', now });
     const kinds = ['ok', 'flaky', 'busy', 'slow', 'dead', 'missing'];
     const jobRecords = kinds.flatMap((kind) => Array.from({ length: 5 }, (_, index) => ({ recordId: `${kind}-${index}` })));

@@ -20,7 +20,7 @@ describe('a job of a million records', () => {
   it('completes with every verified record charged once and a history bounded by continue-as-new', async () => {
     const { env, ledger, pool, jobs } = stack();
     const now = new Date(await env.currentTimeMs());
-    await ledger.createAccount({ accountId: 'million', planId: 'sales-email-pro', users: [{ userId: 'admin', role: 'admin' }], now });
+    await ledger.createAccount({ accountId: 'million', planId: 'sales-email-pro', users: [{ userId: 'admin', role: 'admin' }, { userId: 'sdr', role: 'member' }], now });
     await ledger.topUp({ accountId: 'million', userId: 'admin', credits: credits(5 * RECORDS), idempotencyKey: 'topup', now });
     await jobs.createJob({ accountId: 'million', jobId: 'million-1', feature: 'lead.email-finder', userId: 'sdr', idempotencyKey: 'k', now });
     // Streamed in as chunks, as the API does: records never pass through a workflow.

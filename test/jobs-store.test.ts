@@ -30,7 +30,7 @@ async function expectCode(promise: Promise<unknown>, code: LedgerErrorCode): Pro
 }
 
 async function account(accountId: string, planId = 'sales-email-pro'): Promise<void> {
-  await ledger.createAccount({ accountId, planId, users: [{ userId: 'admin', role: 'admin' }], now: at('2026-01-01T00:00:00Z') });
+  await ledger.createAccount({ accountId, planId, users: [{ userId: 'admin', role: 'admin' }, { userId: 'sdr', role: 'member' }], now: at('2026-01-01T00:00:00Z') });
   for (const [start, end] of [['2026-01-01', '2026-02-01'], ['2026-02-01', '2026-03-01']] as const) {
     await ledger.grant({
       accountId, source: 'allowance', credits: credits(30),

@@ -74,7 +74,7 @@ afterAll(async () => {
 describe('a job whose worker process is killed mid-batch, again and again', () => {
   it('completes, charging every verified record exactly once and never re-sending a stored record', async () => {
     const now = new Date();
-    await ledger.createAccount({ accountId: 'killed', planId: 'sales-email-pro', users: [{ userId: 'admin', role: 'admin' }], now });
+    await ledger.createAccount({ accountId: 'killed', planId: 'sales-email-pro', users: [{ userId: 'admin', role: 'admin' }, { userId: 'sdr', role: 'member' }], now });
     await ledger.topUp({ accountId: 'killed', userId: 'admin', credits: credits(5 * RECORDS), idempotencyKey: 'topup', now });
     const records = Array.from({ length: RECORDS }, (_, index) => ({ recordId: `lead-${index}` }));
     await jobs.createJob({ accountId: 'killed', jobId: 'killed-job', feature: 'lead.email-finder', userId: 'sdr', idempotencyKey: 'k', records, now });

@@ -22,7 +22,7 @@ const serverNow = async () => new Date(await stack().env.currentTimeMs());
 async function fundedAccount(accountId: string, purchased: number): Promise<void> {
   const { ledger } = stack();
   const now = await serverNow();
-  await ledger.createAccount({ accountId, planId: 'sales-email-pro', users: [{ userId: 'admin', role: 'admin' }], now });
+  await ledger.createAccount({ accountId, planId: 'sales-email-pro', users: [{ userId: 'admin', role: 'admin' }, { userId: 'sdr', role: 'member' }], now });
   if (purchased > 0) await ledger.topUp({ accountId, userId: 'admin', credits: credits(purchased), idempotencyKey: `${accountId}:initial`, now });
 }
 
@@ -76,6 +76,7 @@ describe('bulk enrichment jobs', () => {
     await startAccount(env.client, TASK_QUEUE, { accountId, planId: 'demo-fast', seats: 1, timeZone: 'UTC', startAt: startAt.toISOString(), trial: false });
     await eventually(() => ledger.balance({ accountId, now: startAt }), (balance) => balance.available === credits(100), 'the first allowance');
     await ledger.setUser({ accountId, userId: 'admin', role: 'admin', creditsAllowed: true, now: startAt });
+    await ledger.setUser({ accountId, userId: 'sdr', role: 'member', creditsAllowed: true, now: startAt });
     await jobs.createJob({ accountId, jobId: 'job-pause', feature: 'lead.email-finder', userId: 'sdr', idempotencyKey: 'job-pause', records: records('job-pause', 120), now: startAt });
     const job = await startJob(env.client, TASK_QUEUE, { jobId: 'job-pause', accountId, feature: 'lead.email-finder', batchSize: 40 });
 

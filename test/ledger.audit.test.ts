@@ -14,7 +14,7 @@ let url: string;
 beforeAll(async () => {
   ({ ledger, pool, url } = await freshLedger());
   const now = new Date('2026-05-01T00:00:00Z');
-  await ledger.createAccount({ accountId: 'audited', planId: 'sales-email-pro', users: [{ userId: 'admin', role: 'admin' }], now });
+  await ledger.createAccount({ accountId: 'audited', planId: 'sales-email-pro', users: [{ userId: 'admin', role: 'admin' }, { userId: 'u', role: 'member' }], now });
   await ledger.topUp({ accountId: 'audited', userId: 'admin', credits: credits(50), idempotencyKey: 't1', now });
   await ledger.charge({ accountId: 'audited', userId: 'u', feature: 'lead.email-finder', quantity: 2, idempotencyKey: 'c1', now });
   const hold = await ledger.reserve({ accountId: 'audited', userId: 'u', feature: 'lead.email-finder', maxCredits: credits(20), idempotencyKey: 'h1', now });

@@ -280,15 +280,15 @@ describe('errors', () => {
     await ledger.topUp({ accountId, userId: 'admin', credits: credits(3), idempotencyKey: key(), now: at('2026-01-01T00:00:00Z') });
     const before = await entryCount(accountId);
     const now = at('2026-01-02T00:00:00Z');
-    await expectLedgerError(ledger.charge({ accountId: 'nobody', userId: 'u', feature: 'ai.variable', idempotencyKey: key(), now }), 'UNKNOWN_ACCOUNT');
-    await expectLedgerError(ledger.charge({ accountId, userId: 'u', feature: 'teleport', idempotencyKey: key(), now }), 'UNKNOWN_FEATURE');
-    const invalid = await expectLedgerError(ledger.charge({ accountId, userId: 'u', feature: 'ai.variable', quantity: -2, idempotencyKey: key(), now }), 'VALIDATION_FAILED');
+    await expectLedgerError(ledger.charge({ accountId: 'nobody', userId: 'member', feature: 'ai.variable', idempotencyKey: key(), now }), 'UNKNOWN_ACCOUNT');
+    await expectLedgerError(ledger.charge({ accountId, userId: 'member', feature: 'teleport', idempotencyKey: key(), now }), 'UNKNOWN_FEATURE');
+    const invalid = await expectLedgerError(ledger.charge({ accountId, userId: 'member', feature: 'ai.variable', quantity: -2, idempotencyKey: key(), now }), 'VALIDATION_FAILED');
     expect(invalid.issues).toEqual([expect.objectContaining({ path: 'quantity' })]);
-    await expectLedgerError(ledger.charge({ accountId, userId: 'u', feature: 'ai.variable', quantity: 1.5, idempotencyKey: key(), now }), 'VALIDATION_FAILED');
+    await expectLedgerError(ledger.charge({ accountId, userId: 'member', feature: 'ai.variable', quantity: 1.5, idempotencyKey: key(), now }), 'VALIDATION_FAILED');
     await expectLedgerError(ledger.topUp({ accountId, userId: 'admin', credits: 0.5, idempotencyKey: key(), now }), 'VALIDATION_FAILED');
-    await expectLedgerError(ledger.charge({ accountId, userId: 'u', feature: 'promotion.product-week', variant: 'mars', idempotencyKey: key(), now }), 'VALIDATION_FAILED');
+    await expectLedgerError(ledger.charge({ accountId, userId: 'member', feature: 'promotion.product-week', variant: 'mars', idempotencyKey: key(), now }), 'VALIDATION_FAILED');
     const insufficient = await expectLedgerError(
-      ledger.charge({ accountId, userId: 'u', feature: 'lead.email-finder', quantity: 1, idempotencyKey: key(), now }),
+      ledger.charge({ accountId, userId: 'member', feature: 'lead.email-finder', quantity: 1, idempotencyKey: key(), now }),
       'INSUFFICIENT_CREDITS',
     );
     expect(insufficient).toMatchObject({ needed: 5, available: 3 });
@@ -354,6 +354,7 @@ describe('idempotency', () => {
 describe('usage', () => {
   it('reports credits per feature, user, job and day in the account time zone', async () => {
     const accountId = await newAccount('sales-email-pro', { timeZone: 'America/Los_Angeles' });
+    for (const userId of ['ann', 'bob']) await ledger.setUser({ accountId, userId, role: 'member', creditsAllowed: true, now: at('2026-01-01T00:00:00Z') });
     await ledger.topUp({ accountId, userId: 'admin', credits: credits(100), idempotencyKey: key(), now: at('2026-01-01T00:00:00Z') });
     await ledger.charge({ accountId, userId: 'ann', feature: 'ai.variable', quantity: 2, idempotencyKey: key(), now: at('2026-01-02T07:59:00Z') });
     await ledger.charge({ accountId, userId: 'bob', feature: 'lead.email-finder', quantity: 1, idempotencyKey: key(), now: at('2026-01-02T08:00:00Z') });

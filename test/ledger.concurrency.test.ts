@@ -18,7 +18,8 @@ afterAll(async () => {
 const CHARGERS = 60;
 
 async function accountWith(accountId: string, allowance: number, purchased: number, now: Date): Promise<void> {
-  await ledger.createAccount({ accountId, planId: 'sales-email-pro', users: [{ userId: 'admin', role: 'admin' }], now });
+  // The chargers' users are registered by their first spend, concurrently.
+  await ledger.createAccount({ accountId, planId: 'sales-email-pro', users: [{ userId: 'admin', role: 'admin' }], unknownUsers: 'register', now });
   await ledger.grant({
     accountId, source: 'allowance', credits: credits(allowance),
     effectiveAt: now, expiresAt: new Date(now.getTime() + 30 * 86_400_000), idempotencyKey: `${accountId}:allowance`, now,

@@ -30,7 +30,7 @@ async function expectCode(promise: Promise<unknown>, code: LedgerErrorCode): Pro
 async function fundedAccount(allowance: number, purchased: number) {
   const accountId = `hold-acct-${++sequence}`;
   const now = at('2026-01-01T00:00:00Z');
-  await ledger.createAccount({ accountId, planId: 'sales-email-pro', users: [{ userId: 'admin', role: 'admin' }], now });
+  await ledger.createAccount({ accountId, planId: 'sales-email-pro', users: [{ userId: 'admin', role: 'admin' }, { userId: 'sdr', role: 'member' }], now });
   if (allowance > 0) {
     await ledger.grant({
       accountId, source: 'allowance', credits: credits(allowance),

@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { GRANT_SOURCES } from '../catalog/schema.js';
 import { JOB_LIMITS, JOB_STATUSES, PAUSE_REASONS, jobId as jobIdSchema } from '../jobs/inputs.js';
-import { LIMITS, USAGE_GROUPS, accountId as accountIdSchema, featureId, idempotencyKey, role, timeZone, userId } from '../ledger/inputs.js';
+import { LIMITS, USAGE_GROUPS, accountId as accountIdSchema, featureId, idempotencyKey, role, timeZone, unknownUsersPolicy, userId } from '../ledger/inputs.js';
 import { CreditAmountError, parseCredits } from '../money.js';
 
 /**
@@ -90,6 +90,7 @@ export const CreateAccountRequest = z
     startAt: isoInstant.optional().openapi({ description: 'When the first period starts; now by default' }),
     trial: z.boolean().default(false),
     users: z.array(z.strictObject({ userId, role, creditsAllowed: z.boolean().default(true) })).max(100).default([]),
+    unknownUsers: unknownUsersPolicy.default('refuse').openapi({ description: 'A spend by a user not in `users`: refused with 404 UNKNOWN_USER, or registers them as a member' }),
   })
   .openapi('CreateAccountRequest');
 export type CreateAccountBody = z.input<typeof CreateAccountRequest>;
@@ -147,6 +148,18 @@ export const SetUserRequest = z.strictObject({ role, creditsAllowed: z.boolean()
 export type SetUserBody = z.input<typeof SetUserRequest>;
 export const UserResponse = z.object({ accountId: z.string(), userId: z.string(), role, creditsAllowed: z.boolean() }).openapi('User');
 export type UserView = z.infer<typeof UserResponse>;
+export const UsersResponse = z
+  .object({
+    accountId: z.string(),
+    unknownUsers: unknownUsersPolicy,
+    users: z.array(z.object({ userId: z.string(), role, creditsAllowed: z.boolean(), updatedAt: z.string() })),
+  })
+  .openapi('Users');
+export type UsersView = z.infer<typeof UsersResponse>;
+export const AccountSettingsRequest = z.strictObject({ unknownUsers: unknownUsersPolicy }).openapi('AccountSettingsRequest');
+export type AccountSettingsBody = z.input<typeof AccountSettingsRequest>;
+export const AccountSettingsResponse = z.object({ accountId: z.string(), unknownUsers: unknownUsersPolicy }).openapi('AccountSettings');
+export type AccountSettingsView = z.infer<typeof AccountSettingsResponse>;
 
 export const TopUpRequest = z
   .strictObject({ credits: positiveCredits, userId, idempotencyKey, expiresAt: isoInstant.optional() })

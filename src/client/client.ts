@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import {
   AccountResponse,
+  AccountSettingsResponse,
   CreateAccountResponse,
   AppendRecordsResponse,
   CancelAccountResponse,
@@ -17,7 +18,10 @@ import {
   TopUpResponse,
   UsageResponse,
   UserResponse,
+  UsersResponse,
   type AccountView,
+  type AccountSettingsBody,
+  type AccountSettingsView,
   type CreatedAccountView,
   type AppendRecordsView,
   type CancelAccountView,
@@ -46,6 +50,7 @@ import {
   type UsageParams,
   type UsageView,
   type UserView,
+  type UsersView,
 } from '../api/schemas.js';
 
 export type * from '../api/schemas.js';
@@ -140,6 +145,9 @@ export function createCreditsClient(options: CreditsClientOptions) {
     cancelAccount: (accountId: string): Promise<CancelAccountView> => request('POST', `${account(accountId)}/cancel`, CancelAccountResponse),
     setUser: (accountId: string, userId: string, body: SetUserBody): Promise<UserView> =>
       request('PUT', `${account(accountId)}/users/${segment(userId)}`, UserResponse, { body }),
+    listUsers: (accountId: string): Promise<UsersView> => request('GET', `${account(accountId)}/users`, UsersResponse),
+    updateSettings: (accountId: string, body: AccountSettingsBody): Promise<AccountSettingsView> =>
+      request('PATCH', account(accountId), AccountSettingsResponse, { body }),
     topUp: (accountId: string, body: TopUpBody): Promise<TopUpView> => request('POST', `${account(accountId)}/top-ups`, TopUpResponse, { body }),
     charge: (accountId: string, body: ChargeBody): Promise<ChargeView> => request('POST', `${account(accountId)}/charges`, ChargeResponse, { body }),
     estimate: (accountId: string, body: EstimateBody): Promise<EstimateView> => request('POST', `${account(accountId)}/estimates`, EstimateResponse, { body }),

@@ -119,6 +119,7 @@ function banner(stack: DevStack, startedInMs: number): string {
     'Try:',
     `  curl -s ${auth} ${urls.api}/v1/accounts/${DEMO.accountId}`,
     `  curl -s ${auth} ${urls.api}/v1/jobs/${DEMO.jobId}`,
+    `  curl -s ${auth} ${urls.api}/v1/accounts/${DEMO.accountId}/users   # spends by unregistered users are refused (PATCH unknownUsers: register to allow)`,
     `  ${cli(`balance ${DEMO.accountId}`)}`,
     `  ${cli(`job ${DEMO.jobId} --watch`)}`,
     `  ${cli(`top-up ${DEMO.accountId} 100 --user ${DEMO.adminUserId}`)}`,

@@ -29,6 +29,10 @@ export const positiveMicros = micros.min(1);
 export const instant = z.date().refine((date) => !Number.isNaN(date.getTime()), 'must be a valid date');
 export const timeZone = z.string().refine((zone) => IANAZone.isValidZone(zone), 'must be an IANA time zone such as "Europe/Paris"');
 export const role = z.enum(['admin', 'member']);
+/** What a spend by a user the account has not registered does: refused (UNKNOWN_USER), or registers them as a member. */
+export const UNKNOWN_USERS_POLICIES = ['refuse', 'register'] as const;
+export const unknownUsersPolicy = z.enum(UNKNOWN_USERS_POLICIES);
+export type UnknownUsersPolicy = z.infer<typeof unknownUsersPolicy>;
 export const grantSource = z.enum(GRANT_SOURCES);
 export const holdId = z.string().regex(/^\d{1,18}$/, 'must be a hold id');
 export const grantId = z.string().regex(/^\d{1,18}$/, 'must be a grant id');
@@ -42,8 +46,11 @@ export const createAccountInput = z.strictObject({
     .array(z.strictObject({ userId, role, creditsAllowed: z.boolean().default(true) }))
     .max(LIMITS.maxUsersPerAccount)
     .default([]),
+  unknownUsers: unknownUsersPolicy.default('refuse'),
   now: instant,
 });
+
+export const setUnknownUsersInput = z.strictObject({ accountId, unknownUsers: unknownUsersPolicy, now: instant });
 
 export const setUserInput = z.strictObject({ accountId, userId, role, creditsAllowed: z.boolean(), now: instant });
 

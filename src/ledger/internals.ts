@@ -5,7 +5,7 @@ import type { GrantSource } from '../catalog/schema.js';
 import { assertMicros, formatCredits, microsToCredits, type Micros } from '../money.js';
 import type { Queryable } from './db.js';
 import { LedgerError } from './errors.js';
-import type { KeyOrigin } from './inputs.js';
+import type { KeyOrigin, UnknownUsersPolicy } from './inputs.js';
 
 export interface AccountRow {
   account_id: string;
@@ -13,6 +13,7 @@ export interface AccountRow {
   seats: number;
   time_zone: string;
   status: 'active' | 'cancelling' | 'cancelled';
+  unknown_users: UnknownUsersPolicy;
   created_at: Date;
 }
 
@@ -130,14 +131,29 @@ export function requireFeatureInPlan(catalog: Catalog, account: AccountRow, feat
   }
 }
 
-/** Plan gating and the per-user switch, checked for every spend and reservation. */
-export async function authorizeSpend(client: Queryable, catalog: Catalog, account: AccountRow, feature: Feature, userId: string): Promise<void> {
+/**
+ * Plan gating, known users and the per-user switch, checked for every spend, reservation and
+ * estimate. A user the account has not registered is refused (UNKNOWN_USER) unless the account
+ * registers users on first spend: then a spend (`registerAt`, not an estimate) registers them as a
+ * member allowed to spend.
+ */
+export async function authorizeSpend(client: Queryable, catalog: Catalog, account: AccountRow, feature: Feature, userId: string, registerAt?: Date): Promise<void> {
   requireFeatureInPlan(catalog, account, feature);
   const { rows } = await client.query<{ credits_allowed: boolean }>(
     'SELECT credits_allowed FROM account_users WHERE account_id = $1 AND user_id = $2',
     [account.account_id, userId],
   );
-  if (rows[0] && !rows[0].credits_allowed) {
+  if (!rows[0]) {
+    if (account.unknown_users === 'refuse') {
+      throw new LedgerError('UNKNOWN_USER', `"${userId}" is not a user of account "${account.account_id}": register them first (PUT /v1/accounts/${account.account_id}/users/${userId})`, {
+        userId,
+        accountId: account.account_id,
+      });
+    }
+    if (registerAt) await upsertUser(client, account.account_id, userId, 'member', true, registerAt);
+    return;
+  }
+  if (!rows[0].credits_allowed) {
     throw new LedgerError('CREDITS_DISALLOWED', `user "${userId}" is not allowed to spend credits on account "${account.account_id}"`, {
       userId,
       accountId: account.account_id,
@@ -267,4 +283,12 @@ export async function availableBalance(client: Queryable, accountId: string, now
 
 export function isUniqueViolation(error: unknown, constraint: string): boolean {
   return error instanceof pg.DatabaseError && error.code === '23505' && error.constraint === constraint;
+}
+
+export async function upsertUser(client: Queryable, accountId: string, userId: string, role: string, creditsAllowed: boolean, now: Date): Promise<void> {
+  await client.query(
+    `INSERT INTO account_users (account_id, user_id, role, credits_allowed, updated_at) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (account_id, user_id) DO UPDATE SET role = EXCLUDED.role, credits_allowed = EXCLUDED.credits_allowed, updated_at = EXCLUDED.updated_at`,
+    [accountId, userId, role, creditsAllowed, now],
+  );
 }

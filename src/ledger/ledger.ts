@@ -17,9 +17,12 @@ import {
   parseInput,
   reserveInput,
   setAccountPlanInput,
+  setUnknownUsersInput,
   setUserInput,
   topUpInput,
   accountRefInput,
+  LIMITS,
+  type UnknownUsersPolicy,
 } from './inputs.js';
 import {
   appendEntries,
@@ -36,6 +39,7 @@ import {
   runOnce,
   spendableGrants,
   sumFree,
+  upsertUser,
   type AccountRow,
   type Replayable,
 } from './internals.js';
@@ -127,6 +131,13 @@ export interface ExpireResult {
 
 export type CreateAccountInput = z.input<typeof createAccountInput>;
 export type SetUserInput = z.input<typeof setUserInput>;
+export type SetUnknownUsersInput = z.input<typeof setUnknownUsersInput>;
+
+export interface AccountUsers {
+  accountId: string;
+  unknownUsers: UnknownUsersPolicy;
+  users: { userId: string; role: 'admin' | 'member'; creditsAllowed: boolean; updatedAt: string }[];
+}
 export type SetAccountPlanInput = z.input<typeof setAccountPlanInput>;
 export type GrantInput = z.input<typeof grantInput>;
 export type TopUpInput = z.input<typeof topUpInput>;
@@ -169,9 +180,9 @@ function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transa
     }
     return transaction(async (client) => {
       const inserted = await client.query<AccountRow>(
-        `INSERT INTO accounts (account_id, plan_id, seats, time_zone, created_at) VALUES ($1, $2, $3, $4, $5)
+        `INSERT INTO accounts (account_id, plan_id, seats, time_zone, unknown_users, created_at) VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (account_id) DO NOTHING RETURNING *`,
-        [input.accountId, input.planId, input.seats, input.timeZone, input.now],
+        [input.accountId, input.planId, input.seats, input.timeZone, input.unknownUsers, input.now],
       );
       const account = inserted.rows[0];
       if (!account) {
@@ -203,6 +214,31 @@ function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transa
       await upsertUser(client, input.accountId, input.userId, input.role, input.creditsAllowed, input.now);
       return { accountId: input.accountId, userId: input.userId, role: input.role, creditsAllowed: input.creditsAllowed };
     });
+  }
+
+  /** Whether a spend by a user the account has not registered is refused or registers them. */
+  async function setUnknownUsers(raw: SetUnknownUsersInput): Promise<{ accountId: string; unknownUsers: UnknownUsersPolicy }> {
+    const input = parseInput(setUnknownUsersInput, raw);
+    return transaction(async (client) => {
+      await lockAccount(client, input.accountId);
+      await client.query('UPDATE accounts SET unknown_users = $2 WHERE account_id = $1', [input.accountId, input.unknownUsers]);
+      return { accountId: input.accountId, unknownUsers: input.unknownUsers };
+    });
+  }
+
+  /** The account's users in id order, and what a spend by anyone else does. */
+  async function listUsers(raw: { accountId: string }): Promise<AccountUsers> {
+    const { accountId } = parseInput(accountRefInput, raw);
+    const account = await readAccount(pool, accountId);
+    const { rows } = await pool.query<{ user_id: string; role: 'admin' | 'member'; credits_allowed: boolean; updated_at: Date }>(
+      `SELECT user_id, role, credits_allowed, updated_at FROM account_users WHERE account_id = $1 ORDER BY user_id LIMIT ${LIMITS.maxUsersPerAccount}`,
+      [accountId],
+    );
+    return {
+      accountId,
+      unknownUsers: account.unknown_users,
+      users: rows.map((row) => ({ userId: row.user_id, role: row.role, creditsAllowed: row.credits_allowed, updatedAt: row.updated_at.toISOString() })),
+    };
   }
 
   /** Plan, seats and status in force for gating; the account workflow decides when they change. */
@@ -354,7 +390,7 @@ function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transa
       const { idempotencyKey, origin, now, accountId, ...request } = input;
       const spec = { accountId, kind: 'charge' as const, idempotencyKey, origin, request, now, userId: input.userId, feature: feature.id };
       return runOnce(client, spec, async (operationId) => {
-        await authorizeSpend(client, catalog, account, feature, input.userId);
+        await authorizeSpend(client, catalog, account, feature, input.userId, input.now);
         const { billable, deduped } = input.subjectIds
           ? await billableSubjects(client, account, input.subjectIds, feature.reexportWindowDays, catalog.subjectGroup(feature), now, operationId)
           : { billable: input.quantity ?? 1, deduped: input.quantity ?? 1 };
@@ -420,7 +456,7 @@ function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transa
       const { idempotencyKey, origin, now, accountId, ...request } = input;
       const spec = { accountId, kind: 'hold' as const, idempotencyKey, origin, request, now, userId: input.userId, feature: feature.id, jobId: input.jobId };
       return runOnce(client, spec, async (operationId) => {
-        await authorizeSpend(client, catalog, account, feature, input.userId);
+        await authorizeSpend(client, catalog, account, feature, input.userId, input.now);
         const { rows } = await client.query<{ hold_id: string }>(
           `INSERT INTO holds (account_id, operation_id, feature, user_id, job_id, created_at)
            VALUES ($1, $2, $3, $4, $5, $6) RETURNING hold_id::text`,
@@ -672,6 +708,8 @@ function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transa
     createAccount,
     getAccount,
     setUser,
+    setUnknownUsers,
+    listUsers,
     setAccountPlan,
     grant,
     topUp,
@@ -688,14 +726,6 @@ function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transa
     ...createReports(pool),
     audit: (options: { accountId?: string } = {}) => auditLedger(pool, options),
   };
-}
-
-async function upsertUser(client: Queryable, accountId: string, userId: string, role: string, creditsAllowed: boolean, now: Date): Promise<void> {
-  await client.query(
-    `INSERT INTO account_users (account_id, user_id, role, credits_allowed, updated_at) VALUES ($1, $2, $3, $4, $5)
-     ON CONFLICT (account_id, user_id) DO UPDATE SET role = EXCLUDED.role, credits_allowed = EXCLUDED.credits_allowed, updated_at = EXCLUDED.updated_at`,
-    [accountId, userId, role, creditsAllowed, now],
-  );
 }
 
 function toAccountView(account: AccountRow): AccountView {

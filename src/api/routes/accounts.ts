@@ -5,6 +5,8 @@ import { ApiError } from '../errors.js';
 import { errors, json, jsonBody, security } from '../openapi.js';
 import {
   AccountIdParams,
+  AccountSettingsRequest,
+  AccountSettingsResponse,
   AccountResponse,
   AccountUserParams,
   CancelAccountResponse,
@@ -24,6 +26,7 @@ import {
   UsageQuery,
   UsageResponse,
   UserResponse,
+  UsersResponse,
   type AccountView,
 } from '../schemas.js';
 import { accountView } from '../views.js';
@@ -90,6 +93,26 @@ const setUser = createRoute({
   responses: { 200: json(UserResponse, 'the user'), ...errors('UNKNOWN_ACCOUNT') },
 });
 
+const listUsers = createRoute({
+  method: 'get',
+  path: '/v1/accounts/{accountId}/users',
+  tags,
+  security,
+  summary: "The account's users, their roles and whether they may spend, and what a spend by anyone else does",
+  request: { params: AccountIdParams },
+  responses: { 200: json(UsersResponse, 'the users'), ...errors('UNKNOWN_ACCOUNT') },
+});
+
+const updateSettings = createRoute({
+  method: 'patch',
+  path: '/v1/accounts/{accountId}',
+  tags,
+  security,
+  summary: 'Change account settings: whether a spend by an unregistered user is refused or registers them',
+  request: { params: AccountIdParams, body: jsonBody(AccountSettingsRequest) },
+  responses: { 200: json(AccountSettingsResponse, 'the settings'), ...errors('UNKNOWN_ACCOUNT') },
+});
+
 const topUp = createRoute({
   method: 'post',
   path: '/v1/accounts/{accountId}/top-ups',
@@ -111,7 +134,7 @@ const charge = createRoute({
   request: { params: AccountIdParams, body: jsonBody(ChargeRequest) },
   responses: {
     201: json(ChargeResponse, 'charged'),
-    ...errors('INSUFFICIENT_CREDITS', 'FEATURE_NOT_IN_PLAN', 'CREDITS_DISALLOWED', 'UNKNOWN_ACCOUNT', 'UNKNOWN_FEATURE', 'IDEMPOTENCY_CONFLICT'),
+    ...errors('INSUFFICIENT_CREDITS', 'FEATURE_NOT_IN_PLAN', 'CREDITS_DISALLOWED', 'UNKNOWN_USER', 'UNKNOWN_ACCOUNT', 'UNKNOWN_FEATURE', 'IDEMPOTENCY_CONFLICT'),
   },
 });
 
@@ -122,7 +145,7 @@ const estimate = createRoute({
   security,
   summary: 'The most an action would cost, and whether the balance covers it',
   request: { params: AccountIdParams, body: jsonBody(EstimateRequest) },
-  responses: { 200: json(EstimateResponse, 'the estimate'), ...errors('FEATURE_NOT_IN_PLAN', 'CREDITS_DISALLOWED', 'UNKNOWN_ACCOUNT', 'UNKNOWN_FEATURE') },
+  responses: { 200: json(EstimateResponse, 'the estimate'), ...errors('FEATURE_NOT_IN_PLAN', 'CREDITS_DISALLOWED', 'UNKNOWN_USER', 'UNKNOWN_ACCOUNT', 'UNKNOWN_FEATURE') },
 });
 
 const usage = createRoute({
@@ -181,6 +204,7 @@ export function accountRoutes(app: ApiApp, deps: ApiDeps): void {
       seats: body.seats,
       timeZone: body.timeZone,
       users: body.users,
+      unknownUsers: body.unknownUsers,
       now: startAt,
     });
     await temporal.startAccount({
@@ -221,6 +245,13 @@ export function accountRoutes(app: ApiApp, deps: ApiDeps): void {
     const body = c.req.valid('json');
     const user = await ledger.setUser({ accountId, userId, role: body.role, creditsAllowed: body.creditsAllowed, now: deps.now() });
     return c.json({ ...user, role: body.role }, 200);
+  });
+
+  app.openapi(listUsers, async (c) => c.json(await ledger.listUsers({ accountId: c.req.valid('param').accountId }), 200));
+
+  app.openapi(updateSettings, async (c) => {
+    const { accountId } = c.req.valid('param');
+    return c.json(await ledger.setUnknownUsers({ accountId, unknownUsers: c.req.valid('json').unknownUsers, now: deps.now() }), 200);
   });
 
   app.openapi(topUp, async (c) => {

@@ -40,7 +40,7 @@ const createJob = createRoute({
   request: { params: AccountIdParams, body: jsonBody(CreateJobRequest) },
   responses: {
     201: json(JobResponse, 'the job'),
-    ...errors('UNKNOWN_ACCOUNT', 'UNKNOWN_FEATURE', 'FEATURE_NOT_IN_PLAN', 'CREDITS_DISALLOWED', 'IDEMPOTENCY_CONFLICT', 'JOB_STATE_CONFLICT', 'UNAVAILABLE'),
+    ...errors('UNKNOWN_ACCOUNT', 'UNKNOWN_FEATURE', 'FEATURE_NOT_IN_PLAN', 'CREDITS_DISALLOWED', 'UNKNOWN_USER', 'IDEMPOTENCY_CONFLICT', 'JOB_STATE_CONFLICT', 'UNAVAILABLE'),
   },
 });
 
