@@ -42,7 +42,8 @@ async function open(accountId: string, planId: string, options: Partial<StartAcc
   const startAt = new Date(await env.currentTimeMs()).toISOString();
   await startAccount(env.client, TASK_QUEUE, { accountId, planId, seats: 1, timeZone: 'UTC', startAt, trial: false, ...options });
   await eventually(() => grants(accountId), (rows) => rows.length >= 2, `${accountId} opened`);
-  const opened = await view(accountId);
+  // The workflow says it is open once it has recorded both grants.
+  const opened = await eventually(() => handle(accountId).query(accountStateQuery), (state) => state.status !== 'opening', `${accountId} open`).then(() => view(accountId));
   await ledger.setUser({ accountId, userId: 'admin', role: 'admin', creditsAllowed: true, now: new Date(startAt) });
   await ledger.setUser({ accountId, userId: 'u', role: 'member', creditsAllowed: true, now: new Date(startAt) });
   return opened;

@@ -74,6 +74,9 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<Open
   // Undefined only while a new account is being opened; handlers wait for it (see `exclusively`).
   let opened: CarriedState | undefined = input.carried;
   let busy = false;
+  // A new account reads as opening until its next period is written ahead too, so that whoever
+  // waits for it to open (the API's create) sees both grants; a continued run was open already.
+  let firstPeriodsWritten = input.carried !== undefined;
 
   const state = (): CarriedState => {
     if (!opened) throw new Error('invariant: account state read before the account was opened');
@@ -102,7 +105,7 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<Open
   }
 
   function view(): AccountView {
-    if (!opened) return { accountId, planId: input.planId, seats: input.seats, timeZone, status: 'opening' };
+    if (!opened || !firstPeriodsWritten) return { accountId, planId: input.planId, seats: input.seats, timeZone, status: 'opening' };
     return openView(opened);
   }
 
@@ -263,6 +266,7 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<Open
     }
     if (s.status === 'active' && !s.next) s.next = await writeAhead(s, await activities.planTerms(s.plan));
   });
+  firstPeriodsWritten = true;
   publish();
 
   // Wait for the period's end at an absolute instant; continue-as-new early if history grows large.
