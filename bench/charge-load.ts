@@ -119,7 +119,7 @@ export function createChargeLoad(context: BenchContext, name: string, shape: Cha
     const setupStarted = performance.now();
     await mapConcurrent(accountIds, Math.min(SETUP_CONCURRENCY, callers), async (accountId, index) => {
       const now = new Date();
-      await ledger.createAccount({ accountId, planId: PLAN, seats: 1, timeZone: 'UTC', users: [{ userId: ADMIN, role: 'admin' }], now });
+      await ledger.createAccount({ accountId, planId: PLAN, seats: 1, timeZone: 'UTC', users: [{ userId: ADMIN, role: 'admin' }, { userId: CHARGING_USER, role: 'member' }], now });
       await ledger.topUp({
         accountId,
         userId: ADMIN,

@@ -244,7 +244,7 @@ async function runJobEnrich(context: BenchContext, shape: JobEnrichShape): Promi
     const ledger = createLedger({ pool, catalog });
     const jobs = createJobStore({ pool, ledger, catalog });
     const now = new Date();
-    await ledger.createAccount({ accountId, planId: PLAN, users: [{ userId: ADMIN, role: 'admin' }], now });
+    await ledger.createAccount({ accountId, planId: PLAN, users: [{ userId: ADMIN, role: 'admin' }, { userId: JOB_USER, role: 'member' }], now });
     await ledger.topUp({ accountId, userId: ADMIN, credits: unitPrice * (records + warmup), idempotencyKey: 'bench-funding', now });
 
     const prepare = async (jobId: string, count: number): Promise<void> => {
