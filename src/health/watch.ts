@@ -75,27 +75,24 @@ export function createHealthWatch<Name extends string>(options: HealthWatchOptio
   const probeTimeoutMs = options.probeTimeoutMs ?? DEFAULTS.probeTimeoutMs;
   const now = options.now ?? Date.now;
   const names = Object.keys(probes) as Name[];
-  const states = new Map<Name, DependencyHealth>();
-  const sinceMs = new Map<Name, number>();
+  /** Each dependency's state as last seen, and since when it has been in it. */
+  const last = new Map<Name, { state: DependencyHealth['state']; sinceMs: number }>();
   let timer: NodeJS.Timeout | undefined;
   let running = false;
   let inFlight: Promise<HealthReport<Name>> | undefined;
 
   function record(name: Name, latencyMs: number, error: unknown): DependencyHealth {
-    const previous = states.get(name);
-    const state = error === undefined ? 'up' : 'down';
-    const changed = previous?.state !== state;
-    const previousSinceMs = sinceMs.get(name) ?? now();
-    if (changed) sinceMs.set(name, now());
+    const previous = last.get(name);
+    const state: DependencyHealth['state'] = error === undefined ? 'up' : 'down';
+    const current = previous?.state === state ? previous : { state, sinceMs: now() };
+    last.set(name, current);
     const reason = error === undefined ? undefined : messageOf(error);
-    const next: DependencyHealth = { state, latencyMs, ...(reason === undefined ? {} : { error: reason }), since: new Date(sinceMs.get(name) ?? now()).toISOString() };
-    states.set(name, next);
-    if (changed && reason !== undefined) logger.error({ dependency: name, reason }, `${labels[name]} lost: ${reason}`);
-    if (changed && reason === undefined && previous !== undefined) {
-      const downForS = Math.round((now() - previousSinceMs) / 100) / 10;
+    if (current !== previous && reason !== undefined) logger.error({ dependency: name, reason }, `${labels[name]} lost: ${reason}`);
+    if (current !== previous && reason === undefined && previous !== undefined) {
+      const downForS = Math.round((current.sinceMs - previous.sinceMs) / 100) / 10;
       logger.warn({ dependency: name, downForS }, `${labels[name]} back after ${downForS} s`);
     }
-    return next;
+    return { state, latencyMs, ...(reason === undefined ? {} : { error: reason }), since: new Date(current.sinceMs).toISOString() };
   }
 
   async function probeOne(name: Name): Promise<[Name, DependencyHealth]> {

@@ -42,6 +42,7 @@ export type JobStatus = (typeof JOB_STATUSES)[number];
 /** The statuses a job ends in; nothing changes it afterwards. */
 export const FINAL_JOB_STATUSES = ['completed', 'cancelled', 'failed'] as const satisfies readonly JobStatus[];
 export type FinalJobStatus = (typeof FINAL_JOB_STATUSES)[number];
+export const isFinalJobStatus = (status: JobStatus): status is FinalJobStatus => (FINAL_JOB_STATUSES as readonly JobStatus[]).includes(status);
 
 export const PAUSE_REASONS = ['OUT_OF_CREDITS'] as const;
 export type PauseReason = (typeof PAUSE_REASONS)[number];

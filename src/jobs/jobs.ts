@@ -11,7 +11,7 @@ import { authorizeSpend, hashRequest, lockAccount, readAccount, requireFeature }
 import type { HoldState, Ledger } from '../ledger/ledger.js';
 import { multiplyMicros, type Micros } from '../money.js';
 import { FAILED_OUTCOME } from '../providers/provider.js';
-import { appendRecordsInput, createJobInput, FINAL_JOB_STATUSES, JOB_LIMITS, type FinalJobStatus, type JobStatus, type PauseReason } from './inputs.js';
+import { appendRecordsInput, createJobInput, isFinalJobStatus, JOB_LIMITS, type FinalJobStatus, type JobStatus, type PauseReason } from './inputs.js';
 
 export interface JobProgress {
   total: number;
@@ -350,7 +350,7 @@ export function createJobStore({ pool, ledger, catalog }: { pool: pg.Pool; ledge
   async function finish(jobId: string, status: FinalJobStatus, stopReason: string | null, now: Date): Promise<JobView> {
     await transaction(async (client) => {
       const job = await readJob(client, jobId, true);
-      if (FINAL_JOB_STATUSES.some((final) => final === job.status)) return;
+      if (isFinalJobStatus(job.status)) return;
       const released = job.hold_id ? await ledger.within(client).releaseHold({ accountId: job.account_id, holdId: job.hold_id, now }) : null;
       await client.query('UPDATE jobs SET stop_reason = $2 WHERE job_id = $1', [jobId, stopReason]);
       await setStatus(client, job, status, null, `job.${status}`, now, {
@@ -369,11 +369,9 @@ export function createJobStore({ pool, ledger, catalog }: { pool: pg.Pool; ledge
    */
   async function requestCancel(jobId: string, now: Date): Promise<void> {
     await transaction(async (client) => {
-      await readJob(client, jobId, true);
-      await client.query(
-        `UPDATE jobs SET cancel_requested_at = coalesce(cancel_requested_at, $2) WHERE job_id = $1 AND status <> ALL ($3::text[])`,
-        [jobId, now, FINAL_JOB_STATUSES],
-      );
+      const job = await readJob(client, jobId, true);
+      if (isFinalJobStatus(job.status)) return;
+      await client.query('UPDATE jobs SET cancel_requested_at = coalesce(cancel_requested_at, $2) WHERE job_id = $1', [jobId, now]);
     });
   }
 

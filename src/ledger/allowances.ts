@@ -4,14 +4,17 @@
  * writes nothing (its key, `engineKeys.allowance`, names the period start, never a run).
  */
 import type { Queryable } from './db.js';
+import { lockAccount } from './internals.js';
 import { ALLOWANCE_KEY_PATTERN } from './keys.js';
 
+/** A period allowance grant `g` with its operation `o` (an upgrade's difference is not one). */
+export const ALLOWANCE_GRANT_SQL = `g.source = 'allowance' AND o.idempotency_key ~ '${ALLOWANCE_KEY_PATTERN}'`;
+
 /**
- * A live allowance grant: effective at its period's start and not revoked (a revoked grant was
- * written off before it took effect). Naturally expired ones count: their period was granted.
+ * Grant `g` was not revoked (written off before it took effect). Naturally expired ones count:
+ * their period was granted.
  */
-export const LIVE_ALLOWANCE_SQL = `g.source = 'allowance' AND o.idempotency_key ~ '${ALLOWANCE_KEY_PATTERN}'
-  AND NOT (g.expired_at IS NOT NULL AND g.expired_at < g.effective_at)`;
+export const NOT_REVOKED_SQL = 'NOT (g.expired_at IS NOT NULL AND g.expired_at < g.effective_at)';
 
 export interface PeriodAllowance {
   /** The period's live allowance grants; empty when it has none yet. */
@@ -22,11 +25,11 @@ export interface PeriodAllowance {
 
 /** What the period already has, read under the account's row lock so that two runs cannot both miss it. */
 export async function periodAllowance(client: Queryable, accountId: string, periodStart: Date): Promise<PeriodAllowance> {
-  await client.query('SELECT 1 FROM accounts WHERE account_id = $1 FOR UPDATE', [accountId]);
+  await lockAccount(client, accountId);
   const { rows } = await client.query<{ grant_id: string; live: boolean; revision: number }>(
-    `SELECT g.grant_id::text, (${LIVE_ALLOWANCE_SQL}) AS live, substring(o.idempotency_key FROM '${ALLOWANCE_KEY_PATTERN}')::int AS revision
+    `SELECT g.grant_id::text, (${NOT_REVOKED_SQL}) AS live, substring(o.idempotency_key FROM '${ALLOWANCE_KEY_PATTERN}')::int AS revision
        FROM grants g JOIN operations o USING (operation_id)
-      WHERE g.account_id = $1 AND g.effective_at = $2 AND g.source = 'allowance' AND o.idempotency_key ~ '${ALLOWANCE_KEY_PATTERN}'
+      WHERE g.account_id = $1 AND g.effective_at = $2 AND ${ALLOWANCE_GRANT_SQL}
       ORDER BY g.grant_id`,
     [accountId, periodStart],
   );

@@ -1,4 +1,4 @@
-import { LIVE_ALLOWANCE_SQL } from './allowances.js';
+import { ALLOWANCE_GRANT_SQL, NOT_REVOKED_SQL } from './allowances.js';
 import { ALLOWANCE_KEY_PATTERN } from './keys.js';
 import type { Queryable } from './db.js';
 
@@ -104,13 +104,13 @@ const CHECKS: readonly { check: string; sql: string }[] = [
   },
   {
     check: 'one_allowance_per_period',
-    sql: `SELECT g.account_id, 'period from ' || g.effective_at, format('%s live allowance grants (%s) from %s revisions: the period was granted more than once',
-                 count(*), string_agg(g.grant_id::text, ', ' ORDER BY g.grant_id), count(DISTINCT (regexp_match(o.idempotency_key, '${ALLOWANCE_KEY_PATTERN}'))[1]))
-            FROM grants g JOIN operations o USING (operation_id)
-           WHERE ($1::text IS NULL OR g.account_id = $1) AND ${LIVE_ALLOWANCE_SQL}
-           GROUP BY g.account_id, g.effective_at
-          HAVING count(DISTINCT (regexp_match(o.idempotency_key, '${ALLOWANCE_KEY_PATTERN}'))[1]) > 1
-              OR count(*) > count(DISTINCT (regexp_match(o.idempotency_key, '${ALLOWANCE_KEY_PATTERN}'))[2])`,
+    sql: `SELECT a.account_id, 'period from ' || a.effective_at, format('%s live allowance grants (%s) from %s revisions: the period was granted more than once',
+                 count(*), string_agg(a.grant_id::text, ', ' ORDER BY a.grant_id), count(DISTINCT a.key[1]))
+            FROM (SELECT g.account_id, g.effective_at, g.grant_id, regexp_match(o.idempotency_key, '${ALLOWANCE_KEY_PATTERN}') AS key
+                    FROM grants g JOIN operations o USING (operation_id)
+                   WHERE ($1::text IS NULL OR g.account_id = $1) AND ${ALLOWANCE_GRANT_SQL} AND ${NOT_REVOKED_SQL}) a
+           GROUP BY a.account_id, a.effective_at
+          HAVING count(DISTINCT a.key[1]) > 1 OR count(*) > count(DISTINCT a.key[2])`,
   },
   {
     check: 'grant_has_operation',

@@ -50,7 +50,7 @@ export const createAccountInput = z.strictObject({
   now: instant,
 });
 
-export const setUnknownUsersInput = z.strictObject({ accountId, unknownUsers: unknownUsersPolicy, now: instant });
+export const setUnknownUsersInput = z.strictObject({ accountId, unknownUsers: unknownUsersPolicy });
 
 export const setUserInput = z.strictObject({ accountId, userId, role, creditsAllowed: z.boolean(), now: instant });
 

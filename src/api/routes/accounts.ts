@@ -1,5 +1,6 @@
 import { createRoute } from '@hono/zod-openapi';
 import { microsToCredits, parseCredits } from '../../money.js';
+import type { AccountView as AccountWorkflowView } from '../../../workflows/account-messages.js';
 import type { ApiApp, ApiDeps } from '../context.js';
 import { ApiError } from '../errors.js';
 import { errors, json, jsonBody, security } from '../openapi.js';
@@ -180,9 +181,14 @@ export function accountRoutes(app: ApiApp, deps: ApiDeps): void {
 
   const { ledger, temporal, catalog } = deps;
 
+  /** The account as the ledger and its workflow see it, and the workflow's own view (null when it cannot answer). */
+  async function readAccountWithWorkflow(accountId: string, now: Date): Promise<{ view: AccountView; workflow: AccountWorkflowView | null }> {
+    const [balance, workflow] = await Promise.all([ledger.balance({ accountId, now }), temporal.accountState(accountId)]);
+    return { view: accountView(balance, workflow, now), workflow };
+  }
+
   async function readAccount(accountId: string, now: Date): Promise<AccountView> {
-    const balance = await ledger.balance({ accountId, now });
-    return accountView(balance, await temporal.accountState(accountId), now);
+    return (await readAccountWithWorkflow(accountId, now)).view;
   }
 
   async function waitUntilOpen(accountId: string): Promise<void> {
@@ -216,11 +222,10 @@ export function accountRoutes(app: ApiApp, deps: ApiDeps): void {
       trial: body.trial,
     });
     await waitUntilOpen(body.accountId);
-    const now = deps.now();
-    const [balance, workflow] = await Promise.all([ledger.balance({ accountId: body.accountId, now }), temporal.accountState(body.accountId)]);
+    const { view: read, workflow } = await readAccountWithWorkflow(body.accountId, deps.now());
     const open = workflow !== null && workflow.status !== 'opening' ? workflow : null;
     const trialGranted = open?.trialGranted ?? false;
-    const view = { ...accountView(balance, workflow, now), trialGranted, trialNote: trialGranted ? null : trialRefusal(body.trial, body.planId, open !== null) };
+    const view = { ...read, trialGranted, trialNote: trialGranted ? null : trialRefusal(body.trial, body.planId, open !== null) };
     return account.created ? c.json(view, 201) : c.json(view, 200);
   });
 
@@ -251,7 +256,7 @@ export function accountRoutes(app: ApiApp, deps: ApiDeps): void {
 
   app.openapi(updateSettings, async (c) => {
     const { accountId } = c.req.valid('param');
-    return c.json(await ledger.setUnknownUsers({ accountId, unknownUsers: c.req.valid('json').unknownUsers, now: deps.now() }), 200);
+    return c.json(await ledger.setUnknownUsers({ accountId, unknownUsers: c.req.valid('json').unknownUsers }), 200);
   });
 
   app.openapi(topUp, async (c) => {
