@@ -12,12 +12,13 @@ import { quietTemporalRuntime, workflowBundle } from './support/temporal.js';
 describe('recorded workflow histories replay deterministically', () => {
   const files = readdirSync(HISTORIES_DIR).filter((file) => file.endsWith('.pb')).sort();
 
-  it('has recorded histories of every account and job scenario', () => {
+  it('has recorded histories of every account, job and webhook scenario', () => {
     const scenarios = new Set(files.map((file) => file.split('.run-')[0]));
     // job-v1-*: recorded on the job workflow as it was before a cancel marked the job's row (the
     // `cancel-batch-in-flight` patch), so jobs running on that release finish on this one.
     const jobScenarios = ['job-cancel', 'job-continue-as-new', 'job-pause-resume'];
-    expect([...scenarios].sort()).toEqual(['cancel', 'downgrade', ...jobScenarios, ...jobScenarios.map((name) => name.replace('job-', 'job-v1-')), 'repeat-start', 'upgrade-seats'].sort());
+    const webhookScenarios = ['webhook-continue-as-new', 'webhook-deliver', 'webhook-retry'];
+    expect([...scenarios].sort()).toEqual(['cancel', 'downgrade', ...jobScenarios, ...jobScenarios.map((name) => name.replace('job-', 'job-v1-')), 'repeat-start', 'upgrade-seats', ...webhookScenarios].sort());
   });
 
   it(`replays all ${files.length} runs`, async () => {
