@@ -3,11 +3,13 @@ import type pg from 'pg';
 import type { Catalog, Plan } from '../src/catalog/catalog.js';
 import type { PeriodRule } from '../src/catalog/schema.js';
 import { appendEvent, appendPeriodRenewed } from '../src/events/outbox.js';
-import { periodAllowance } from '../src/ledger/allowances.js';
+import { periodAllowance, recordPeriodTerms } from '../src/ledger/allowances.js';
+import { contractAllowances, contractAt } from '../src/ledger/contracts.js';
 import { withTransaction, type Queryable } from '../src/ledger/db.js';
 import { isLedgerError } from '../src/ledger/errors.js';
 import { engineKeys } from '../src/ledger/keys.js';
 import type { Ledger, LedgerOperations } from '../src/ledger/ledger.js';
+import type { ContractInput, ContractResult } from '../src/ledger/operator-tools.js';
 import type { Micros } from '../src/money.js';
 import { asActivityFailure } from './failures.js';
 
@@ -31,6 +33,16 @@ export interface PlanTerms {
   allowances: { amount: Micros; features: string[] | null }[];
   allowanceTotal: Micros;
   trialCredits: Micros;
+  /** The account's contract these terms include (src/ledger/contracts.ts); null: the plan alone. */
+  contractId?: string | null;
+}
+
+/** Whose terms at which instant: without an account, the plan's alone. */
+export interface TermsRequest {
+  planId: string;
+  seats: number;
+  accountId?: string;
+  at?: string;
 }
 
 export interface PeriodRef {
@@ -61,9 +73,11 @@ export function createAccountActivities({ ledger, catalog, pool }: AccountActivi
     return plan;
   }
 
-  function termsOf(planId: string, seats: number): PlanTerms {
+  async function termsOf({ planId, seats, accountId, at }: TermsRequest): Promise<PlanTerms> {
     const plan = requirePlan(planId);
-    const allowances = catalog.allowanceAmounts(plan, seats).map((allowance) => ({ amount: allowance.amount, features: allowance.features ? [...allowance.features] : null }));
+    const planAllowances = catalog.allowanceAmounts(plan, seats).map((allowance) => ({ amount: allowance.amount, features: allowance.features ? [...allowance.features] : null }));
+    const contract = accountId && at ? await contractAt(pool, accountId, new Date(at)) : null;
+    const allowances = contractAllowances(planAllowances, contract, seats);
     return {
       planId,
       seats,
@@ -71,12 +85,19 @@ export function createAccountActivities({ ledger, catalog, pool }: AccountActivi
       allowances,
       allowanceTotal: allowances.reduce((sum, allowance) => sum + allowance.amount, 0),
       trialCredits: plan.trialCredits ?? 0,
+      contractId: contract?.contractId ?? null,
     };
   }
 
   return {
-    async planTerms(input: { planId: string; seats: number }): Promise<PlanTerms> {
-      return Promise.resolve(termsOf(input.planId, input.seats));
+    /** The plan's terms for `seats` seats, with the account's contract in force at `at` when both are given. */
+    async planTerms(input: TermsRequest): Promise<PlanTerms> {
+      return asActivityFailure(() => termsOf(input));
+    },
+
+    /** Records contract terms from the instant the workflow chose; a replay answers the first record. */
+    async recordContract(input: Omit<ContractInput, 'now' | 'effectiveFrom'> & { effectiveFrom: string; now: string }): Promise<ContractResult & { replayed: boolean }> {
+      return asActivityFailure(() => ledger.setContract({ ...input, effectiveFrom: new Date(input.effectiveFrom), now: new Date(input.now) }));
     },
 
     /** Creates the ledger account, or puts a returning (re-subscribing) one on its new plan. */
@@ -107,6 +128,16 @@ export function createAccountActivities({ ledger, catalog, pool }: AccountActivi
           const existing = await periodAllowance(client, input.accountId, new Date(input.period.start));
           if (existing.live.length > 0) return existing.live;
           const revision = Math.max(input.revision, existing.freeRevision);
+          await recordPeriodTerms(client, {
+            accountId: input.accountId,
+            periodStart: new Date(input.period.start),
+            revision,
+            planId: input.terms.planId,
+            seats: input.terms.seats,
+            contractId: input.terms.contractId ?? null,
+            allowanceMicros: input.terms.allowanceTotal,
+            now: new Date(input.now),
+          });
           const operations = ledger.within(client);
           const grantIds: string[] = [];
           for (const [index, allowance] of input.terms.allowances.entries()) {
@@ -189,10 +220,13 @@ export function createAccountActivities({ ledger, catalog, pool }: AccountActivi
         withEvents(async (operations, outbox) => {
           const now = new Date(input.now);
           const results = await operations.expireDue({ accountId: input.accountId, now });
-          const expired = results.reduce((sum, grant) => sum + grant.expired, 0);
-          if (expired > 0) await appendEvent(outbox, { type: 'credits.expired', accountId: input.accountId, payload: { credits: expired } }, now);
+          for (const grant of results) {
+            if (grant.expired === 0) continue;
+            const payload = { grantId: grant.grantId, source: grant.source, credits: grant.expired, periodStart: grant.effectiveAt, periodEnd: grant.expiresAt };
+            await appendEvent(outbox, { type: 'credits.expired', accountId: input.accountId, payload }, now);
+          }
           await appendPeriodRenewed(outbox, input.accountId, now, now);
-          return expired;
+          return results.reduce((sum, grant) => sum + grant.expired, 0);
         }),
       );
     },

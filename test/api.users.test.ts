@@ -40,7 +40,7 @@ describe('users of an account', () => {
   it('registers users on first spend once the account chooses so, later or at creation', async () => {
     await stackOf().client.createAccount({ accountId: 'open-later', planId: 'sales-email-pro', users: [{ userId: 'admin', role: 'admin' }] });
     expect((await charge('open-later', 'newbie', 'n-1')).status).toBe(404);
-    expect(await stackOf().client.updateSettings('open-later', { unknownUsers: 'register' })).toEqual({ accountId: 'open-later', unknownUsers: 'register' });
+    expect(await stackOf().client.updateSettings('open-later', { unknownUsers: 'register' })).toEqual({ accountId: 'open-later', unknownUsers: 'register', lowBalanceCredits: null });
     expect((await charge('open-later', 'newbie', 'n-1')).status).toBe(201);
     expect(await available('open-later')).toBe(998);
     const users = await stackOf().client.listUsers('open-later');

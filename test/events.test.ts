@@ -185,9 +185,9 @@ describe('period events', () => {
     expect(new Date(openedAt).getTime()).toBeGreaterThanOrEqual(new Date(startAt).getTime());
     expect(events.map((event) => ({ type: event.type, occurredAt: event.occurredAt, data: event.data }))).toEqual([
       { type: 'period.renewed', occurredAt: openedAt, data: { periodStart: first.period.start, periodEnd: first.period.end, credits: 100 } },
-      { type: 'credits.expired', occurredAt: p1.start, data: { credits: 70 } },
+      { type: 'credits.expired', occurredAt: p1.start, data: { grantId: expect.any(String) as string, source: 'allowance', credits: 70, periodStart: first.period.start, periodEnd: p1.start } },
       { type: 'period.renewed', occurredAt: p1.start, data: { periodStart: p1.start, periodEnd: p1.end, credits: 100 } },
-      { type: 'credits.expired', occurredAt: p1.end, data: { credits: 100 } },
+      { type: 'credits.expired', occurredAt: p1.end, data: { grantId: expect.any(String) as string, source: 'allowance', credits: 100, periodStart: p1.start, periodEnd: p1.end } },
       { type: 'period.renewed', occurredAt: p1.end, data: { periodStart: p1.end, periodEnd: p2End, credits: 100 } },
     ]);
     expect(events.every((event) => event.jobId === null)).toBe(true);

@@ -169,8 +169,8 @@ describe('fractional prices (AI features)', () => {
     expect(balance.available).toBe(2_496_020_000);
     const usage = await ledger.usage({ accountId, from: at('2026-01-01T00:00:00Z'), to: at('2026-02-01T00:00:00Z'), groupBy: 'feature' });
     expect(usage).toEqual([
-      { key: 'ai.custom-image', credits: credits(2), quantity: 4, charges: 2 },
-      { key: 'ai.feed-field', credits: 1_980_000, quantity: 99, charges: 50 },
+      { key: 'ai.custom-image', credits: credits(2), refunded: 0, quantity: 4, charges: 2 },
+      { key: 'ai.feed-field', credits: 1_980_000, refunded: 0, quantity: 99, charges: 50 },
     ]);
   });
 });
@@ -362,14 +362,14 @@ describe('usage', () => {
     await ledger.chargeHold({ accountId, holdId: hold.holdId, idempotencyKey: 'job-9:r1', now: at('2026-01-02T09:01:00Z') });
     const range = { accountId, from: at('2026-01-01T00:00:00Z'), to: at('2026-02-01T00:00:00Z') };
     expect(await ledger.usage({ ...range, groupBy: 'user' })).toEqual([
-      { key: 'ann', credits: credits(2), quantity: 2, charges: 1 },
-      { key: 'bob', credits: credits(10), quantity: 2, charges: 2 },
+      { key: 'ann', credits: credits(2), refunded: 0, quantity: 2, charges: 1 },
+      { key: 'bob', credits: credits(10), refunded: 0, quantity: 2, charges: 2 },
     ]);
     expect(await ledger.usage({ ...range, groupBy: 'day' })).toEqual([
-      { key: '2026-01-01', credits: credits(2), quantity: 2, charges: 1 },
-      { key: '2026-01-02', credits: credits(10), quantity: 2, charges: 2 },
+      { key: '2026-01-01', credits: credits(2), refunded: 0, quantity: 2, charges: 1 },
+      { key: '2026-01-02', credits: credits(10), refunded: 0, quantity: 2, charges: 2 },
     ]);
-    expect((await ledger.usage({ ...range, groupBy: 'job' })).find((row) => row.key === 'job-9')).toEqual({ key: 'job-9', credits: credits(5), quantity: 1, charges: 1 });
+    expect((await ledger.usage({ ...range, groupBy: 'job' })).find((row) => row.key === 'job-9')).toEqual({ key: 'job-9', credits: credits(5), refunded: 0, quantity: 1, charges: 1 });
     expect(await ledger.usage({ ...range, groupBy: 'feature' })).toHaveLength(2);
     const entries = await ledger.entries({ accountId, limit: 2 });
     expect(entries.map((entry) => entry.kind)).toEqual(['grant', 'charge']);

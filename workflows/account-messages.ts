@@ -100,8 +100,31 @@ export interface CancelResult {
   endsAt: string;
 }
 
+/** Contract terms an operator sets on an account (amounts in micros); see src/ledger/contracts.ts. */
+export interface ContractChangeInput {
+  allowance: { credits: number; perSeat: boolean } | null;
+  extraFeatures: string[];
+  /** From now (an allowance increase is granted for the rest of the period, like an upgrade) or from the next period. */
+  effective: 'now' | 'next_period';
+  operator: string;
+  reason: string;
+  idempotencyKey: string;
+}
+
+export interface ContractChangeResult {
+  contractId: string;
+  effective: 'now' | 'next_period';
+  effectiveAt: string;
+  /** Credits granted now for the rest of the current period, in micros. */
+  grantedNow: number;
+  /** The allowance of the next period under the new terms, in micros. */
+  nextAllowance: number;
+  replayed: boolean;
+}
+
 export const accountStateQuery = defineQuery<AccountView>('accountState');
 export const changePlanUpdate = defineUpdate<ChangePlanResult, [ChangePlanInput]>('changePlan');
 export const cancelUpdate = defineUpdate<CancelResult>('cancel');
+export const changeContractUpdate = defineUpdate<ContractChangeResult, [ContractChangeInput]>('changeContract');
 
 export const accountWorkflowId = (accountId: string): string => `account:${accountId}`;

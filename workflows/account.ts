@@ -17,6 +17,7 @@ import { periodAt, periodByIndex } from '../src/periods/periods.js';
 import {
   accountStateQuery,
   cancelUpdate,
+  changeContractUpdate,
   changePlanUpdate,
   type AccountView,
   type OpenAccountView,
@@ -25,6 +26,8 @@ import {
   type CarriedState,
   type ChangePlanInput,
   type ChangePlanResult,
+  type ContractChangeInput,
+  type ContractChangeResult,
   type NextPeriod,
   type PeriodView,
   type Schedule,
@@ -165,9 +168,10 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<Open
 
   async function open(): Promise<CarriedState> {
     await activities.openAccount({ accountId, planId: input.planId, seats: input.seats, timeZone, now: input.startAt });
-    const terms = await activities.planTerms({ planId: input.planId, seats: input.seats });
-    const schedule: Schedule = { anchor: input.startAt, rule: terms.periodRule };
     const at = new Date(Math.max(Date.now(), new Date(input.startAt).getTime()));
+    // A re-created account (its workflow ended from outside) keeps the contract it had.
+    const terms = await activities.planTerms({ planId: input.planId, seats: input.seats, accountId, at: at.toISOString() });
+    const schedule: Schedule = { anchor: input.startAt, rule: terms.periodRule };
     const period = toView(periodAt(schedule.rule, new Date(schedule.anchor), timeZone, at));
     await activities.grantAllowance.executeWithOptions(
       { ...ACTIVITY_OPTIONS, summary: `grant the allowance of period ${period.index}` },
@@ -200,10 +204,10 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<Open
       if (s.status !== 'active') {
         throw ApplicationFailure.create({ message: `account ${accountId} is ${s.status}`, type: 'ACCOUNT_NOT_ACTIVE', nonRetryable: true });
       }
-      const from = await activities.planTerms(s.plan);
-      const to = await activities.planTerms(change).catch(asBusinessFailure);
-      s.revision++;
       const now = nowIso();
+      const from = await activities.planTerms({ ...s.plan, accountId, at: now });
+      const to = await activities.planTerms({ ...change, accountId, at: now }).catch(asBusinessFailure);
+      s.revision++;
       let grantedNow = 0;
       const upgrade = to.allowanceTotal > from.allowanceTotal;
       if (upgrade) {
@@ -221,6 +225,45 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<Open
       return upgrade
         ? { effective: 'now', ...s.plan, grantedNow, effectiveAt: now }
         : { effective: 'next_period', planId: change.planId, seats: change.seats, grantedNow, effectiveAt: s.next.period.start };
+    });
+  }
+
+  /**
+   * New contract terms: recorded from now or from the next period. From now, an allowance increase
+   * is granted for the rest of the period like an upgrade (a decrease waits for the next period);
+   * either way the next period is written ahead again under the new terms.
+   */
+  async function changeContract(change: ContractChangeInput): Promise<ContractChangeResult> {
+    return onceOpen(async () => {
+      const s = state();
+      if (s.status !== 'active') {
+        throw ApplicationFailure.create({ message: `account ${accountId} is ${s.status}`, type: 'ACCOUNT_NOT_ACTIVE', nonRetryable: true });
+      }
+      const now = nowIso();
+      const effectiveFrom = change.effective === 'now' ? now : s.period.end;
+      const recorded = await activities.recordContract({ accountId, ...change, effectiveFrom, now }).catch(asBusinessFailure);
+      const nextPlan = s.next?.plan ?? s.plan;
+      if (recorded.replayed) {
+        return { contractId: recorded.contractId, effective: change.effective, effectiveAt: recorded.effectiveFrom, grantedNow: 0, nextAllowance: s.next?.allowanceTotal ?? 0, replayed: true };
+      }
+      s.revision++;
+      let grantedNow = 0;
+      if (change.effective === 'now') {
+        const before = new Date(new Date(recorded.effectiveFrom).getTime() - 1).toISOString();
+        const from = await activities.planTerms({ ...s.plan, accountId, at: before });
+        const to = await activities.planTerms({ ...s.plan, accountId, at: recorded.effectiveFrom });
+        if (to.allowanceTotal > from.allowanceTotal) {
+          grantedNow = await activities.grantUpgrade.executeWithOptions(
+            { ...ACTIVITY_OPTIONS, summary: `contract ${recorded.contractId}: grant the difference now` },
+            [{ accountId, subscription: input.startAt, from, to, period: s.period, revision: s.revision, now }],
+          );
+          s.allowanceTotal = to.allowanceTotal;
+        }
+      }
+      await revokeNext(s);
+      s.next = await writeAhead(s, await activities.planTerms({ ...nextPlan, accountId, at: s.period.end }));
+      publish();
+      return { contractId: recorded.contractId, effective: change.effective, effectiveAt: recorded.effectiveFrom, grantedNow, nextAllowance: s.next.allowanceTotal, replayed: false };
     });
   }
 
@@ -247,6 +290,13 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<Open
       if (scheduled.planId === change.planId && scheduled.seats === change.seats) throw new Error(`plan ${change.planId} × ${change.seats} is already scheduled`);
     },
   });
+  setHandler(changeContractUpdate, changeContract, {
+    validator: (change: ContractChangeInput) => {
+      const effects: readonly string[] = ['now', 'next_period'];
+      if (!effects.includes(change.effective)) throw new Error('effective must be "now" or "next_period"');
+      if (opened && opened.status !== 'active') throw new Error(`account ${accountId} is ${opened.status}: its contract can no longer change`);
+    },
+  });
   setHandler(cancelUpdate, cancel, {
     validator: () => {
       if (opened && opened.status !== 'active') throw new Error(`account ${accountId} is already ${opened.status}`);
@@ -264,7 +314,7 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<Open
       );
       s.atBoundary = false;
     }
-    if (s.status === 'active' && !s.next) s.next = await writeAhead(s, await activities.planTerms(s.plan));
+    if (s.status === 'active' && !s.next) s.next = await writeAhead(s, await activities.planTerms({ ...s.plan, accountId, at: s.period.end }));
   });
   firstPeriodsWritten = true;
   publish();

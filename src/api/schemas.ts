@@ -156,9 +156,16 @@ export const UsersResponse = z
   })
   .openapi('Users');
 export type UsersView = z.infer<typeof UsersResponse>;
-export const AccountSettingsRequest = z.strictObject({ unknownUsers: unknownUsersPolicy }).openapi('AccountSettingsRequest');
+export const AccountSettingsRequest = z
+  .strictObject({
+    unknownUsers: unknownUsersPolicy.optional(),
+    lowBalanceCredits: credits.nullable().optional().openapi({ description: 'balance.low fires when the available balance falls to or below this; null: 10 % of the period allowance' }),
+  })
+  .openapi('AccountSettingsRequest');
 export type AccountSettingsBody = z.input<typeof AccountSettingsRequest>;
-export const AccountSettingsResponse = z.object({ accountId: z.string(), unknownUsers: unknownUsersPolicy }).openapi('AccountSettings');
+export const AccountSettingsResponse = z
+  .object({ accountId: z.string(), unknownUsers: unknownUsersPolicy, lowBalanceCredits: credits.nullable() })
+  .openapi('AccountSettings');
 export type AccountSettingsView = z.infer<typeof AccountSettingsResponse>;
 
 export const TopUpRequest = z
@@ -169,6 +176,92 @@ export const TopUpResponse = z
   .object({ grantId: z.string(), credits, expiresAt: z.string().nullable(), balance: z.object({ available: credits }) })
   .openapi('TopUpResult');
 export type TopUpView = z.infer<typeof TopUpResponse>;
+
+const operatorShape = {
+  operator: z.string().min(1).max(128).openapi({ description: 'Who does it (an operator id or email)', example: 'jane@support' }),
+  reason: z.string().min(1).max(500).openapi({ example: 'service outage on 2026-11-28' }),
+  idempotencyKey,
+};
+
+export const AdjustmentRequest = z
+  .discriminatedUnion('action', [
+    z.strictObject({
+      action: z.literal('add'),
+      source: z.enum(['promo', 'adjustment']).default('adjustment'),
+      credits: positiveCredits,
+      expiresAt: isoInstant.optional(),
+      features: z.array(featureId).min(1).max(64).optional().openapi({ description: 'Only these features may spend the credits' }),
+      ...operatorShape,
+    }),
+    z.strictObject({ action: z.literal('remove'), grantId: z.string().regex(/^\d{1,18}$/, 'must be a grant id'), credits: positiveCredits, ...operatorShape }),
+  ])
+  .openapi('AdjustmentRequest');
+export type AdjustmentBody = z.input<typeof AdjustmentRequest>;
+export const AdjustmentResponse = z
+  .object({
+    adjustmentId: z.string(),
+    action: z.enum(['add', 'remove']),
+    credits,
+    grant: z.object({ grantId: z.string(), source: z.enum(GRANT_SOURCES), amount: credits, remaining: credits, effectiveAt: z.string(), expiresAt: z.string().nullable() }),
+    balance: z.object({ available: credits }),
+  })
+  .openapi('Adjustment');
+export type AdjustmentView = z.infer<typeof AdjustmentResponse>;
+
+export const ChargeParams = AccountIdParams.extend({ chargeId: z.string().regex(/^\d{1,18}$/, 'must be a charge id').openapi({ param: { name: 'chargeId', in: 'path' }, example: '42' }) });
+export const RefundRequest = z
+  .strictObject({ credits: positiveCredits.optional().openapi({ description: 'Omitted: everything of the charge not refunded yet' }), ...operatorShape })
+  .openapi('RefundRequest');
+export type RefundBody = z.input<typeof RefundRequest>;
+export const RefundResponse = z
+  .object({
+    refundId: z.string(),
+    chargeId: z.string(),
+    credits: credits.openapi({ description: 'Credits of the charge this refund covers: returned + expired' }),
+    returned: credits.openapi({ description: 'Put back into the grants the charge drew on' }),
+    expired: credits.openapi({ description: 'Drawn on grants that have expired since: reported, not put back (add them with an adjustment if you mean to)' }),
+    grants: z.array(z.object({ grantId: z.string(), credits, returned: z.boolean() })),
+    charge: z.object({ credits, refunded: credits, refundable: credits }),
+    balance: z.object({ available: credits }),
+  })
+  .openapi('Refund');
+export type RefundView = z.infer<typeof RefundResponse>;
+
+export const ContractRequest = z
+  .strictObject({
+    allowance: z
+      .strictObject({ credits, perSeat: z.boolean().default(false) })
+      .nullable()
+      .default(null)
+      .openapi({ description: "The account's own allowance per period, in place of the plan's unrestricted one; null: the plan's" }),
+    extraFeatures: z.array(featureId).max(64).default([]).openapi({ description: 'Features on top of the plan' }),
+    effective: z.enum(['now', 'next_period']).default('next_period'),
+    ...operatorShape,
+  })
+  .openapi('ContractRequest');
+export type ContractBody = z.input<typeof ContractRequest>;
+export const ContractChangeResponse = z
+  .object({
+    contractId: z.string(),
+    effective: z.enum(['now', 'next_period']),
+    effectiveAt: z.string(),
+    grantedNow: credits.openapi({ description: 'Credits granted now for the rest of the period (an increase effective now)' }),
+    nextAllowance: credits.openapi({ description: "The next period's allowance under the new terms" }),
+  })
+  .openapi('ContractChange');
+export type ContractChangeView = z.infer<typeof ContractChangeResponse>;
+const ContractTermsView = z.object({
+  contractId: z.string(),
+  allowance: z.object({ credits, perSeat: z.boolean() }).nullable(),
+  extraFeatures: z.array(z.string()),
+  effectiveFrom: z.string(),
+  operator: z.string(),
+  reason: z.string(),
+});
+export const ContractResponse = z
+  .object({ accountId: z.string(), inForce: ContractTermsView.nullable(), scheduled: ContractTermsView.nullable() })
+  .openapi('Contract');
+export type ContractView = z.infer<typeof ContractResponse>;
 
 const actionShape = {
   feature: featureId,
@@ -227,7 +320,9 @@ export const UsageResponse = z
     groupBy: z.enum(USAGE_GROUPS),
     from: z.string(),
     to: z.string(),
-    rows: z.array(z.object({ key: z.string(), credits, quantity: z.number().int(), charges: z.number().int() })),
+    rows: z.array(
+      z.object({ key: z.string(), credits, refunded: credits.openapi({ description: 'Credits refunded in the range, of charges grouped under this key' }), quantity: z.number().int(), charges: z.number().int() }),
+    ),
   })
   .openapi('Usage');
 export type UsageView = z.infer<typeof UsageResponse>;
@@ -253,7 +348,7 @@ export const LedgerResponse = z
         operationId: z.string().nullable(),
         grantId: z.string(),
         holdId: z.string().nullable(),
-        kind: z.enum(['grant', 'charge', 'hold', 'release', 'expire']),
+        kind: z.enum(['grant', 'charge', 'hold', 'release', 'expire', 'adjust', 'refund']),
         amount: signedCredits,
         heldChange: signedCredits,
         occurredAt: z.string(),

@@ -9,8 +9,11 @@ import {
   accountStateQuery,
   accountWorkflowId,
   cancelUpdate,
+  changeContractUpdate,
   changePlanUpdate,
   type AccountView as AccountWorkflowView,
+  type ContractChangeInput,
+  type ContractChangeResult,
   type CancelResult,
   type ChangePlanInput,
   type ChangePlanResult,
@@ -103,6 +106,9 @@ export function createTemporalGateway({ client, taskQueue, callDeadlineMs = DEFA
 
     changePlan: (account: LedgerAccountView, change: ChangePlanInput): Promise<ChangePlanResult> =>
       updateAccount(account, (handle) => handle.executeUpdate(changePlanUpdate, { args: [change] })),
+
+    changeContract: (account: LedgerAccountView, change: ContractChangeInput): Promise<ContractChangeResult> =>
+      updateAccount(account, (handle) => handle.executeUpdate(changeContractUpdate, { args: [change] })),
 
     cancelAccount: (account: LedgerAccountView): Promise<CancelResult> => updateAccount(account, (handle) => handle.executeUpdate(cancelUpdate)),
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { JobListParams, LedgerPage, UsageParams } from '../client/client.js';
 import { LIMITS } from '../ledger/inputs.js';
 import { connect, type ApiOptions } from './api.js';
-import { formatAccount, formatGrants, formatJob, formatJobs, formatLedger, formatTopUp, formatUsage } from './format.js';
+import { formatAccount, formatAdjustment, formatContract, formatContractChange, formatGrants, formatJob, formatJobs, formatLedger, formatRefund, formatTopUp, formatUsage } from './format.js';
 import { watchJob } from './watch.js';
 
 /**
@@ -81,6 +81,95 @@ export async function topUp(accountId: string, credits: number, options: TopUpOp
   // --json keeps stdout to the API's answer; the key still reaches the operator.
   if (options.json && options.key === undefined) process.stderr.write(`idempotency key: ${idempotencyKey}\n`);
   print(options, result, (view) => formatTopUp(accountId, view, idempotencyKey));
+}
+
+interface OperatorOptions extends ApiOptions {
+  operator: string;
+  reason: string;
+  key?: string;
+}
+
+/** The operator's key, or a fresh one told to them (on stderr with --json) so they can repeat safely. */
+function operatorKey(options: { key?: string; json?: boolean }, kind: string): string {
+  if (options.key !== undefined) return options.key;
+  const key = `cli-${kind}-${randomUUID()}`;
+  if (options.json) process.stderr.write(`idempotency key: ${key}\n`);
+  return key;
+}
+
+const featureList = (features: string | undefined): string[] | undefined => features?.split(',').map((feature) => feature.trim()).filter((feature) => feature.length > 0);
+
+export interface AddCreditsOptions extends OperatorOptions {
+  source: 'promo' | 'adjustment';
+  expires?: string;
+  features?: string;
+}
+
+export async function addCredits(accountId: string, credits: number, options: AddCreditsOptions): Promise<void> {
+  const idempotencyKey = operatorKey(options, 'adjustment');
+  const features = featureList(options.features);
+  const result = await connect(options).adjust(accountId, {
+    action: 'add',
+    source: options.source,
+    credits,
+    operator: options.operator,
+    reason: options.reason,
+    idempotencyKey,
+    ...(options.expires === undefined ? {} : { expiresAt: options.expires }),
+    ...(features ? { features } : {}),
+  });
+  print(options, result, (view) => formatAdjustment(accountId, view, idempotencyKey));
+}
+
+export async function removeCredits(accountId: string, grantId: string, credits: number, options: OperatorOptions): Promise<void> {
+  const idempotencyKey = operatorKey(options, 'adjustment');
+  const result = await connect(options).adjust(accountId, { action: 'remove', grantId, credits, operator: options.operator, reason: options.reason, idempotencyKey });
+  print(options, result, (view) => formatAdjustment(accountId, view, idempotencyKey));
+}
+
+export interface RefundOptions extends OperatorOptions {
+  credits?: number;
+}
+
+export async function refund(accountId: string, chargeId: string, options: RefundOptions): Promise<void> {
+  const idempotencyKey = operatorKey(options, 'refund');
+  const result = await connect(options).refund(accountId, chargeId, {
+    operator: options.operator,
+    reason: options.reason,
+    idempotencyKey,
+    ...(options.credits === undefined ? {} : { credits: options.credits }),
+  });
+  print(options, result, (view) => formatRefund(accountId, view, idempotencyKey));
+}
+
+export interface ContractOptions extends ApiOptions {
+  allowance?: number;
+  perSeat?: boolean;
+  features?: string;
+  effective: 'now' | 'next_period';
+  operator?: string;
+  reason?: string;
+  key?: string;
+}
+
+/** Shows the contract; with --operator and --reason sets it (terms not given are the plan's). */
+export async function contract(accountId: string, options: ContractOptions): Promise<void> {
+  const client = connect(options);
+  if (options.operator === undefined && options.reason === undefined) {
+    print(options, await client.getContract(accountId), formatContract);
+    return;
+  }
+  if (options.operator === undefined || options.reason === undefined) throw new Error('setting a contract needs both --operator and --reason');
+  const idempotencyKey = operatorKey(options, 'contract');
+  const result = await client.setContract(accountId, {
+    allowance: options.allowance === undefined ? null : { credits: options.allowance, perSeat: options.perSeat === true },
+    extraFeatures: featureList(options.features) ?? [],
+    effective: options.effective,
+    operator: options.operator,
+    reason: options.reason,
+    idempotencyKey,
+  });
+  print(options, result, (view) => formatContractChange(accountId, view, idempotencyKey));
 }
 
 export interface JobsOptions extends ApiOptions {

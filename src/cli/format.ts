@@ -1,5 +1,5 @@
 import Table from 'cli-table3';
-import type { AccountView, JobView, LedgerPage, TopUpView, UsageView } from '../client/client.js';
+import type { AccountView, AdjustmentView, ContractChangeView, ContractView, JobView, LedgerPage, RefundView, TopUpView, UsageView } from '../client/client.js';
 import { microsToCredits, parseCredits } from '../money.js';
 
 /**
@@ -98,16 +98,21 @@ export function formatUsage(usage: UsageView): string {
   const title = `usage by ${usage.groupBy}, ${formatInstant(usage.from)} → ${formatInstant(usage.to)}\n`;
   if (usage.rows.length === 0) return `${title}no usage in this range\n`;
   const total = usage.rows.reduce(
-    (sum, row) => ({ credits: sum.credits + parseCredits(row.credits), quantity: sum.quantity + row.quantity, charges: sum.charges + row.charges }),
-    { credits: 0, quantity: 0, charges: 0 },
+    (sum, row) => ({
+      credits: sum.credits + parseCredits(row.credits),
+      refunded: sum.refunded + parseCredits(row.refunded),
+      quantity: sum.quantity + row.quantity,
+      charges: sum.charges + row.charges,
+    }),
+    { credits: 0, refunded: 0, quantity: 0, charges: 0 },
   );
   return (
     title +
     horizontal(
-      [usage.groupBy, 'credits', 'quantity', 'charges'],
+      [usage.groupBy, 'credits', 'refunded', 'quantity', 'charges'],
       [
-        ...usage.rows.map((row) => [row.key, displayCredits(row.credits), displayCount(row.quantity), displayCount(row.charges)]),
-        ['total', displayCredits(microsToCredits(total.credits)), displayCount(total.quantity), displayCount(total.charges)],
+        ...usage.rows.map((row) => [row.key, displayCredits(row.credits), displayCredits(row.refunded), displayCount(row.quantity), displayCount(row.charges)]),
+        ['total', displayCredits(microsToCredits(total.credits)), displayCredits(microsToCredits(total.refunded)), displayCount(total.quantity), displayCount(total.charges)],
       ],
       [1, 2, 3],
     )
@@ -119,6 +124,47 @@ export function formatTopUp(accountId: string, topUp: TopUpView, idempotencyKey:
     `added ${displayCredits(topUp.credits)} credits to ${accountId} (grant ${topUp.grantId}, expires ${formatInstant(topUp.expiresAt)})`,
     `available now: ${displayCredits(topUp.balance.available)} credits`,
     `idempotency key: ${idempotencyKey} (repeat safely with --key ${idempotencyKey})`,
+    '',
+  ].join('\n');
+}
+
+const repeatWith = (idempotencyKey: string) => `idempotency key: ${idempotencyKey} (repeat safely with --key ${idempotencyKey})`;
+
+export function formatAdjustment(accountId: string, adjustment: AdjustmentView, idempotencyKey: string): string {
+  const { grant } = adjustment;
+  const what =
+    adjustment.action === 'add'
+      ? `added ${displayCredits(adjustment.credits)} ${grant.source} credits to ${accountId} (grant ${grant.grantId}, expires ${formatInstant(grant.expiresAt)})`
+      : `removed ${displayCredits(adjustment.credits)} credits from grant ${grant.grantId} of ${accountId} (${displayCredits(grant.remaining)} left on it)`;
+  return [`${what}, adjustment ${adjustment.adjustmentId}`, `available now: ${displayCredits(adjustment.balance.available)} credits`, repeatWith(idempotencyKey), ''].join('\n');
+}
+
+export function formatRefund(accountId: string, refund: RefundView, idempotencyKey: string): string {
+  const lines = [`refund ${refund.refundId} of charge ${refund.chargeId} on ${accountId}: ${displayCredits(refund.credits)} credits`];
+  lines.push(`  put back: ${displayCredits(refund.returned)}${refund.expired > 0 ? `; ${displayCredits(refund.expired)} came from grants that have expired and were not put back` : ''}`);
+  lines.push(`  charge: ${displayCredits(refund.charge.credits)} charged, ${displayCredits(refund.charge.refunded)} refunded, ${displayCredits(refund.charge.refundable)} still refundable`);
+  lines.push(`available now: ${displayCredits(refund.balance.available)} credits`, repeatWith(idempotencyKey), '');
+  return lines.join('\n');
+}
+
+function contractTerms(terms: ContractView['inForce']): string {
+  if (!terms) return 'the plan alone';
+  const allowance = terms.allowance ? `${displayCredits(terms.allowance.credits)} credits per period${terms.allowance.perSeat ? ' per seat' : ''}` : "the plan's allowance";
+  const features = terms.extraFeatures.length > 0 ? `, extra features ${terms.extraFeatures.join(', ')}` : '';
+  return `${allowance}${features} (contract ${terms.contractId} from ${formatInstant(terms.effectiveFrom)}, by ${terms.operator}: ${terms.reason})`;
+}
+
+export function formatContract(contract: ContractView): string {
+  const lines = [`${contract.accountId}: ${contractTerms(contract.inForce)}`];
+  if (contract.scheduled) lines.push(`scheduled: ${contractTerms(contract.scheduled)}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function formatContractChange(accountId: string, change: ContractChangeView, idempotencyKey: string): string {
+  return [
+    `contract ${change.contractId} of ${accountId} in force from ${formatInstant(change.effectiveAt)}`,
+    `granted now: ${displayCredits(change.grantedNow)} credits; next period's allowance: ${displayCredits(change.nextAllowance)} credits`,
+    repeatWith(idempotencyKey),
     '',
   ].join('\n');
 }

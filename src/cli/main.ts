@@ -57,6 +57,46 @@ apiCommand('top-up', 'buy credits for an account, as one of its admins')
   .option('--expires <iso>', 'when the credits expire (never by default)', instantArg)
   .action(api.topUp);
 
+apiCommand('add-credits', 'as an operator, add promo or adjustment credits to an account')
+  .argument('<accountId>')
+  .argument('<credits>', 'credits to add, such as 50 or 0.5', creditsArg)
+  .requiredOption('--operator <who>', 'who does it')
+  .requiredOption('--reason <why>', 'why, for the ledger')
+  .addOption(new Option('--source <source>', 'kind of credits').choices(['promo', 'adjustment']).default('adjustment'))
+  .option('--expires <iso>', 'when the credits expire (never by default)', instantArg)
+  .option('--features <ids>', 'comma-separated features the credits may pay for (all by default)')
+  .option('--key <idempotencyKey>', 'idempotency key; one is generated and printed if not given')
+  .action(api.addCredits);
+
+apiCommand('remove-credits', "as an operator, remove credits from one of an account's grants (never below zero, never held credits)")
+  .argument('<accountId>')
+  .argument('<grantId>')
+  .argument('<credits>', 'credits to remove', creditsArg)
+  .requiredOption('--operator <who>', 'who does it')
+  .requiredOption('--reason <why>', 'why, for the ledger')
+  .option('--key <idempotencyKey>', 'idempotency key; one is generated and printed if not given')
+  .action(api.removeCredits);
+
+apiCommand('refund', 'refund a charge in full, or in part with --credits')
+  .argument('<accountId>')
+  .argument('<chargeId>')
+  .option('--credits <credits>', 'credits to refund (all that is left by default)', creditsArg)
+  .requiredOption('--operator <who>', 'who does it')
+  .requiredOption('--reason <why>', 'why, for the ledger')
+  .option('--key <idempotencyKey>', 'idempotency key; one is generated and printed if not given')
+  .action(api.refund);
+
+apiCommand('contract', "show an account's contract terms, or set them with --operator and --reason")
+  .argument('<accountId>')
+  .option('--allowance <credits>', "the account's own allowance per period, in place of the plan's", creditsArg)
+  .option('--per-seat', 'the allowance is per seat')
+  .option('--features <ids>', 'comma-separated extra features on top of the plan')
+  .addOption(new Option('--effective <when>', 'from when').choices(['now', 'next_period']).default('next_period'))
+  .option('--operator <who>', 'who sets it (setting needs --operator and --reason)')
+  .option('--reason <why>', 'why, for the ledger')
+  .option('--key <idempotencyKey>', 'idempotency key; one is generated and printed if not given')
+  .action(api.contract);
+
 apiCommand('jobs', "an account's jobs, newest first")
   .argument('<accountId>')
   .addOption(new Option('--status <status>', 'only jobs in this status').choices(JOB_STATUSES))

@@ -25,9 +25,10 @@ export interface EventPage {
 
 /**
  * Payload fields that hold amounts in micros: `reserved`, `charged`, `released` (job events, see
- * src/jobs/jobs.ts) and `credits` (period.renewed, credits.expired). Other fields are shown as stored.
+ * src/jobs/jobs.ts), `credits` (period.renewed, credits.expired) and `available`, `threshold`
+ * (balance.low, balance.depleted). Other fields are shown as stored.
  */
-const MICROS_FIELDS = new Set(['credits', 'reserved', 'charged', 'released']);
+const MICROS_FIELDS = new Set(['credits', 'reserved', 'charged', 'released', 'available', 'threshold']);
 
 /** The stored payload with every amount turned from integer micros into a decimal number of credits. */
 export function payloadInCredits(payload: Record<string, unknown>): Record<string, unknown> {

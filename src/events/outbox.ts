@@ -9,6 +9,8 @@ export const EVENT_TYPES = [
   'job.failed',
   'period.renewed',
   'credits.expired',
+  'balance.low',
+  'balance.depleted',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

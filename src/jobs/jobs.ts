@@ -165,7 +165,7 @@ export function createJobStore({ pool, ledger, catalog }: { pool: pg.Pool; ledge
         }
         return { id: previous.job_id, replayed: true };
       }
-      await authorizeSpend(client, catalog, account, feature, input.userId, input.now);
+      await authorizeSpend(client, catalog, account, feature, input.userId, input.now, { register: true });
       const id = input.jobId ?? `job_${randomUUID()}`;
       const { rows } = await client.query<JobRow>(
         `INSERT INTO jobs (job_id, account_id, feature, user_id, idempotency_key, request_hash, max_credits, created_at, updated_at)

@@ -38,3 +38,24 @@ export async function periodAllowance(client: Queryable, accountId: string, peri
     freeRevision: rows.reduce((free, row) => Math.max(free, row.revision + 1), 0),
   };
 }
+
+export interface PeriodTerms {
+  accountId: string;
+  periodStart: Date;
+  revision: number;
+  planId: string;
+  seats: number;
+  contractId: string | null;
+  /** What the plan (and contract) said the period's allowance is: its grants must add up to it. */
+  allowanceMicros: number;
+  now: Date;
+}
+
+/** Records the terms a period's allowance is written from, once per period and revision. */
+export async function recordPeriodTerms(client: Queryable, terms: PeriodTerms): Promise<void> {
+  await client.query(
+    `INSERT INTO period_terms (account_id, period_start, revision, plan_id, seats, contract_id, allowance_micros, recorded_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (account_id, period_start, revision) DO NOTHING`,
+    [terms.accountId, terms.periodStart, terms.revision, terms.planId, terms.seats, terms.contractId, terms.allowanceMicros, terms.now],
+  );
+}

@@ -113,10 +113,35 @@ const CHECKS: readonly { check: string; sql: string }[] = [
           HAVING count(DISTINCT a.key[1]) > 1 OR count(*) > count(DISTINCT a.key[2])`,
   },
   {
+    check: 'period_allowance_matches_terms',
+    sql: `SELECT t.account_id, format('period from %s, revision %s', t.period_start, t.revision),
+                 format('plan %s x %s%s says %s, its live allowance grants add %s', t.plan_id, t.seats,
+                        CASE WHEN t.contract_id IS NULL THEN '' ELSE ' with contract ' || t.contract_id END, t.allowance_micros, coalesce(a.live, 0))
+            FROM period_terms t
+            LEFT JOIN (SELECT g.account_id, g.effective_at, substring(o.idempotency_key FROM '${ALLOWANCE_KEY_PATTERN}')::int AS revision,
+                              sum(g.amount) FILTER (WHERE ${NOT_REVOKED_SQL}) AS live, count(*) AS written, count(*) FILTER (WHERE ${NOT_REVOKED_SQL}) AS live_count
+                         FROM grants g JOIN operations o USING (operation_id)
+                        WHERE ${ALLOWANCE_GRANT_SQL}
+                        GROUP BY 1, 2, 3) a
+              ON a.account_id = t.account_id AND a.effective_at = t.period_start AND a.revision = t.revision
+           WHERE ($1::text IS NULL OR t.account_id = $1)
+             AND (coalesce(a.written, 0) = 0 OR a.live_count > 0)
+             AND coalesce(a.live, 0) <> t.allowance_micros`,
+  },
+  {
+    check: 'refunds_within_charge',
+    sql: `SELECT c.account_id, 'charge ' || c.operation_id, format('charged %s, refunds cover %s (%s put back)', c.credits, r.covered, coalesce(e.returned, 0))
+            FROM operations c
+            JOIN (SELECT refund_of, sum(credits) AS covered, array_agg(operation_id) AS refunds FROM operations WHERE kind = 'refund' GROUP BY refund_of) r
+              ON r.refund_of = c.operation_id
+            LEFT JOIN LATERAL (SELECT sum(amount) AS returned FROM ledger_entries WHERE kind = 'refund' AND operation_id = ANY (r.refunds)) e ON true
+           WHERE ($1::text IS NULL OR c.account_id = $1) AND (r.covered > c.credits OR coalesce(e.returned, 0) > r.covered)`,
+  },
+  {
     check: 'grant_has_operation',
     sql: `SELECT g.account_id, 'grant ' || g.grant_id, 'no operation created it'
             FROM grants g LEFT JOIN operations o USING (operation_id)
-           WHERE ($1::text IS NULL OR g.account_id = $1) AND (o.operation_id IS NULL OR o.kind NOT IN ('grant', 'top_up'))`,
+           WHERE ($1::text IS NULL OR g.account_id = $1) AND (o.operation_id IS NULL OR o.kind NOT IN ('grant', 'top_up', 'adjustment'))`,
   },
 ];
 

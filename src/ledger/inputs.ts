@@ -50,7 +50,7 @@ export const createAccountInput = z.strictObject({
   now: instant,
 });
 
-export const setUnknownUsersInput = z.strictObject({ accountId, unknownUsers: unknownUsersPolicy });
+export const accountSettingsInput = z.strictObject({ accountId, unknownUsers: unknownUsersPolicy.optional(), lowBalanceMicros: micros.nullable().optional() });
 
 export const setUserInput = z.strictObject({ accountId, userId, role, creditsAllowed: z.boolean(), now: instant });
 
@@ -150,3 +150,50 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.ou
   const summary = issues.map((issue) => (issue.path ? `${issue.path}: ${issue.message}` : issue.message)).join('; ');
   throw new LedgerError('VALIDATION_FAILED', `invalid input: ${summary}`, { issues });
 }
+
+const attribution = {
+  operator: z.string().min(1).max(128),
+  reason: z.string().min(1).max(500),
+};
+
+export const adjustmentInput = z.discriminatedUnion('action', [
+  z
+    .strictObject({
+      accountId,
+      action: z.literal('add'),
+      source: z.enum(['promo', 'adjustment']).default('adjustment'),
+      credits: positiveMicros,
+      expiresAt: instant.optional(),
+      features: z.array(featureId).min(1).max(64).optional(),
+      ...attribution,
+      ...keyed,
+      now: instant,
+    })
+    .refine((input) => !input.expiresAt || input.expiresAt > input.now, { path: ['expiresAt'], message: 'must be in the future' }),
+  z.strictObject({ accountId, action: z.literal('remove'), grantId, credits: positiveMicros, ...attribution, ...keyed, now: instant }),
+]);
+
+export const chargeId = z.string().regex(/^\d{1,18}$/, 'must be a charge id');
+export const refundInput = z.strictObject({
+  accountId,
+  chargeId,
+  /** Omitted: everything of the charge not refunded yet. */
+  credits: positiveMicros.optional(),
+  ...attribution,
+  ...keyed,
+  now: instant,
+});
+
+export const CONTRACT_EFFECTS = ['now', 'next_period'] as const;
+export const contractInput = z.strictObject({
+  accountId,
+  /** Null: the plan's allowance applies. */
+  allowance: z.strictObject({ credits: micros, perSeat: z.boolean().default(false) }).nullable(),
+  extraFeatures: z.array(featureId).max(64).default([]),
+  /** What the caller asked for; the account workflow turns it into `effectiveFrom`. */
+  effective: z.enum(CONTRACT_EFFECTS),
+  effectiveFrom: instant,
+  ...attribution,
+  ...keyed,
+  now: instant,
+});

@@ -4,8 +4,18 @@ import type { Catalog, Feature } from '../catalog/catalog.js';
 import type { GrantSource } from '../catalog/schema.js';
 import { assertMicros, formatCredits, microsToCredits, type Micros } from '../money.js';
 import type { Queryable } from './db.js';
+import { contractFeaturesAt } from './contracts.js';
 import { LedgerError } from './errors.js';
 import type { KeyOrigin, UnknownUsersPolicy } from './inputs.js';
+
+/** Spending priority by source when a grant does not set its own: lower is spent first. */
+export const DEFAULT_PRIORITY: Readonly<Record<GrantSource, number>> = {
+  allowance: 10,
+  trial: 10,
+  promo: 20,
+  adjustment: 30,
+  purchase: 100,
+};
 
 export interface AccountRow {
   account_id: string;
@@ -14,6 +24,8 @@ export interface AccountRow {
   time_zone: string;
   status: 'active' | 'cancelling' | 'cancelled';
   unknown_users: UnknownUsersPolicy;
+  /** balance.low fires at or below this; null: 10 % of the period's allowance (balance-alerts.ts). */
+  low_balance_micros: Micros | null;
   created_at: Date;
 }
 
@@ -35,7 +47,7 @@ export async function readAccount(client: Queryable, accountId: string): Promise
   return account;
 }
 
-export type OperationKind = 'grant' | 'top_up' | 'charge' | 'hold' | 'hold_extend' | 'hold_charge';
+export type OperationKind = 'grant' | 'top_up' | 'charge' | 'hold' | 'hold_extend' | 'hold_charge' | 'adjustment' | 'refund' | 'contract';
 
 export interface OperationSpec {
   accountId: string;
@@ -48,6 +60,10 @@ export interface OperationSpec {
   userId?: string | undefined;
   feature?: string | undefined;
   jobId?: string | null | undefined;
+  /** Who did it and why: required of an operator's adjustment, refund or contract. */
+  attribution?: { operator: string; reason: string };
+  /** The charge a refund gives back. */
+  refundOf?: string;
 }
 
 export interface OperationOutcome<R> {
@@ -86,9 +102,22 @@ export async function runOnce<R extends object>(
     return { ...previous.result, replayed: true };
   }
   const inserted = await client.query<{ operation_id: string }>(
-    `INSERT INTO operations (account_id, origin, idempotency_key, kind, request_hash, user_id, feature, job_id, occurred_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING operation_id::text`,
-    [spec.accountId, spec.origin, spec.idempotencyKey, spec.kind, requestHash, spec.userId ?? null, spec.feature ?? null, spec.jobId ?? null, spec.now],
+    `INSERT INTO operations (account_id, origin, idempotency_key, kind, request_hash, user_id, feature, job_id, occurred_at, operator, reason, refund_of)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING operation_id::text`,
+    [
+      spec.accountId,
+      spec.origin,
+      spec.idempotencyKey,
+      spec.kind,
+      requestHash,
+      spec.userId ?? null,
+      spec.feature ?? null,
+      spec.jobId ?? null,
+      spec.now,
+      spec.attribution?.operator ?? null,
+      spec.attribution?.reason ?? null,
+      spec.refundOf ?? null,
+    ],
   );
   const operationId = inserted.rows[0]?.operation_id;
   if (operationId === undefined) throw new Error('invariant: operation insert returned no id');
@@ -119,26 +148,38 @@ function stableJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** Plan gating: the account's plan must include the feature, for a spend, a reservation or an estimate. */
-export function requireFeatureInPlan(catalog: Catalog, account: AccountRow, feature: Feature): void {
+/**
+ * Gating: the feature is in the account's plan, or among the extra features of the contract in
+ * force at `at`. For a spend, a reservation or an estimate, with or without a user. The plan is
+ * checked first, so a feature the plan has costs no query.
+ */
+export async function requireFeatureAvailable(client: Queryable, catalog: Catalog, account: AccountRow, feature: Feature, at: Date): Promise<void> {
   const plan = catalog.plan(account.plan_id);
   if (!plan) throw new LedgerError('UNKNOWN_PLAN', `plan "${account.plan_id}" is not in the catalog`, { planId: account.plan_id });
-  if (!plan.features.includes(feature.id)) {
-    throw new LedgerError('FEATURE_NOT_IN_PLAN', `feature "${feature.id}" is not available on plan "${plan.id}"`, {
-      feature: feature.id,
-      planId: plan.id,
-    });
-  }
+  if (plan.features.includes(feature.id)) return;
+  if ((await contractFeaturesAt(client, account.account_id, at)).includes(feature.id)) return;
+  throw new LedgerError('FEATURE_NOT_IN_PLAN', `feature "${feature.id}" is not available on plan "${plan.id}" nor in the account's contract`, {
+    feature: feature.id,
+    planId: plan.id,
+  });
 }
 
 /**
- * Plan gating, known users and the per-user switch, checked for every spend, reservation and
- * estimate. A user the account has not registered is refused (UNKNOWN_USER) unless the account
- * registers users on first spend: then a spend (`registerAt`, not an estimate) registers them as a
+ * Gating, known users and the per-user switch, checked for every spend, reservation and estimate
+ * with a user. A user the account has not registered is refused (UNKNOWN_USER) unless the account
+ * registers users on first spend: then a spend (`register`, not an estimate) registers them as a
  * member allowed to spend.
  */
-export async function authorizeSpend(client: Queryable, catalog: Catalog, account: AccountRow, feature: Feature, userId: string, registerAt?: Date): Promise<void> {
-  requireFeatureInPlan(catalog, account, feature);
+export async function authorizeSpend(
+  client: Queryable,
+  catalog: Catalog,
+  account: AccountRow,
+  feature: Feature,
+  userId: string,
+  at: Date,
+  options: { register: boolean },
+): Promise<void> {
+  await requireFeatureAvailable(client, catalog, account, feature, at);
   const { rows } = await client.query<{ credits_allowed: boolean }>(
     'SELECT credits_allowed FROM account_users WHERE account_id = $1 AND user_id = $2',
     [account.account_id, userId],
@@ -150,7 +191,7 @@ export async function authorizeSpend(client: Queryable, catalog: Catalog, accoun
         accountId: account.account_id,
       });
     }
-    if (registerAt) await upsertUser(client, account.account_id, userId, 'member', true, registerAt);
+    if (options.register) await upsertUser(client, account.account_id, userId, 'member', true, at);
     return;
   }
   if (!rows[0].credits_allowed) {
@@ -238,7 +279,7 @@ export function insufficientCredits(needed: Micros, available: Micros, details: 
   );
 }
 
-export type EntryKind = 'grant' | 'charge' | 'hold' | 'release' | 'expire';
+export type EntryKind = 'grant' | 'charge' | 'hold' | 'release' | 'expire' | 'adjust' | 'refund';
 
 export interface Entry {
   grantId: string;
@@ -269,16 +310,23 @@ export async function appendEntries(client: Queryable, accountId: string, operat
   );
 }
 
-/** Credits spendable on anything at `now`, across all live grants, net of holds. */
-export async function availableBalance(client: Queryable, accountId: string, now: Date): Promise<Micros> {
-  const { rows } = await client.query<{ available: Micros }>(
-    `SELECT coalesce(sum(remaining - held), 0)::bigint AS available
+export interface BalanceAt {
+  /** Credits spendable on anything at the instant, across all live grants, net of holds. */
+  available: Micros;
+  /** Credits the allowance grants in force at the instant gave (spent or not): the period's allowance. */
+  periodAllowance: Micros;
+}
+
+export async function balanceAt(client: Queryable, accountId: string, now: Date): Promise<BalanceAt> {
+  const { rows } = await client.query<{ available: Micros; period_allowance: Micros }>(
+    `SELECT coalesce(sum(remaining - held), 0)::bigint AS available,
+            coalesce(sum(amount) FILTER (WHERE source = 'allowance'), 0)::bigint AS period_allowance
        FROM grants
-      WHERE account_id = $1 AND expired_at IS NULL AND remaining > held
+      WHERE account_id = $1 AND expired_at IS NULL
         AND effective_at <= $2 AND (expires_at IS NULL OR expires_at > $2)`,
     [accountId, now],
   );
-  return rows[0]?.available ?? 0;
+  return { available: rows[0]?.available ?? 0, periodAllowance: rows[0]?.period_allowance ?? 0 };
 }
 
 export function isUniqueViolation(error: unknown, constraint: string): boolean {
@@ -291,4 +339,48 @@ export async function upsertUser(client: Queryable, accountId: string, userId: s
      ON CONFLICT (account_id, user_id) DO UPDATE SET role = EXCLUDED.role, credits_allowed = EXCLUDED.credits_allowed, updated_at = EXCLUDED.updated_at`,
     [accountId, userId, role, creditsAllowed, now],
   );
+}
+
+export interface GrantResult {
+  grantId: string;
+  source: GrantSource;
+  credits: Micros;
+  effectiveAt: string;
+  expiresAt: string | null;
+}
+
+export interface NewGrant {
+  source: GrantSource;
+  credits: Micros;
+  effectiveAt: Date;
+  expiresAt: Date | null;
+  priority: number;
+  features: string[] | null;
+  now: Date;
+}
+
+/** Inserts a grant made by operation `operationId` and its grant entry. */
+export async function insertGrant(client: Queryable, accountId: string, operationId: string, grant: NewGrant): Promise<GrantResult> {
+  let grantId: string;
+  try {
+    const { rows } = await client.query<{ grant_id: string }>(
+      `INSERT INTO grants (account_id, operation_id, source, amount, priority, effective_at, expires_at, features, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING grant_id::text`,
+      [accountId, operationId, grant.source, grant.credits, grant.priority, grant.effectiveAt, grant.expiresAt, grant.features, grant.now],
+    );
+    grantId = rows[0]?.grant_id ?? '';
+  } catch (error) {
+    if (isUniqueViolation(error, 'grants_one_trial_per_account')) {
+      throw new LedgerError('TRIAL_ALREADY_GRANTED', `account "${accountId}" already had its free trial`, { accountId });
+    }
+    throw error;
+  }
+  await appendEntries(client, accountId, operationId, grant.now, [{ grantId, kind: 'grant', amount: grant.credits, heldChange: 0 }]);
+  return {
+    grantId,
+    source: grant.source,
+    credits: grant.credits,
+    effectiveAt: grant.effectiveAt.toISOString(),
+    expiresAt: grant.expiresAt?.toISOString() ?? null,
+  };
 }

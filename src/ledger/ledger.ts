@@ -17,45 +17,42 @@ import {
   parseInput,
   reserveInput,
   setAccountPlanInput,
-  setUnknownUsersInput,
+  accountSettingsInput,
   setUserInput,
   topUpInput,
   accountRefInput,
   LIMITS,
   type UnknownUsersPolicy,
 } from './inputs.js';
+import { appendBalanceCrossings } from './balance-alerts.js';
 import {
   appendEntries,
   authorizeSpend,
-  availableBalance,
+  balanceAt,
+  DEFAULT_PRIORITY,
+  insertGrant,
   insufficientCredits,
-  isUniqueViolation,
   lockAccount,
   planDraws,
   readAccount,
   requireFeature,
-  requireFeatureInPlan,
+  requireFeatureAvailable,
   requireUnitPrice,
   runOnce,
   spendableGrants,
   sumFree,
   upsertUser,
   type AccountRow,
+  type GrantResult,
   type Replayable,
 } from './internals.js';
+import { operatorOperations } from './operator-tools.js';
 import { createReports } from './reports.js';
 import { auditLedger } from './audit.js';
 import type { Queryable } from './db.js';
 import type { z } from 'zod';
 
-/** Spending priority by source when a grant does not set its own: lower is spent first. */
-export const DEFAULT_PRIORITY: Readonly<Record<GrantSource, number>> = {
-  allowance: 10,
-  trial: 10,
-  promo: 20,
-  adjustment: 30,
-  purchase: 100,
-};
+export { DEFAULT_PRIORITY, type GrantResult };
 
 export interface AccountView {
   accountId: string;
@@ -68,14 +65,6 @@ export interface AccountView {
 
 export interface AccountResult extends AccountView {
   created: boolean;
-}
-
-export interface GrantResult {
-  grantId: string;
-  source: GrantSource;
-  credits: Micros;
-  effectiveAt: string;
-  expiresAt: string | null;
 }
 
 export interface ChargeResult {
@@ -125,13 +114,24 @@ export interface HoldState {
 
 export interface ExpireResult {
   grantId: string;
+  source: GrantSource;
   expired: Micros;
   alreadyExpired: boolean;
+  /** The grant's validity: for an allowance, its period. */
+  effectiveAt: string;
+  expiresAt: string | null;
 }
 
 export type CreateAccountInput = z.input<typeof createAccountInput>;
 export type SetUserInput = z.input<typeof setUserInput>;
-export type SetUnknownUsersInput = z.input<typeof setUnknownUsersInput>;
+export type AccountSettingsInput = z.input<typeof accountSettingsInput>;
+
+export interface AccountSettings {
+  accountId: string;
+  unknownUsers: UnknownUsersPolicy;
+  /** balance.low fires at or below this; null: 10 % of the period's allowance. */
+  lowBalanceMicros: Micros | null;
+}
 
 export interface AccountUsers {
   accountId: string;
@@ -157,7 +157,7 @@ export interface LedgerDeps {
 export type Ledger = ReturnType<typeof createLedger>;
 export type LedgerOperations = ReturnType<typeof ledgerOperations>;
 
-type Transaction = <T>(work: (client: Queryable) => Promise<T>) => Promise<T>;
+export type Transaction = <T>(work: (client: Queryable) => Promise<T>) => Promise<T>;
 
 /** The ledger: every operation is one PostgreSQL transaction, and every mutation is idempotent. */
 export function createLedger({ pool, catalog }: LedgerDeps) {
@@ -216,14 +216,29 @@ function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transa
     });
   }
 
-  /** Whether a spend by a user the account has not registered is refused or registers them. */
-  async function setUnknownUsers(raw: SetUnknownUsersInput): Promise<{ accountId: string; unknownUsers: UnknownUsersPolicy }> {
-    const input = parseInput(setUnknownUsersInput, raw);
+  /**
+   * Account settings: whether a spend by a user the account has not registered is refused or
+   * registers them, and the balance.low threshold. Fields left out keep their value.
+   */
+  async function updateSettings(raw: AccountSettingsInput): Promise<AccountSettings> {
+    const input = parseInput(accountSettingsInput, raw);
     return transaction(async (client) => {
       await lockAccount(client, input.accountId);
-      await client.query('UPDATE accounts SET unknown_users = $2 WHERE account_id = $1', [input.accountId, input.unknownUsers]);
-      return { accountId: input.accountId, unknownUsers: input.unknownUsers };
+      const { rows } = await client.query<AccountRow>(
+        `UPDATE accounts SET unknown_users = coalesce($2, unknown_users),
+                low_balance_micros = CASE WHEN $3::boolean THEN $4::bigint ELSE low_balance_micros END
+          WHERE account_id = $1 RETURNING *`,
+        [input.accountId, input.unknownUsers ?? null, input.lowBalanceMicros !== undefined, input.lowBalanceMicros ?? null],
+      );
+      const account = rows[0];
+      if (!account) throw new Error('invariant: locked account vanished');
+      return toSettings(account);
     });
+  }
+
+  async function getSettings(raw: { accountId: string }): Promise<AccountSettings> {
+    const { accountId } = parseInput(accountRefInput, raw);
+    return toSettings(await readAccount(pool, accountId));
   }
 
   /** The account's users in id order, and what a spend by anyone else does. */
@@ -304,48 +319,10 @@ function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transa
           features: null,
           now,
         });
-        const result = { ...granted, balance: { available: await availableBalance(client, accountId, now) } };
+        const result = { ...granted, balance: { available: (await balanceAt(client, accountId, now)).available } };
         return { result, credits: input.credits };
       });
     });
-  }
-
-  async function insertGrant(
-    client: Queryable,
-    accountId: string,
-    operationId: string,
-    grant: {
-      source: GrantSource;
-      credits: Micros;
-      effectiveAt: Date;
-      expiresAt: Date | null;
-      priority: number;
-      features: string[] | null;
-      now: Date;
-    },
-  ): Promise<GrantResult> {
-    let grantId: string;
-    try {
-      const { rows } = await client.query<{ grant_id: string }>(
-        `INSERT INTO grants (account_id, operation_id, source, amount, priority, effective_at, expires_at, features, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING grant_id::text`,
-        [accountId, operationId, grant.source, grant.credits, grant.priority, grant.effectiveAt, grant.expiresAt, grant.features, grant.now],
-      );
-      grantId = rows[0]?.grant_id ?? '';
-    } catch (error) {
-      if (isUniqueViolation(error, 'grants_one_trial_per_account')) {
-        throw new LedgerError('TRIAL_ALREADY_GRANTED', `account "${accountId}" already had its free trial`, { accountId });
-      }
-      throw error;
-    }
-    await appendEntries(client, accountId, operationId, grant.now, [{ grantId, kind: 'grant', amount: grant.credits, heldChange: 0 }]);
-    return {
-      grantId,
-      source: grant.source,
-      credits: grant.credits,
-      effectiveAt: grant.effectiveAt.toISOString(),
-      expiresAt: grant.expiresAt?.toISOString() ?? null,
-    };
   }
 
   /** Subjects of a charge after removing duplicates and those still inside the re-export window. */
@@ -390,7 +367,7 @@ function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transa
       const { idempotencyKey, origin, now, accountId, ...request } = input;
       const spec = { accountId, kind: 'charge' as const, idempotencyKey, origin, request, now, userId: input.userId, feature: feature.id };
       return runOnce(client, spec, async (operationId) => {
-        await authorizeSpend(client, catalog, account, feature, input.userId, input.now);
+        await authorizeSpend(client, catalog, account, feature, input.userId, now, { register: true });
         const { billable, deduped } = input.subjectIds
           ? await billableSubjects(client, account, input.subjectIds, feature.reexportWindowDays, catalog.subjectGroup(feature), now, operationId)
           : { billable: input.quantity ?? 1, deduped: input.quantity ?? 1 };
@@ -405,13 +382,15 @@ function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transa
           now,
           draws.map((draw) => ({ grantId: draw.grantId, kind: 'charge', amount: -draw.amount, heldChange: 0 })),
         );
+        const balance = await balanceAt(client, accountId, now);
+        await appendBalanceCrossings(client, account, balance, credits, operationId, now);
         const result: ChargeResult = {
           chargeId: operationId,
           feature: feature.id,
           credits,
           billableQuantity: billable,
           freeQuantity: (input.subjectIds?.length ?? deduped) - billable,
-          balance: { available: await availableBalance(client, accountId, now) },
+          balance: { available: balance.available },
         };
         return { result, credits, quantity: billable };
       });
@@ -425,8 +404,8 @@ function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transa
     const client = pool;
     const account = await readAccount(client, input.accountId);
     // Gating holds with or without a user: only the per-user switch needs one.
-    if (input.userId === undefined) requireFeatureInPlan(catalog, account, feature);
-    else await authorizeSpend(client, catalog, account, feature, input.userId);
+    if (input.userId === undefined) await requireFeatureAvailable(client, catalog, account, feature, input.now);
+    else await authorizeSpend(client, catalog, account, feature, input.userId, input.now, { register: false });
     const { billable, deduped } = input.subjectIds
       ? await billableSubjects(client, account, input.subjectIds, feature.reexportWindowDays, catalog.subjectGroup(feature), input.now, null)
       : { billable: input.quantity ?? 1, deduped: input.quantity ?? 1 };
@@ -435,8 +414,12 @@ function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transa
     return { feature: feature.id, maxCredits, billableQuantity: billable, dedupedQuantity: deduped, available, sufficient: available >= maxCredits };
   }
 
-  /** Earmarks up to `maxCredits` (less when less is available) for `holdId`, in spending order. */
-  async function earmark(client: Queryable, accountId: string, holdId: string, featureId: string, operationId: string, maxCredits: Micros, now: Date): Promise<Micros> {
+  /**
+   * Earmarks up to `maxCredits` (less when less is available) for `holdId`, in spending order:
+   * earmarked credits leave the available balance, so a hold can cross the balance alerts too.
+   */
+  async function earmark(client: Queryable, account: AccountRow, holdId: string, featureId: string, operationId: string, maxCredits: Micros, now: Date): Promise<Micros> {
+    const accountId = account.account_id;
     const { draws, covered } = planDraws(await spendableGrants(client, accountId, featureId, now), maxCredits);
     await appendEntries(
       client,
@@ -445,6 +428,7 @@ function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transa
       now,
       draws.map((draw) => ({ grantId: draw.grantId, kind: 'hold', amount: 0, heldChange: draw.amount, holdId })),
     );
+    if (covered > 0) await appendBalanceCrossings(client, account, await balanceAt(client, accountId, now), covered, operationId, now);
     return covered;
   }
 
@@ -456,14 +440,14 @@ function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transa
       const { idempotencyKey, origin, now, accountId, ...request } = input;
       const spec = { accountId, kind: 'hold' as const, idempotencyKey, origin, request, now, userId: input.userId, feature: feature.id, jobId: input.jobId };
       return runOnce(client, spec, async (operationId) => {
-        await authorizeSpend(client, catalog, account, feature, input.userId, input.now);
+        await authorizeSpend(client, catalog, account, feature, input.userId, now, { register: true });
         const { rows } = await client.query<{ hold_id: string }>(
           `INSERT INTO holds (account_id, operation_id, feature, user_id, job_id, created_at)
            VALUES ($1, $2, $3, $4, $5, $6) RETURNING hold_id::text`,
           [accountId, operationId, feature.id, input.userId, input.jobId ?? null, now],
         );
         const holdId = rows[0]?.hold_id ?? '';
-        const reserved = await earmark(client, accountId, holdId, feature.id, operationId, input.maxCredits, now);
+        const reserved = await earmark(client, account, holdId, feature.id, operationId, input.maxCredits, now);
         return { result: { holdId, reserved } };
       });
     });
@@ -494,12 +478,12 @@ function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transa
   async function extendHold(raw: ExtendHoldInput): Promise<Replayable<HoldResult>> {
     const input = parseInput(extendHoldInput, raw);
     return transaction(async (client) => {
-      await lockAccount(client, input.accountId);
+      const account = await lockAccount(client, input.accountId);
       const { idempotencyKey, origin, now, accountId, ...request } = input;
       const hold = await readHoldRow(client, accountId, input.holdId);
       return runOnce(client, { accountId, kind: 'hold_extend', idempotencyKey, origin, request, now }, async (operationId) => {
         requireOpen(hold, input.holdId);
-        const reserved = await earmark(client, accountId, input.holdId, hold.feature, operationId, input.maxCredits, now);
+        const reserved = await earmark(client, account, input.holdId, hold.feature, operationId, input.maxCredits, now);
         return { result: { holdId: input.holdId, reserved } };
       });
     });
@@ -627,13 +611,8 @@ function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transa
   }
 
   async function expireLocked(client: Queryable, accountId: string, grantId: string, now: Date): Promise<ExpireResult> {
-    const { rows } = await client.query<{ remaining: Micros; held: Micros; expires_at: Date | null; expired_at: Date | null }>(
-      'SELECT remaining, held, expires_at, expired_at FROM grants WHERE grant_id = $1 AND account_id = $2',
-      [grantId, accountId],
-    );
-    const grant = rows[0];
-    if (!grant) throw new LedgerError('UNKNOWN_GRANT', `grant ${grantId} does not exist on account "${accountId}"`, { grantId });
-    if (grant.expired_at) return { grantId, expired: 0, alreadyExpired: true };
+    const grant = await readGrantRow(client, accountId, grantId);
+    if (grant.expired_at) return expireResult(grantId, grant, 0, true);
     if (!grant.expires_at || grant.expires_at > now) {
       throw new LedgerError('VALIDATION_FAILED', `grant ${grantId} is not due to expire at ${now.toISOString()}`, {
         issues: [{ path: 'grantId', message: `expires ${grant.expires_at?.toISOString() ?? 'never'}` }],
@@ -642,8 +621,18 @@ function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transa
     return writeOff(client, accountId, grantId, grant, now);
   }
 
+  async function readGrantRow(client: Queryable, accountId: string, grantId: string): Promise<GrantRow> {
+    const { rows } = await client.query<GrantRow>(
+      'SELECT source, remaining, held, effective_at, expires_at, expired_at FROM grants WHERE grant_id = $1 AND account_id = $2',
+      [grantId, accountId],
+    );
+    const grant = rows[0];
+    if (!grant) throw new LedgerError('UNKNOWN_GRANT', `grant ${grantId} does not exist on account "${accountId}"`, { grantId });
+    return grant;
+  }
+
   /** Takes what is left of a grant, held or not, out of the balance, and marks the grant expired. */
-  async function writeOff(client: Queryable, accountId: string, grantId: string, grant: { remaining: Micros; held: Micros }, now: Date): Promise<ExpireResult> {
+  async function writeOff(client: Queryable, accountId: string, grantId: string, grant: GrantRow, now: Date): Promise<ExpireResult> {
     const allocations = await client.query<{ hold_id: string; held: Micros }>(
       'SELECT hold_id::text, held FROM hold_allocations WHERE grant_id = $1 AND held > 0 ORDER BY hold_id',
       [grantId],
@@ -659,7 +648,7 @@ function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transa
     const unheldEntries = unheld > 0 ? [{ grantId, kind: 'expire' as const, amount: -unheld, heldChange: 0 }] : [];
     await appendEntries(client, accountId, null, now, [...heldEntries, ...unheldEntries]);
     await client.query('UPDATE grants SET expired_at = $2 WHERE grant_id = $1', [grantId, now]);
-    return { grantId, expired: grant.remaining, alreadyExpired: false };
+    return expireResult(grantId, grant, grant.remaining, false);
   }
 
   /**
@@ -670,13 +659,8 @@ function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transa
     const input = parseInput(expireGrantInput, raw);
     return transaction(async (client) => {
       await lockAccount(client, input.accountId);
-      const { rows } = await client.query<{ remaining: Micros; held: Micros; effective_at: Date; expired_at: Date | null }>(
-        'SELECT remaining, held, effective_at, expired_at FROM grants WHERE grant_id = $1 AND account_id = $2',
-        [input.grantId, input.accountId],
-      );
-      const grant = rows[0];
-      if (!grant) throw new LedgerError('UNKNOWN_GRANT', `grant ${input.grantId} does not exist on account "${input.accountId}"`, { grantId: input.grantId });
-      if (grant.expired_at) return { grantId: input.grantId, expired: 0, alreadyExpired: true };
+      const grant = await readGrantRow(client, input.accountId, input.grantId);
+      if (grant.expired_at) return expireResult(input.grantId, grant, 0, true);
       if (grant.effective_at <= input.now) {
         throw new LedgerError('VALIDATION_FAILED', `grant ${input.grantId} is already in effect and cannot be revoked`, {
           issues: [{ path: 'grantId', message: `in effect since ${grant.effective_at.toISOString()}` }],
@@ -705,10 +689,12 @@ function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transa
 
   return {
     catalog,
+    ...operatorOperations(catalog, pool, transaction),
     createAccount,
     getAccount,
     setUser,
-    setUnknownUsers,
+    updateSettings,
+    getSettings,
     listUsers,
     setAccountPlan,
     grant,
@@ -726,6 +712,30 @@ function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transa
     ...createReports(pool),
     audit: (options: { accountId?: string } = {}) => auditLedger(pool, options),
   };
+}
+
+interface GrantRow {
+  source: GrantSource;
+  remaining: Micros;
+  held: Micros;
+  effective_at: Date;
+  expires_at: Date | null;
+  expired_at: Date | null;
+}
+
+function expireResult(grantId: string, grant: GrantRow, expired: Micros, alreadyExpired: boolean): ExpireResult {
+  return {
+    grantId,
+    source: grant.source,
+    expired,
+    alreadyExpired,
+    effectiveAt: grant.effective_at.toISOString(),
+    expiresAt: grant.expires_at?.toISOString() ?? null,
+  };
+}
+
+function toSettings(account: AccountRow): AccountSettings {
+  return { accountId: account.account_id, unknownUsers: account.unknown_users, lowBalanceMicros: account.low_balance_micros };
 }
 
 function toAccountView(account: AccountRow): AccountView {

@@ -39,6 +39,8 @@ export interface Balance {
 export interface UsageRow {
   key: string;
   credits: Micros;
+  /** Refunded in the range, of charges with this key (a refund carries its charge's feature, user and job). */
+  refunded: Micros;
   quantity: number;
   charges: number;
 }
@@ -134,15 +136,19 @@ export function createReports(pool: Queryable) {
     };
   }
 
-  /** Credits charged in [from, to), grouped by feature, user, job or day in the account's time zone. */
+  /** Credits charged and refunded in [from, to), grouped by feature, user, job or day in the account's time zone. */
   async function usage(raw: z.input<typeof usageInput>): Promise<UsageRow[]> {
     const input = parseInput(usageInput, raw);
     await readAccount(pool, input.accountId);
     const key = USAGE_KEY[input.groupBy];
     const { rows } = await pool.query<UsageRow>(
-      `SELECT ${key} AS key, sum(o.credits)::bigint AS credits, sum(o.quantity)::bigint AS quantity, count(*)::bigint AS charges
+      `SELECT ${key} AS key,
+              coalesce(sum(o.credits) FILTER (WHERE o.kind <> 'refund'), 0)::bigint AS credits,
+              coalesce(sum(o.credits) FILTER (WHERE o.kind = 'refund'), 0)::bigint AS refunded,
+              coalesce(sum(o.quantity) FILTER (WHERE o.kind <> 'refund'), 0)::bigint AS quantity,
+              count(*) FILTER (WHERE o.kind <> 'refund')::bigint AS charges
          FROM operations o JOIN accounts a USING (account_id)
-        WHERE o.account_id = $1 AND o.kind IN ('charge', 'hold_charge') AND o.occurred_at >= $2 AND o.occurred_at < $3
+        WHERE o.account_id = $1 AND o.kind IN ('charge', 'hold_charge', 'refund') AND o.occurred_at >= $2 AND o.occurred_at < $3
         GROUP BY 1 ORDER BY 1`,
       [input.accountId, input.from, input.to],
     );

@@ -10,6 +10,14 @@ import {
   AccountSettingsResponse,
   AccountResponse,
   AccountUserParams,
+  AdjustmentRequest,
+  AdjustmentResponse,
+  ChargeParams,
+  ContractChangeResponse,
+  ContractRequest,
+  ContractResponse,
+  RefundRequest,
+  RefundResponse,
   CancelAccountResponse,
   ChangePlanRequest,
   ChangePlanResponse,
@@ -31,6 +39,8 @@ import {
   type AccountView,
 } from '../schemas.js';
 import { accountView } from '../views.js';
+import type { ContractTerms } from '../../ledger/contracts.js';
+import type { AccountSettings } from '../../ledger/ledger.js';
 
 /** A new account answers once its first allowance is written; a worker that is down does not block the answer for long. */
 const OPENING_WAIT_MS = 10_000;
@@ -109,7 +119,8 @@ const updateSettings = createRoute({
   path: '/v1/accounts/{accountId}',
   tags,
   security,
-  summary: 'Change account settings: whether a spend by an unregistered user is refused or registers them',
+  summary: 'Change account settings: whether a spend by an unregistered user is refused or registers them, and the balance.low threshold',
+  description: 'Fields left out keep their value.',
   request: { params: AccountIdParams, body: jsonBody(AccountSettingsRequest) },
   responses: { 200: json(AccountSettingsResponse, 'the settings'), ...errors('UNKNOWN_ACCOUNT') },
 });
@@ -123,6 +134,57 @@ const topUp = createRoute({
   description: 'Idempotent by idempotencyKey: a replay answers the first response.',
   request: { params: AccountIdParams, body: jsonBody(TopUpRequest) },
   responses: { 201: json(TopUpResponse, 'credits added'), ...errors('UNKNOWN_ACCOUNT', 'NOT_ADMIN', 'IDEMPOTENCY_CONFLICT') },
+});
+
+const adjust = createRoute({
+  method: 'post',
+  path: '/v1/accounts/{accountId}/adjustments',
+  tags,
+  security,
+  summary: 'An operator adds credits (promo or adjustment, optionally expiring or restricted to features) or removes credits from a grant',
+  description:
+    'Attributed (operator, reason) and idempotent by idempotencyKey. Removal never takes a grant below zero nor touches credits a job holds (409 REMOVAL_EXCEEDS_GRANT).',
+  request: { params: AccountIdParams, body: jsonBody(AdjustmentRequest) },
+  responses: { 201: json(AdjustmentResponse, 'adjusted'), ...errors('UNKNOWN_ACCOUNT', 'UNKNOWN_GRANT', 'UNKNOWN_FEATURE', 'REMOVAL_EXCEEDS_GRANT', 'IDEMPOTENCY_CONFLICT') },
+});
+
+const refund = createRoute({
+  method: 'post',
+  path: '/v1/accounts/{accountId}/charges/{chargeId}/refunds',
+  tags,
+  security,
+  summary: 'Refund a charge in full or in part',
+  description:
+    'Credits go back to the grants the charge drew on while those are in force; what came from a grant that has expired since is reported as `expired`, not put back. ' +
+    'All refunds of a charge together never exceed it (409 REFUND_EXCEEDS_CHARGE). Attributed and idempotent by idempotencyKey.',
+  request: { params: ChargeParams, body: jsonBody(RefundRequest) },
+  responses: { 201: json(RefundResponse, 'refunded'), ...errors('UNKNOWN_ACCOUNT', 'UNKNOWN_CHARGE', 'REFUND_EXCEEDS_CHARGE', 'IDEMPOTENCY_CONFLICT') },
+});
+
+const getContract = createRoute({
+  method: 'get',
+  path: '/v1/accounts/{accountId}/contract',
+  tags,
+  security,
+  summary: "The account's contract terms in force, and those scheduled for the next period",
+  request: { params: AccountIdParams },
+  responses: { 200: json(ContractResponse, 'the contract'), ...errors('UNKNOWN_ACCOUNT') },
+});
+
+const setContract = createRoute({
+  method: 'put',
+  path: '/v1/accounts/{accountId}/contract',
+  tags,
+  security,
+  summary: "Set the account's contract terms: its own allowance (fixed or per seat) and extra features on top of its plan",
+  description:
+    'From the next period (default), or now: an allowance increase effective now is granted for the rest of the period like an upgrade. ' +
+    'The billing workflow writes the next period ahead under the new terms. Attributed and idempotent by idempotencyKey.',
+  request: { params: AccountIdParams, body: jsonBody(ContractRequest) },
+  responses: {
+    200: json(ContractChangeResponse, 'recorded'),
+    ...errors('UNKNOWN_ACCOUNT', 'UNKNOWN_FEATURE', 'ACCOUNT_STATE_CONFLICT', 'IDEMPOTENCY_CONFLICT', 'UNAVAILABLE'),
+  },
 });
 
 const charge = createRoute({
@@ -256,7 +318,97 @@ export function accountRoutes(app: ApiApp, deps: ApiDeps): void {
 
   app.openapi(updateSettings, async (c) => {
     const { accountId } = c.req.valid('param');
-    return c.json(await ledger.setUnknownUsers({ accountId, unknownUsers: c.req.valid('json').unknownUsers }), 200);
+    const body = c.req.valid('json');
+    const settings = await ledger.updateSettings({
+      accountId,
+      ...(body.unknownUsers ? { unknownUsers: body.unknownUsers } : {}),
+      ...(body.lowBalanceCredits !== undefined ? { lowBalanceMicros: body.lowBalanceCredits === null ? null : parseCredits(body.lowBalanceCredits) } : {}),
+    });
+    return c.json(settingsView(settings), 200);
+  });
+
+  app.openapi(adjust, async (c) => {
+    const { accountId } = c.req.valid('param');
+    const body = c.req.valid('json');
+    const common = { accountId, operator: body.operator, reason: body.reason, idempotencyKey: body.idempotencyKey, credits: parseCredits(body.credits), now: deps.now() };
+    const result = await ledger.adjust(
+      body.action === 'add'
+        ? { ...common, action: 'add', source: body.source, ...(body.expiresAt ? { expiresAt: new Date(body.expiresAt) } : {}), ...(body.features ? { features: body.features } : {}) }
+        : { ...common, action: 'remove', grantId: body.grantId },
+    );
+    c.header('Idempotent-Replayed', String(result.replayed));
+    const { grant } = result;
+    return c.json(
+      {
+        adjustmentId: result.adjustmentId,
+        action: result.action,
+        credits: microsToCredits(result.credits),
+        grant: { grantId: grant.grantId, source: grant.source, amount: microsToCredits(grant.credits), remaining: microsToCredits(grant.remaining), effectiveAt: grant.effectiveAt, expiresAt: grant.expiresAt },
+        balance: { available: microsToCredits(result.balance.available) },
+      },
+      201,
+    );
+  });
+
+  app.openapi(refund, async (c) => {
+    const { accountId, chargeId } = c.req.valid('param');
+    const body = c.req.valid('json');
+    const result = await ledger.refund({
+      accountId,
+      chargeId,
+      ...(body.credits !== undefined ? { credits: parseCredits(body.credits) } : {}),
+      operator: body.operator,
+      reason: body.reason,
+      idempotencyKey: body.idempotencyKey,
+      now: deps.now(),
+    });
+    c.header('Idempotent-Replayed', String(result.replayed));
+    return c.json(
+      {
+        refundId: result.refundId,
+        chargeId: result.chargeId,
+        credits: microsToCredits(result.credits),
+        returned: microsToCredits(result.returned),
+        expired: microsToCredits(result.expired),
+        grants: result.grants.map((slice) => ({ ...slice, credits: microsToCredits(slice.credits) })),
+        charge: { credits: microsToCredits(result.charge.credits), refunded: microsToCredits(result.charge.refunded), refundable: microsToCredits(result.charge.refundable) },
+        balance: { available: microsToCredits(result.balance.available) },
+      },
+      201,
+    );
+  });
+
+  app.openapi(getContract, async (c) => {
+    const contract = await ledger.contract({ accountId: c.req.valid('param').accountId, now: deps.now() });
+    return c.json({ accountId: contract.accountId, inForce: contractTermsView(contract.inForce), scheduled: contractTermsView(contract.scheduled) }, 200);
+  });
+
+  app.openapi(setContract, async (c) => {
+    const { accountId } = c.req.valid('param');
+    const body = c.req.valid('json');
+    for (const featureId of body.extraFeatures) {
+      if (!catalog.feature(featureId)) throw new ApiError('UNKNOWN_FEATURE', `feature "${featureId}" is not in the catalog`, { feature: featureId });
+    }
+    const account = await ledger.getAccount({ accountId });
+    const result = await temporal.changeContract(account, {
+      allowance: body.allowance ? { credits: parseCredits(body.allowance.credits), perSeat: body.allowance.perSeat } : null,
+      extraFeatures: body.extraFeatures,
+      effective: body.effective,
+      operator: body.operator,
+      reason: body.reason,
+      idempotencyKey: body.idempotencyKey,
+    });
+    c.header('Idempotent-Replayed', String(result.replayed));
+    return c.json(
+      {
+        contractId: result.contractId,
+        effective: result.effective,
+        effectiveAt: result.effectiveAt,
+        grantedNow: microsToCredits(result.grantedNow),
+        nextAllowance: microsToCredits(result.nextAllowance),
+      },
+      200,
+    );
   });
 
   app.openapi(topUp, async (c) => {
@@ -304,7 +456,8 @@ export function accountRoutes(app: ApiApp, deps: ApiDeps): void {
     const { accountId } = c.req.valid('param');
     const query = c.req.valid('query');
     const rows = await ledger.usage({ accountId, from: new Date(query.from), to: new Date(query.to), groupBy: query.groupBy });
-    return c.json({ groupBy: query.groupBy, from: query.from, to: query.to, rows: rows.map((row) => ({ ...row, credits: microsToCredits(row.credits) })) }, 200);
+    const view = rows.map((row) => ({ ...row, credits: microsToCredits(row.credits), refunded: microsToCredits(row.refunded) }));
+    return c.json({ groupBy: query.groupBy, from: query.from, to: query.to, rows: view }, 200);
   });
 
   app.openapi(ledgerEntries, async (c) => {
@@ -320,4 +473,13 @@ export function accountRoutes(app: ApiApp, deps: ApiDeps): void {
       200,
     );
   });
+}
+
+function settingsView(settings: AccountSettings): { accountId: string; unknownUsers: AccountSettings['unknownUsers']; lowBalanceCredits: number | null } {
+  return { accountId: settings.accountId, unknownUsers: settings.unknownUsers, lowBalanceCredits: settings.lowBalanceMicros === null ? null : microsToCredits(settings.lowBalanceMicros) };
+}
+
+function contractTermsView(terms: ContractTerms | null) {
+  if (!terms) return null;
+  return { ...terms, allowance: terms.allowance ? { credits: microsToCredits(terms.allowance.credits), perSeat: terms.allowance.perSeat } : null };
 }
