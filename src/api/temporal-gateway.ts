@@ -124,6 +124,21 @@ export function createTemporalGateway({ client, taskQueue, callDeadlineMs = DEFA
       }
     },
 
+    /**
+     * How the job's workflow ended when it is no longer running (terminated or timed out from
+     * outside, in the Web UI or the CLI), or null while it runs or when Temporal cannot tell now.
+     */
+    async endedJobWorkflow(jobId: string): Promise<string | null> {
+      try {
+        const description = await client.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => client.workflow.getHandle(jobWorkflowId(jobId)).describe());
+        const status = description.status.name;
+        return status === 'RUNNING' ? null : `its workflow ended as ${status.toLowerCase().replaceAll('_', ' ')} outside the engine (the Temporal Web UI or CLI)`;
+      } catch (error) {
+        if (error instanceof WorkflowNotFoundError) return 'its workflow no longer exists';
+        return null;
+      }
+    },
+
     /** Asks the job to stop; false when it has no workflow (a draft, or one that already ended). */
     async cancelJob(jobId: string): Promise<boolean> {
       try {

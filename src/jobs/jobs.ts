@@ -342,7 +342,6 @@ export function createJobStore({ pool, ledger, catalog }: { pool: pg.Pool; ledge
     });
   }
 
-  /** Ends a job: releases what the hold still earmarks, with the final status and its event. */
   /**
    * Ends a job: releases what its hold still earmarks and records how it ended (`failed` with the
    * reason its workflow failed). A job that has already ended is left as it is.

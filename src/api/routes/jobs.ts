@@ -120,6 +120,20 @@ export function jobRoutes(app: ApiApp, deps: ApiDeps): void {
     return jobs.getJob(jobId, deps.now());
   }
 
+  /**
+   * The job as stored, after its row has caught up with a workflow that ended without finishing it
+   * (terminated from the Web UI or the CLI): such a job is failed, with the reason, and its hold released.
+   */
+  async function reconciled(jobId: string): Promise<JobStatusView> {
+    const job = await jobs.jobStatus(jobId);
+    if (job.status !== 'running' && job.status !== 'paused') return job;
+    const ended = await temporal.endedJobWorkflow(jobId);
+    if (ended === null) return job;
+    deps.logger.warn({ jobId, reason: ended }, 'job failed: its workflow ended without finishing it');
+    await jobs.finish(jobId, 'failed', ended, deps.now());
+    return jobs.jobStatus(jobId);
+  }
+
   async function start(job: JobStatusView): Promise<StoredJob> {
     if (job.status === 'cancelled' && job.holdId === null) {
       throw new ApiError('JOB_STATE_CONFLICT', `job "${job.jobId}" was cancelled before it started`, { jobId: job.jobId, status: job.status });
@@ -189,7 +203,7 @@ export function jobRoutes(app: ApiApp, deps: ApiDeps): void {
 
   app.openapi(resumeJob, async (c) => {
     const { jobId } = c.req.valid('param');
-    const job = await jobs.jobStatus(jobId);
+    const job = await reconciled(jobId);
     if (job.status !== 'paused') {
       throw new ApiError('JOB_STATE_CONFLICT', `job "${jobId}" is ${job.status}: only a paused job can be resumed`, { jobId, status: job.status });
     }
@@ -208,7 +222,11 @@ export function jobRoutes(app: ApiApp, deps: ApiDeps): void {
     return c.json(jobView(await waitFor(jobId, (current) => current.status === 'cancelled' || current.status === 'completed')), 200);
   });
 
-  app.openapi(getJob, async (c) => c.json(jobView(await jobs.getJob(c.req.valid('param').jobId, deps.now())), 200));
+  app.openapi(getJob, async (c) => {
+    const { jobId } = c.req.valid('param');
+    await reconciled(jobId);
+    return c.json(jobView(await jobs.getJob(jobId, deps.now())), 200);
+  });
 
   app.openapi(jobResults, async (c) => {
     const { jobId } = c.req.valid('param');
