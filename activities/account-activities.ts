@@ -9,7 +9,7 @@ import { withTransaction, type Queryable } from '../src/ledger/db.js';
 import { isLedgerError } from '../src/ledger/errors.js';
 import { engineKeys } from '../src/ledger/keys.js';
 import type { Ledger, LedgerOperations } from '../src/ledger/ledger.js';
-import type { ContractInput, ContractResult } from '../src/ledger/operator-tools.js';
+import type { ContractInput, ContractOutcome, ContractResult } from '../src/ledger/operator-tools.js';
 import type { Micros } from '../src/money.js';
 import { asActivityFailure } from './failures.js';
 
@@ -93,6 +93,11 @@ export function createAccountActivities({ ledger, catalog, pool }: AccountActivi
     /** The plan's terms for `seats` seats, with the account's contract in force at `at` when both are given. */
     async planTerms(input: TermsRequest): Promise<PlanTerms> {
       return asActivityFailure(() => termsOf(input));
+    },
+
+    /** Stores what applying a contract did, so that a replay of its request answers the same. */
+    async completeContract(input: { accountId: string; contractId: string; outcome: ContractOutcome }): Promise<void> {
+      return asActivityFailure(() => ledger.completeContract(input));
     },
 
     /** Records contract terms from the instant the workflow chose; a replay answers the first record. */

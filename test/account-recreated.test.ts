@@ -8,6 +8,8 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { createAccountActivities } from '../activities/account-activities.js';
+import { loadCatalog } from '../src/catalog/catalog.js';
 import { accountWorkflowId } from '../workflows/account-messages.js';
 import { useApiStack } from './support/api-stack.js';
 import { credits, freshLedger } from './support/database.js';
@@ -122,6 +124,37 @@ describe('the audit', () => {
       const failed = cli();
       expect(failed.status).toBe(1);
       expect(failed.stdout).toContain('one_allowance_per_period');
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it("reports a period whose allowance grants do not add up to the terms it was written from", async () => {
+    const { ledger, pool } = await freshLedger();
+    try {
+      const now = '2026-12-01T10:00:00.000Z';
+      const period = { start: '2026-12-01T00:00:00.000Z', end: '2027-01-01T00:00:00.000Z' };
+      await ledger.createAccount({ accountId: 'off-terms', planId: 'sales-email-pro', seats: 2, timeZone: 'UTC', now: new Date(now) });
+      const activities = createAccountActivities({ ledger, catalog: loadCatalog(), pool });
+      const terms = await activities.planTerms({ planId: 'sales-email-pro', seats: 2, accountId: 'off-terms', at: now });
+      expect(terms.allowanceTotal).toBe(credits(2000));
+      await activities.grantAllowance({ accountId: 'off-terms', subscription: now, terms, period, revision: 0, now });
+      expect((await ledger.audit()).problems).toEqual([]);
+
+      // A grant of the same revision under another index: one per key, yet 500 more than the plan says.
+      await ledger.grant({
+        accountId: 'off-terms',
+        source: 'allowance',
+        credits: credits(500),
+        effectiveAt: new Date(period.start),
+        expiresAt: new Date(period.end),
+        idempotencyKey: `allowance:${period.start}:r0:1`,
+        origin: 'engine',
+        now: new Date(now),
+      });
+      const audit = await ledger.audit();
+      expect(audit.problems).toEqual([expect.objectContaining({ check: 'period_allowance_matches_terms', accountId: 'off-terms' })]);
+      expect(audit.problems[0]?.detail).toContain('says 2000000000, its live allowance grants add 2500000000');
     } finally {
       await pool.end();
     }

@@ -125,8 +125,8 @@ describe('accounts over HTTP', () => {
     const to = new Date(Date.now() + DAY_MS).toISOString();
     const byUser = await stackOf().client.usage('acme', { from, to, groupBy: 'user' });
     expect(byUser.rows).toEqual([
-      { key: 'alice', credits: 3, quantity: 3, charges: 1 },
-      { key: 'bob', credits: 1, quantity: 1, charges: 1 },
+      { key: 'alice', credits: 3, refunded: 0, quantity: 3, charges: 1 },
+      { key: 'bob', credits: 1, refunded: 0, quantity: 1, charges: 1 },
     ]);
     const byFeature = await stackOf().client.usage('acme', { from, to });
     expect(byFeature).toMatchObject({ groupBy: 'feature', rows: [{ key: 'ai.variable', credits: 4, quantity: 4, charges: 2 }] });
@@ -213,6 +213,10 @@ describe('the HTTP surface', () => {
         'PUT /v1/accounts/{accountId}/users/{userId}',
         'POST /v1/accounts/{accountId}/top-ups',
         'POST /v1/accounts/{accountId}/charges',
+        'POST /v1/accounts/{accountId}/charges/{chargeId}/refunds',
+        'POST /v1/accounts/{accountId}/adjustments',
+        'GET /v1/accounts/{accountId}/contract',
+        'PUT /v1/accounts/{accountId}/contract',
         'POST /v1/accounts/{accountId}/estimates',
         'GET /v1/accounts/{accountId}/usage',
         'GET /v1/accounts/{accountId}/ledger',
@@ -228,6 +232,7 @@ describe('the HTTP surface', () => {
       ].sort(),
     );
     expect(document.paths['/v1/accounts/{accountId}/charges']?.post?.responses).toHaveProperty('402');
+    expect(document.paths['/v1/accounts/{accountId}/charges/{chargeId}/refunds']?.post?.responses).toHaveProperty('409');
     expect(document.components.securitySchemes).toHaveProperty('bearer');
   });
 

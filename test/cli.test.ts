@@ -158,9 +158,9 @@ describe('the credits CLI against the real API', () => {
       json<unknown>(['usage', ACCOUNT, '--from', from, '--to', to]),
     ]);
     expect(byFeature).toEqual(await stack.client.usage(ACCOUNT, { from, to, groupBy: 'feature' }));
-    expect(byUser).toMatch(/alice\s*│\s*15\s*│\s*3\s*│\s*1\s*│/);
-    expect(byUser).toMatch(/bob\s*│\s*2\s*│\s*2\s*│\s*1\s*│/);
-    expect(byUser).toMatch(/total\s*│\s*17\s*│\s*5\s*│\s*2\s*│/);
+    expect(byUser).toMatch(/alice\s*│\s*15\s*│\s*0\s*│\s*3\s*│\s*1\s*│/);
+    expect(byUser).toMatch(/bob\s*│\s*2\s*│\s*0\s*│\s*2\s*│\s*1\s*│/);
+    expect(byUser).toMatch(/total\s*│\s*17\s*│\s*0\s*│\s*5\s*│\s*2\s*│/);
   });
 
   it('job --watch follows a job from draft to completed, one line per change when not on a terminal', async () => {
@@ -238,5 +238,27 @@ describe('the credits CLI against the real API', () => {
     const run = await credits(['audit'], { env: { DATABASE_URL: stack.databaseUrl } });
     expect(run).toMatchObject({ code: 0, stderr: '' });
     expect(run.stdout).toContain('audit clean');
+  });
+
+  it("an operator's money tools: refund part of a charge, add and remove credits, set contract terms", async () => {
+    await activeAccount('cli-ops', 1, [{ userId: 'alice', role: 'admin' }]);
+    const charge = await stack.client.charge('cli-ops', { feature: 'ai.variable', quantity: 10, userId: 'alice', idempotencyKey: 'ops-charge' });
+    const attribution = ['--operator', 'jane@support', '--reason', 'ticket 4711'];
+    const refunded = await ok(['refund', 'cli-ops', charge.chargeId, '--credits', '4', ...attribution, '--key', 'ops-refund']);
+    expect(refunded).toContain(`of charge ${charge.chargeId} on cli-ops: 4 credits`);
+    expect(refunded).toMatch(/put back: 4\b/);
+    expect(refunded).toMatch(/10 charged, 4 refunded, 6 still refundable/);
+    const added = await json<{ grant: { grantId: string; source: string } }>(['add-credits', 'cli-ops', '25', '--source', 'promo', ...attribution, '--key', 'ops-add']);
+    expect(added.grant.source).toBe('promo');
+    expect(await ok(['remove-credits', 'cli-ops', added.grant.grantId, '5', ...attribution])).toMatch(/removed 5 credits from grant \d+ of cli-ops \(20 left on it\)/);
+    expect((await stack.client.getAccount('cli-ops')).balance.available).toBe(1000 - 10 + 4 + 25 - 5);
+
+    expect(await ok(['contract', 'cli-ops', '--allowance', '1500', '--features', 'call.minute', ...attribution, '--key', 'ops-contract'])).toMatch(/next period's allowance: 1,?500 credits/);
+    const shown = await ok(['contract', 'cli-ops']);
+    expect(shown).toMatch(/^cli-ops: the plan alone/);
+    expect(shown).toMatch(/scheduled: 1,?500 credits per period, extra features call\.minute .*by jane@support: ticket 4711/);
+    const refusal = await credits(['contract', 'cli-ops', '--operator', 'jane']);
+    expect(refusal.code).not.toBe(0);
+    expect(refusal.stderr).toContain('--operator and --reason');
   });
 });

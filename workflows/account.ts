@@ -12,6 +12,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { AccountActivities, PlanTerms } from '../activities/account-activities.js';
+import type { ContractOutcome } from '../src/ledger/operator-tools.js';
 import { formatCredits } from '../src/money.js';
 import { periodAt, periodByIndex } from '../src/periods/periods.js';
 import {
@@ -243,12 +244,20 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<Open
       const effectiveFrom = change.effective === 'now' ? now : s.period.end;
       const recorded = await activities.recordContract({ accountId, ...change, effectiveFrom, now }).catch(asBusinessFailure);
       const nextPlan = s.next?.plan ?? s.plan;
-      if (recorded.replayed) {
-        return { contractId: recorded.contractId, effective: change.effective, effectiveAt: recorded.effectiveFrom, grantedNow: 0, nextAllowance: s.next?.allowanceTotal ?? 0, replayed: true };
-      }
+      const answer = (outcome: ContractOutcome, replayed: boolean): ContractChangeResult => ({
+        contractId: recorded.contractId,
+        effective: change.effective,
+        effectiveAt: recorded.effectiveFrom,
+        ...outcome,
+        replayed,
+      });
+      // Applied already: handlers run one at a time, so the first one stored its outcome.
+      if (recorded.replayed && recorded.outcome) return answer(recorded.outcome, true);
       s.revision++;
       let grantedNow = 0;
-      if (change.effective === 'now') {
+      // A replay without a stored outcome (its first run ended from outside mid-way) may have granted
+      // the difference already: it only writes the next period again.
+      if (change.effective === 'now' && !recorded.replayed) {
         const before = new Date(new Date(recorded.effectiveFrom).getTime() - 1).toISOString();
         const from = await activities.planTerms({ ...s.plan, accountId, at: before });
         const to = await activities.planTerms({ ...s.plan, accountId, at: recorded.effectiveFrom });
@@ -262,8 +271,10 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<Open
       }
       await revokeNext(s);
       s.next = await writeAhead(s, await activities.planTerms({ ...nextPlan, accountId, at: s.period.end }));
+      const outcome = { grantedNow, nextAllowance: s.next.allowanceTotal };
+      await activities.completeContract({ accountId, contractId: recorded.contractId, outcome });
       publish();
-      return { contractId: recorded.contractId, effective: change.effective, effectiveAt: recorded.effectiveFrom, grantedNow, nextAllowance: s.next.allowanceTotal, replayed: false };
+      return answer(outcome, recorded.replayed);
     });
   }
 

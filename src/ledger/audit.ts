@@ -151,7 +151,8 @@ export async function auditLedger(pool: Queryable, options: { accountId?: string
   const problems: AuditProblem[] = [];
   for (const { check, sql } of CHECKS) {
     const { rows } = await pool.query<{ account_id: string; subject: string; detail: string }>(
-      `SELECT * FROM (${sql}) AS found LIMIT ${MAX_PROBLEMS_PER_CHECK}`,
+      // Named by position: a check's query need not name its three columns.
+      `SELECT * FROM (${sql}) AS found (account_id, subject, detail) LIMIT ${MAX_PROBLEMS_PER_CHECK}`,
       [accountId],
     );
     for (const row of rows) problems.push({ check, accountId: row.account_id, subject: row.subject, detail: row.detail });

@@ -58,6 +58,13 @@ export interface RefundResult {
 
 export interface ContractResult extends ContractTerms {
   accountId: string;
+  /** What applying the terms did, once the account workflow has (a replay answers it too). */
+  outcome?: ContractOutcome;
+}
+
+export interface ContractOutcome {
+  grantedNow: Micros;
+  nextAllowance: Micros;
 }
 
 type Transaction = <T>(work: (client: Queryable) => Promise<T>) => Promise<T>;
@@ -257,6 +264,15 @@ export function operatorOperations(catalog: Catalog, pool: Queryable, transactio
     });
   }
 
+  /** Stores what applying contract `contractId` did with its operation's result, for replays to answer. */
+  async function completeContract(raw: { accountId: string; contractId: string; outcome: ContractOutcome }): Promise<void> {
+    await pool.query(
+      `UPDATE operations o SET result = o.result || jsonb_build_object('outcome', $3::jsonb)
+         FROM account_contracts c WHERE c.contract_id = $2 AND c.account_id = $1 AND o.operation_id = c.operation_id`,
+      [raw.accountId, raw.contractId, JSON.stringify(raw.outcome)],
+    );
+  }
+
   /** The contract in force at `now` and the one scheduled after it, if any. */
   async function contract(raw: { accountId: string; now: Date }): Promise<{ accountId: string; inForce: ContractTerms | null; scheduled: ContractTerms | null }> {
     const { accountId, now } = parseInput(accountAtInput, raw);
@@ -264,5 +280,5 @@ export function operatorOperations(catalog: Catalog, pool: Queryable, transactio
     return { accountId, inForce: await contractAt(pool, accountId, now), scheduled: await scheduledContract(pool, accountId, now) };
   }
 
-  return { adjust, refund, setContract, contract };
+  return { adjust, refund, setContract, completeContract, contract };
 }
