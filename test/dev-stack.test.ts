@@ -89,6 +89,11 @@ describe('npm run dev', () => {
       expect(account.body.balance.bySource.trial).toBe(500);
       expect(account.body.balance.bySource.allowance + account.body.balance.held).toBeGreaterThan(0);
 
+      // Both user policies are seeded and shown: "demo" refuses unknown users, "demo-open" registers them.
+      expect(dev.output()).toMatch(/"demo" refuses a spend by a user it has not registered/);
+      expect(((await get(`${banner.api}/v1/accounts/demo/users`, banner.token)).body as { unknownUsers: string }).unknownUsers).toBe('refuse');
+      expect(((await get(`${banner.api}/v1/accounts/demo-open/users`, banner.token)).body as { unknownUsers: string }).unknownUsers).toBe('register');
+
       // The demo job progresses (and holds its reservation while it runs).
       const job = await eventually(
         async () => await getJob(banner),

@@ -43,9 +43,14 @@ export type PortName = keyof typeof DEFAULT_PORTS;
 
 const PORT_LABELS: Record<PortName, string> = { api: 'API', temporal: 'Temporal', temporalUi: 'Temporal UI', postgres: 'PostgreSQL' };
 
-/** The demo the stack seeds: an account on a per-seat plan with a trial, and a small bulk job. */
+/**
+ * The demo the stack seeds: an account on a per-seat plan with a trial, and a small bulk job; it
+ * refuses a spend by a user it has not registered. A second account shows the other policy: it
+ * registers unknown users on their first spend.
+ */
 export const DEMO = {
   accountId: 'demo',
+  openAccountId: 'demo-open',
   planId: 'sales-email-pro',
   seats: 2,
   adminUserId: 'admin',
@@ -249,6 +254,12 @@ async function seedDemo(client: CreditsClient): Promise<NonNullable<DevStack['de
     }
   }
   const accountCreated = before === null;
+  try {
+    await client.createAccount({ accountId: DEMO.openAccountId, planId: DEMO.planId, users: [{ userId: DEMO.adminUserId, role: 'admin' }], unknownUsers: 'register' });
+  } catch (error) {
+    if (!(error instanceof CreditsApiError && error.code === 'ACCOUNT_EXISTS')) throw error;
+    notes.push(`account "${DEMO.openAccountId}" exists with other settings; kept as it is`);
+  }
   let jobCreated = false;
   try {
     const existing = await client.getJob(DEMO.jobId).catch((error: unknown) => {

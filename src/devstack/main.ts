@@ -111,15 +111,21 @@ function banner(stack: DevStack, startedInMs: number): string {
       '',
       `Demo: account "${stack.demo.accountId}" (plan ${DEMO.planId}, ${DEMO.seats} seats, admin user "${DEMO.adminUserId}", trial) ${stack.demo.accountCreated ? 'created' : 'already there'};`,
       `      bulk job "${stack.demo.jobId}" (${DEMO.records} leads, ${DEMO.feature}: 5 credits per deliverable or risky result) ${stack.demo.jobCreated ? 'started' : 'already there'}.`,
+      `      Users: "${DEMO.accountId}" refuses a spend by a user it has not registered (404 UNKNOWN_USER, nothing charged);`,
+      `      "${DEMO.openAccountId}" (1 seat) registers them as members on their first spend.`,
       ...stack.demo.notes.map((note) => `      Note: ${note}`),
     );
   }
+  const newcomerCharge = (accountId: string) =>
+    `curl -s ${auth} -H 'Content-Type: application/json' -d '{"feature":"ai.variable","userId":"newcomer","idempotencyKey":"try-${accountId}"}' ${urls.api}/v1/accounts/${accountId}/charges`;
   lines.push(
     '',
     'Try:',
     `  curl -s ${auth} ${urls.api}/v1/accounts/${DEMO.accountId}`,
     `  curl -s ${auth} ${urls.api}/v1/jobs/${DEMO.jobId}`,
-    `  curl -s ${auth} ${urls.api}/v1/accounts/${DEMO.accountId}/users   # spends by unregistered users are refused (PATCH unknownUsers: register to allow)`,
+    `  ${newcomerCharge(DEMO.accountId)}   # 404 UNKNOWN_USER`,
+    `  ${newcomerCharge(DEMO.openAccountId)}   # 201: "newcomer" is registered`,
+    `  curl -s ${auth} ${urls.api}/v1/accounts/${DEMO.openAccountId}/users`,
     `  ${cli(`balance ${DEMO.accountId}`)}`,
     `  ${cli(`job ${DEMO.jobId} --watch`)}`,
     `  ${cli(`top-up ${DEMO.accountId} 100 --user ${DEMO.adminUserId}`)}`,
