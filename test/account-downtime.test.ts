@@ -122,7 +122,7 @@ describe('a worker that is down across period boundaries', () => {
     const now = duringSecondGap;
     expect((await ledger.balance({ accountId, now })).bySource).toMatchObject({ allowance: credits(250), purchase: credits(10) });
     const usage = await ledger.usage({ accountId, from: period(0).start, to: now, groupBy: 'feature' });
-    expect(usage).toEqual([{ key: 'email.send', credits: credits(205), quantity: 205, charges: 2 }]);
+    expect(usage).toEqual([{ key: 'email.send', credits: credits(205), refunded: 0, quantity: 205, charges: 2 }]);
     expect((await ledger.audit({ accountId })).problems).toEqual([]);
   });
 });

@@ -58,7 +58,7 @@ describe(`${CHARGERS} concurrent chargers on one account`, () => {
     expect(balance.available).toBe(credits(2));
     expect(balance.grants.every((grant) => grant.remaining >= 0)).toBe(true);
     const usage = await ledger.usage({ accountId: 'hot-uneven', from: new Date('2026-03-01T00:00:00Z'), to: new Date('2026-03-02T00:00:00Z'), groupBy: 'feature' });
-    expect(usage).toEqual([{ key: 'ai.variable', credits: spent, quantity: 14 * 7, charges: 14 }]);
+    expect(usage).toEqual([{ key: 'ai.variable', credits: spent, refunded: 0, quantity: 14 * 7, charges: 14 }]);
     expect((await ledger.audit({ accountId: 'hot-uneven' })).problems).toEqual([]);
   });
 
