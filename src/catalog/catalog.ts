@@ -49,6 +49,18 @@ export class Catalog {
     return Object.hasOwn(feature.variants, variant) ? feature.variants[variant] : undefined;
   }
 
+  /** Ids of the plans that include a feature: what the ledger's gating (in SQL) checks an account's plan against. */
+  plansWith(feature: Feature): string[] {
+    let plans = this.plansByFeature.get(feature.id);
+    if (!plans) {
+      plans = [...this.plans.values()].filter((plan) => plan.features.includes(feature.id)).map((plan) => plan.id);
+      this.plansByFeature.set(feature.id, plans);
+    }
+    return plans;
+  }
+
+  private readonly plansByFeature = new Map<string, string[]>();
+
   /** Key of the re-export window a feature bills subjects under; a group shares one window. */
   subjectGroup(feature: Feature): string {
     return feature.subjectGroup ?? feature.id;

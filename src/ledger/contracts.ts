@@ -1,9 +1,10 @@
 /**
- * Contract terms: what one account agreed on top of its plan. The rule, stated once: the terms in
- * force at an instant are the latest contract whose `effective_from` is at or before it (ties go to
- * the later contract); before any contract, the plan alone. A contract replaces the plan's
+ * Contract terms: what one account agreed on top of its plan. The terms in force at an instant are
+ * the latest contract whose `effective_from` is at or before it (SQL `contract_in_force` states it);
+ * before any contract, the plan alone. A contract replaces the plan's
  * unrestricted allowance with its own (fixed, or per seat) when it names one, keeps the plan's
- * feature-restricted allowances, and adds its extra features to what the plan gates.
+ * feature-restricted allowances, and adds its extra features to what the plan gates (the gating
+ * itself is `credits_authorize_spend`, in SQL, with the same rule for the contract in force).
  */
 import { multiplyMicros, type Micros } from '../money.js';
 import type { Queryable } from './db.js';
@@ -33,10 +34,7 @@ interface ContractRow {
   reason: string;
 }
 
-const IN_FORCE_SQL = `SELECT c.contract_id::text, c.allowance_micros, c.allowance_per_seat, c.extra_features, c.effective_from, o.operator, o.reason
-    FROM account_contracts c JOIN operations o USING (operation_id)
-   WHERE c.account_id = $1 AND c.effective_from <= $2
-   ORDER BY c.effective_from DESC, c.contract_id DESC LIMIT 1`;
+const CONTRACT_COLUMNS = 'c.contract_id::text, c.allowance_micros, c.allowance_per_seat, c.extra_features, c.effective_from, o.operator, o.reason';
 
 function toTerms(row: ContractRow): ContractTerms {
   return {
@@ -51,25 +49,19 @@ function toTerms(row: ContractRow): ContractTerms {
 
 /** The contract in force at `at`, or null when the plan alone applies. */
 export async function contractAt(client: Queryable, accountId: string, at: Date): Promise<ContractTerms | null> {
-  const { rows } = await client.query<ContractRow>(IN_FORCE_SQL, [accountId, at]);
+  const { rows } = await client.query<ContractRow>(`SELECT ${CONTRACT_COLUMNS} FROM contract_in_force($1, $2) c JOIN operations o USING (operation_id)`, [accountId, at]);
   return rows[0] ? toTerms(rows[0]) : null;
 }
 
 /** The contract that takes effect after `at` (the next period's), if one is scheduled. */
 export async function scheduledContract(client: Queryable, accountId: string, at: Date): Promise<ContractTerms | null> {
   const { rows } = await client.query<ContractRow>(
-    `SELECT c.contract_id::text, c.allowance_micros, c.allowance_per_seat, c.extra_features, c.effective_from, o.operator, o.reason
-       FROM account_contracts c JOIN operations o USING (operation_id)
+    `SELECT ${CONTRACT_COLUMNS} FROM account_contracts c JOIN operations o USING (operation_id)
       WHERE c.account_id = $1 AND c.effective_from > $2
       ORDER BY c.effective_from DESC, c.contract_id DESC LIMIT 1`,
     [accountId, at],
   );
   return rows[0] ? toTerms(rows[0]) : null;
-}
-
-/** Features the contract in force at `at` adds to the plan's. */
-export async function contractFeaturesAt(client: Queryable, accountId: string, at: Date): Promise<string[]> {
-  return (await contractAt(client, accountId, at))?.extraFeatures ?? [];
 }
 
 /** A plan's allowances for `seats` seats under `contract`. */

@@ -40,3 +40,7 @@ export class LedgerError extends Error {
 export function isLedgerError(error: unknown, code?: LedgerErrorCode): error is LedgerError {
   return error instanceof LedgerError && (code === undefined || error.code === code);
 }
+
+export function isLedgerErrorCode(code: string): code is LedgerErrorCode {
+  return (LEDGER_ERROR_CODES as readonly string[]).includes(code);
+}

@@ -4,8 +4,8 @@ import type { Catalog, Feature } from '../catalog/catalog.js';
 import type { GrantSource } from '../catalog/schema.js';
 import { assertMicros, formatCredits, microsToCredits, type Micros } from '../money.js';
 import type { Queryable } from './db.js';
-import { contractFeaturesAt } from './contracts.js';
 import { LedgerError } from './errors.js';
+import { fromDatabase } from './refusals.js';
 import type { KeyOrigin, UnknownUsersPolicy } from './inputs.js';
 
 /** Spending priority by source when a grant does not set its own: lower is spent first. */
@@ -149,56 +149,32 @@ function stableJson(value: unknown): string {
 }
 
 /**
- * Gating: the feature is in the account's plan, or among the extra features of the contract in
- * force at `at`. For a spend, a reservation or an estimate, with or without a user. The plan is
- * checked first, so a feature the plan has costs no query.
- */
-export async function requireFeatureAvailable(client: Queryable, catalog: Catalog, account: AccountRow, feature: Feature, at: Date): Promise<void> {
-  const plan = catalog.plan(account.plan_id);
-  if (!plan) throw new LedgerError('UNKNOWN_PLAN', `plan "${account.plan_id}" is not in the catalog`, { planId: account.plan_id });
-  if (plan.features.includes(feature.id)) return;
-  if ((await contractFeaturesAt(client, account.account_id, at)).includes(feature.id)) return;
-  throw new LedgerError('FEATURE_NOT_IN_PLAN', `feature "${feature.id}" is not available on plan "${plan.id}" nor in the account's contract`, {
-    feature: feature.id,
-    planId: plan.id,
-  });
-}
-
-/**
- * Gating, known users and the per-user switch, checked for every spend, reservation and estimate
- * with a user. A user the account has not registered is refused (UNKNOWN_USER) unless the account
- * registers users on first spend: then a spend (`register`, not an estimate) registers them as a
- * member allowed to spend.
+ * Gating, known users and the per-user switch for a spend, a reservation or an estimate, in one
+ * call to `credits_authorize_spend` (the rule's home, in SQL): the feature is in the account's plan
+ * or its contract in force at `at`; then, given a user, the user is registered (or is registered
+ * now, when the account registers unknown users and `register` is set) and allowed to spend.
  */
 export async function authorizeSpend(
   client: Queryable,
   catalog: Catalog,
   account: AccountRow,
   feature: Feature,
-  userId: string,
+  userId: string | null,
   at: Date,
   options: { register: boolean },
 ): Promise<void> {
-  await requireFeatureAvailable(client, catalog, account, feature, at);
-  const { rows } = await client.query<{ credits_allowed: boolean }>(
-    'SELECT credits_allowed FROM account_users WHERE account_id = $1 AND user_id = $2',
-    [account.account_id, userId],
-  );
-  if (!rows[0]) {
-    if (account.unknown_users === 'refuse') {
-      throw new LedgerError('UNKNOWN_USER', `"${userId}" is not a user of account "${account.account_id}": register them first (PUT /v1/accounts/${account.account_id}/users/${userId})`, {
-        userId,
-        accountId: account.account_id,
-      });
-    }
-    if (options.register) await upsertUser(client, account.account_id, userId, 'member', true, at);
-    return;
-  }
-  if (!rows[0].credits_allowed) {
-    throw new LedgerError('CREDITS_DISALLOWED', `user "${userId}" is not allowed to spend credits on account "${account.account_id}"`, {
+  if (!catalog.plan(account.plan_id)) throw new LedgerError('UNKNOWN_PLAN', `plan "${account.plan_id}" is not in the catalog`, { planId: account.plan_id });
+  try {
+    await client.query('SELECT credits_authorize_spend(a, $2, $3, $4, $5, $6) FROM accounts a WHERE a.account_id = $1', [
+      account.account_id,
+      feature.id,
+      catalog.plansWith(feature),
       userId,
-      accountId: account.account_id,
-    });
+      at,
+      options.register,
+    ]);
+  } catch (error) {
+    throw fromDatabase(error);
   }
 }
 
@@ -224,22 +200,9 @@ export interface SpendableGrant {
   free: Micros;
 }
 
-/**
- * Grants that can pay for `featureId` at `now`, in spending order: priority (included and trial
- * before purchased), then soonest expiry, then grants restricted to some features (calling credits
- * pay for calls before general credits do, or they would expire unused), then oldest. Validity is decided by the clock, not by
- * whether an expiry job has run.
- */
+/** Grants that can pay for `featureId` at `now`, in spending order: `spendable_grants` in SQL states the rule. */
 export async function spendableGrants(client: Queryable, accountId: string, featureId: string, now: Date): Promise<SpendableGrant[]> {
-  const { rows } = await client.query<SpendableGrant>(
-    `SELECT grant_id::text, source, remaining - held AS free
-       FROM grants
-      WHERE account_id = $1 AND expired_at IS NULL AND remaining > held
-        AND effective_at <= $2 AND (expires_at IS NULL OR expires_at > $2)
-        AND (features IS NULL OR $3 = ANY (features))
-      ORDER BY priority, expires_at NULLS LAST, features IS NULL, effective_at, grant_id`,
-    [accountId, now, featureId],
-  );
+  const { rows } = await client.query<SpendableGrant>('SELECT grant_id::text, source, free FROM spendable_grants($1, $2, $3)', [accountId, featureId, now]);
   return rows;
 }
 
@@ -322,8 +285,7 @@ export async function balanceAt(client: Queryable, accountId: string, now: Date)
     `SELECT coalesce(sum(remaining - held), 0)::bigint AS available,
             coalesce(sum(amount) FILTER (WHERE source = 'allowance'), 0)::bigint AS period_allowance
        FROM grants
-      WHERE account_id = $1 AND expired_at IS NULL
-        AND effective_at <= $2 AND (expires_at IS NULL OR expires_at > $2)`,
+      WHERE account_id = $1 AND expired_at IS NULL AND grant_in_force(expired_at, effective_at, expires_at, $2)`,
     [accountId, now],
   );
   return { available: rows[0]?.available ?? 0, periodAllowance: rows[0]?.period_allowance ?? 0 };

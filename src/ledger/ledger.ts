@@ -36,7 +36,6 @@ import {
   planDraws,
   readAccount,
   requireFeature,
-  requireFeatureAvailable,
   requireUnitPrice,
   runOnce,
   spendableGrants,
@@ -46,6 +45,8 @@ import {
   type GrantResult,
   type Replayable,
 } from './internals.js';
+import { chargeItem, chargeResult, runChargeBatch, type ChargeItem, type ChargeOutcome, type ChargeResult } from './charges.js';
+import { createGroupCommit, DEFAULT_GROUP_COMMIT, type GroupCommitOptions } from './group-commit.js';
 import { operatorOperations } from './operator-tools.js';
 import { createReports } from './reports.js';
 import { auditLedger } from './audit.js';
@@ -53,6 +54,7 @@ import type { Queryable } from './db.js';
 import type { z } from 'zod';
 
 export { DEFAULT_PRIORITY, type GrantResult };
+export type { ChargeResult };
 
 export interface AccountView {
   accountId: string;
@@ -65,15 +67,6 @@ export interface AccountView {
 
 export interface AccountResult extends AccountView {
   created: boolean;
-}
-
-export interface ChargeResult {
-  chargeId: string;
-  feature: string;
-  credits: Micros;
-  billableQuantity: number;
-  freeQuantity: number;
-  balance: { available: Micros };
 }
 
 export interface EstimateResult {
@@ -152,7 +145,12 @@ export type ExpireGrantInput = z.input<typeof expireGrantInput>;
 export interface LedgerDeps {
   pool: pg.Pool;
   catalog: Catalog;
+  /** How concurrent charges are coalesced into transactions (src/ledger/group-commit.ts). */
+  groupCommit?: GroupCommitOptions;
 }
+
+/** Runs charges: a batch of them in one transaction. */
+type ChargeRunner = (item: ChargeItem) => Promise<ChargeOutcome>;
 
 export type Ledger = ReturnType<typeof createLedger>;
 export type LedgerOperations = ReturnType<typeof ledgerOperations>;
@@ -160,18 +158,20 @@ export type LedgerOperations = ReturnType<typeof ledgerOperations>;
 export type Transaction = <T>(work: (client: Queryable) => Promise<T>) => Promise<T>;
 
 /** The ledger: every operation is one PostgreSQL transaction, and every mutation is idempotent. */
-export function createLedger({ pool, catalog }: LedgerDeps) {
+export function createLedger({ pool, catalog, groupCommit = DEFAULT_GROUP_COMMIT }: LedgerDeps) {
+  const charges = createGroupCommit((items: ChargeItem[]) => runChargeBatch(pool, items), groupCommit);
   return {
-    ...ledgerOperations(catalog, pool, (work) => withTransaction(pool, work)),
+    ...ledgerOperations(catalog, pool, (work) => withTransaction(pool, work), (item) => charges.submit(item)),
     /**
      * The same operations inside a transaction the caller already holds, so that its own writes
      * (a job's results, an outbox event) commit or roll back together with the ledger's.
      */
-    within: (client: Queryable): LedgerOperations => ledgerOperations(catalog, client, (work) => work(client)),
+    within: (client: Queryable): LedgerOperations =>
+      ledgerOperations(catalog, client, (work) => work(client), async (item) => (await runChargeBatch(client, [item]))[0] as ChargeOutcome),
   };
 }
 
-function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transaction) {
+function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transaction, runCharge: ChargeRunner) {
 
   async function createAccount(raw: CreateAccountInput): Promise<AccountResult> {
     const input = parseInput(createAccountInput, raw);
@@ -325,7 +325,7 @@ function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transa
     });
   }
 
-  /** Subjects of a charge after removing duplicates and those still inside the re-export window. */
+  /** Subjects an estimate would bill: distinct, and not billed inside the re-export window (a charge claims them in SQL). */
   async function billableSubjects(
     client: Queryable,
     account: AccountRow,
@@ -333,68 +333,22 @@ function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transa
     windowDays: number | undefined,
     subjectGroup: string,
     now: Date,
-    claimFor: string | null,
   ): Promise<{ billable: number; deduped: number }> {
     const distinct = [...new Set(subjectIds)];
     if (windowDays === undefined) return { billable: distinct.length, deduped: distinct.length };
-    if (claimFor === null) {
-      const { rows } = await client.query<{ free: Micros }>(
-        `SELECT count(*)::bigint AS free FROM billed_subjects
-          WHERE account_id = $1 AND subject_group = $2 AND subject_id = ANY ($3::text[])
-            AND billed_at > $4::timestamptz - make_interval(days => $5)`,
-        [account.account_id, subjectGroup, distinct, now, windowDays],
-      );
-      return { billable: distinct.length - (rows[0]?.free ?? 0), deduped: distinct.length };
-    }
-    // Claims atomically: a subject is billed only if it was never billed or its window has passed.
-    const { rowCount } = await client.query(
-      `INSERT INTO billed_subjects AS b (account_id, subject_group, subject_id, billed_at, operation_id)
-       SELECT $1, $2, subject, $4, $6 FROM unnest($3::text[]) AS subject
-       ON CONFLICT (account_id, subject_group, subject_id) DO UPDATE
-          SET billed_at = EXCLUDED.billed_at, operation_id = EXCLUDED.operation_id
-        WHERE b.billed_at <= $4::timestamptz - make_interval(days => $5)`,
-      [account.account_id, subjectGroup, distinct, now, windowDays, claimFor],
+    const { rows } = await client.query<{ free: Micros }>(
+      `SELECT count(*)::bigint AS free FROM billed_subjects
+        WHERE account_id = $1 AND subject_group = $2 AND subject_id = ANY ($3::text[])
+          AND billed_at > $4::timestamptz - make_interval(days => $5)`,
+      [account.account_id, subjectGroup, distinct, now, windowDays],
     );
-    return { billable: rowCount ?? 0, deduped: distinct.length };
+    return { billable: distinct.length - (rows[0]?.free ?? 0), deduped: distinct.length };
   }
 
+  /** One round trip: `credits_charge_batch` applies every rule, in a batch with concurrent charges. */
   async function charge(raw: ChargeInput): Promise<Replayable<ChargeResult>> {
-    const input = parseInput(chargeInput, raw);
-    const feature = requireFeature(catalog, input.feature);
-    const unitPrice = requireUnitPrice(catalog, feature, input.variant);
-    return transaction(async (client) => {
-      const account = await lockAccount(client, input.accountId);
-      const { idempotencyKey, origin, now, accountId, ...request } = input;
-      const spec = { accountId, kind: 'charge' as const, idempotencyKey, origin, request, now, userId: input.userId, feature: feature.id };
-      return runOnce(client, spec, async (operationId) => {
-        await authorizeSpend(client, catalog, account, feature, input.userId, now, { register: true });
-        const { billable, deduped } = input.subjectIds
-          ? await billableSubjects(client, account, input.subjectIds, feature.reexportWindowDays, catalog.subjectGroup(feature), now, operationId)
-          : { billable: input.quantity ?? 1, deduped: input.quantity ?? 1 };
-        const credits = multiplyMicros(unitPrice, billable);
-        const grants = await spendableGrants(client, accountId, feature.id, now);
-        const { draws, covered } = planDraws(grants, credits);
-        if (covered < credits) throw insufficientCredits(credits, sumFree(grants), { feature: feature.id });
-        await appendEntries(
-          client,
-          accountId,
-          operationId,
-          now,
-          draws.map((draw) => ({ grantId: draw.grantId, kind: 'charge', amount: -draw.amount, heldChange: 0 })),
-        );
-        const balance = await balanceAt(client, accountId, now);
-        await appendBalanceCrossings(client, account, balance, credits, operationId, now);
-        const result: ChargeResult = {
-          chargeId: operationId,
-          feature: feature.id,
-          credits,
-          billableQuantity: billable,
-          freeQuantity: (input.subjectIds?.length ?? deduped) - billable,
-          balance: { available: balance.available },
-        };
-        return { result, credits, quantity: billable };
-      });
-    });
+    const item = chargeItem(catalog, parseInput(chargeInput, raw));
+    return chargeResult(await runCharge(item));
   }
 
   async function estimate(raw: EstimateInput): Promise<EstimateResult> {
@@ -404,10 +358,9 @@ function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transa
     const client = pool;
     const account = await readAccount(client, input.accountId);
     // Gating holds with or without a user: only the per-user switch needs one.
-    if (input.userId === undefined) await requireFeatureAvailable(client, catalog, account, feature, input.now);
-    else await authorizeSpend(client, catalog, account, feature, input.userId, input.now, { register: false });
+    await authorizeSpend(client, catalog, account, feature, input.userId ?? null, input.now, { register: false });
     const { billable, deduped } = input.subjectIds
-      ? await billableSubjects(client, account, input.subjectIds, feature.reexportWindowDays, catalog.subjectGroup(feature), input.now, null)
+      ? await billableSubjects(client, account, input.subjectIds, feature.reexportWindowDays, catalog.subjectGroup(feature), input.now)
       : { billable: input.quantity ?? 1, deduped: input.quantity ?? 1 };
     const maxCredits = multiplyMicros(unitPrice, billable);
     const available = sumFree(await spendableGrants(client, input.accountId, feature.id, input.now));

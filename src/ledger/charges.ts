@@ -1,0 +1,79 @@
+/**
+ * A charge is one call to `credits_charge_batch` (migration 1730000000007), a batch of charges at a
+ * time: Node validates and prices, SQL applies the rules (idempotency, gating, the user switch, the
+ * re-export window, spending order, no overdraft, balance alerts) under the account's lock.
+ */
+import type { Catalog } from '../catalog/catalog.js';
+import { multiplyMicros, type Micros } from '../money.js';
+import type { Queryable } from './db.js';
+import type { chargeInput } from './inputs.js';
+import { hashRequest, requireFeature, requireUnitPrice, type Replayable } from './internals.js';
+import { refusalError } from './refusals.js';
+import type { z } from 'zod';
+
+export interface ChargeResult {
+  chargeId: string;
+  feature: string;
+  credits: Micros;
+  billableQuantity: number;
+  freeQuantity: number;
+  balance: { available: Micros };
+}
+
+/** What `credits_charge_one` reads of one charge: validated, priced and hashed. */
+export interface ChargeItem {
+  accountId: string;
+  origin: string;
+  idempotencyKey: string;
+  requestHash: string;
+  userId: string;
+  feature: string;
+  /** The plans whose features include `feature`: gating checks the account's plan against them. */
+  plans: string[];
+  unitPrice: Micros;
+  quantity: number | null;
+  subjectIds: string[] | null;
+  subjectGroup: string;
+  windowDays: number | null;
+  now: string;
+}
+
+export type ChargeOutcome = { ok: Replayable<ChargeResult> } | { refused: string; details: Record<string, unknown> };
+
+/** Prices and hashes a parsed charge; refuses an unknown feature or variant before any query. */
+export function chargeItem(catalog: Catalog, input: z.output<typeof chargeInput>): ChargeItem {
+  const feature = requireFeature(catalog, input.feature);
+  const unitPrice = requireUnitPrice(catalog, feature, input.variant);
+  // The most this charge can cost must be an exact amount; the SQL multiplies the billable part.
+  multiplyMicros(unitPrice, input.subjectIds?.length ?? input.quantity ?? 1);
+  const { idempotencyKey, origin, now, accountId, ...request } = input;
+  return {
+    accountId,
+    origin,
+    idempotencyKey,
+    requestHash: hashRequest('charge', request),
+    userId: input.userId,
+    feature: feature.id,
+    plans: catalog.plansWith(feature),
+    unitPrice,
+    quantity: input.subjectIds ? null : (input.quantity ?? 1),
+    subjectIds: input.subjectIds ?? null,
+    subjectGroup: catalog.subjectGroup(feature),
+    windowDays: feature.reexportWindowDays ?? null,
+    now: now.toISOString(),
+  };
+}
+
+/** Runs charges in arrival order in one transaction (one round trip); one outcome per charge. */
+export async function runChargeBatch(client: Queryable, items: readonly ChargeItem[]): Promise<ChargeOutcome[]> {
+  const { rows } = await client.query<{ outcomes: ChargeOutcome[] }>('SELECT credits_charge_batch($1::jsonb) AS outcomes', [JSON.stringify(items)]);
+  const outcomes = rows[0]?.outcomes;
+  if (outcomes?.length !== items.length) throw new Error(`invariant: ${items.length} charges answered ${String(outcomes?.length)} outcomes`);
+  return outcomes;
+}
+
+/** The charge's result, or its refusal as a LedgerError. */
+export function chargeResult(outcome: ChargeOutcome): Replayable<ChargeResult> {
+  if ('refused' in outcome) throw refusalError({ code: outcome.refused, details: outcome.details });
+  return outcome.ok;
+}

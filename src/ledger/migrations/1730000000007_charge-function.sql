@@ -1,0 +1,252 @@
+-- Up Migration
+
+-- The spend rules, once, in SQL, and a charge as one call (src/ledger/charges.ts calls it, a batch
+-- of charges at a time: src/ledger/group-commit.ts).
+
+-- Validity at an instant: a grant pays (or is earmarked, or takes a refund) at `at` only when it has
+-- not been expired or revoked, has taken effect, and has not reached its expiry. Inlined by the planner.
+CREATE FUNCTION grant_in_force(expired_at timestamptz, effective_at timestamptz, expires_at timestamptz, at_instant timestamptz)
+  RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  RETURN expired_at IS NULL AND effective_at <= at_instant AND (expires_at IS NULL OR expires_at > at_instant);
+
+-- Grants that can pay for `feature` at `at`, in spending order: priority (included and trial before
+-- purchased), then soonest expiry, then grants restricted to some features (calling credits pay for
+-- calls before general credits do, or they would expire unused), then oldest.
+CREATE FUNCTION spendable_grants(for_account text, for_feature text, at_instant timestamptz)
+  RETURNS TABLE (grant_id bigint, source text, free bigint) LANGUAGE sql STABLE
+  BEGIN ATOMIC
+    SELECT g.grant_id, g.source, g.remaining - g.held
+      FROM grants g
+     WHERE g.account_id = for_account AND g.expired_at IS NULL AND g.remaining > g.held
+       AND grant_in_force(g.expired_at, g.effective_at, g.expires_at, at_instant)
+       AND (g.features IS NULL OR for_feature = ANY (g.features))
+     ORDER BY g.priority, g.expires_at NULLS LAST, g.features IS NULL, g.effective_at, g.grant_id;
+  END;
+
+-- One UPDATE ... RETURNING instead of a locking read and an update; the released-hold check only
+-- for hold entries.
+CREATE OR REPLACE FUNCTION ledger_entries_apply() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  g_expired_at timestamptz;
+  g_effective_at timestamptz;
+  g_expires_at timestamptz;
+BEGIN
+  UPDATE grants SET remaining = remaining + NEW.amount, held = held + NEW.held_change WHERE grant_id = NEW.grant_id
+    RETURNING expired_at, effective_at, expires_at INTO STRICT g_expired_at, g_effective_at, g_expires_at;
+  IF NEW.kind IN ('charge', 'hold', 'refund') AND NOT grant_in_force(g_expired_at, g_effective_at, g_expires_at, NEW.occurred_at) THEN
+    RAISE EXCEPTION 'grant % is not spendable at %', NEW.grant_id, NEW.occurred_at USING ERRCODE = 'check_violation';
+  END IF;
+  IF NEW.kind = 'hold' AND EXISTS (SELECT 1 FROM holds WHERE hold_id = NEW.hold_id AND released_at IS NOT NULL) THEN
+    RAISE EXCEPTION 'hold % is released', NEW.hold_id USING ERRCODE = 'check_violation';
+  END IF;
+  IF NEW.hold_id IS NOT NULL AND NEW.held_change > 0 THEN
+    INSERT INTO hold_allocations AS a (hold_id, grant_id, held) VALUES (NEW.hold_id, NEW.grant_id, NEW.held_change)
+      ON CONFLICT (hold_id, grant_id) DO UPDATE SET held = a.held + EXCLUDED.held;
+  ELSIF NEW.hold_id IS NOT NULL AND NEW.held_change < 0 THEN
+    UPDATE hold_allocations SET held = held + NEW.held_change WHERE hold_id = NEW.hold_id AND grant_id = NEW.grant_id;
+    IF NOT FOUND THEN
+      RAISE EXCEPTION 'hold % has nothing earmarked on grant %', NEW.hold_id, NEW.grant_id USING ERRCODE = 'check_violation';
+    END IF;
+  END IF;
+  RETURN NEW;
+END;
+$$;
+
+-- A charge writes its entries and subject claims before its operation row, which it inserts once,
+-- with its result: the references to it are checked when the transaction commits.
+ALTER TABLE ledger_entries ALTER CONSTRAINT ledger_entries_operation_id_account_id_fkey DEFERRABLE INITIALLY DEFERRED;
+ALTER TABLE billed_subjects ALTER CONSTRAINT billed_subjects_operation_id_account_id_fkey DEFERRABLE INITIALLY DEFERRED;
+
+-- Refusals are raised with SQLSTATE CR001, the code as message and the details (amounts in micros)
+-- as JSON; src/ledger/refusals.ts turns them into LedgerErrors.
+CREATE FUNCTION credits_refuse(code text, details jsonb) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION USING ERRCODE = 'CR001', MESSAGE = code, DETAIL = details::text;
+END;
+$$;
+
+-- The contract in force at an instant: the latest whose effective_from is at or before it (ties go
+-- to the later contract); none before the first (src/ledger/contracts.ts reads it too).
+CREATE FUNCTION contract_in_force(for_account text, at_instant timestamptz)
+  RETURNS SETOF account_contracts LANGUAGE sql STABLE
+  BEGIN ATOMIC
+    SELECT * FROM account_contracts c
+     WHERE c.account_id = for_account AND c.effective_from <= at_instant
+     ORDER BY c.effective_from DESC, c.contract_id DESC LIMIT 1;
+  END;
+
+-- Gating, known users and the per-user switch, for a spend, a reservation or an estimate: the
+-- feature is in the account's plan (`plans`: the plans whose features include it) or among the
+-- extra features of the contract in force at `at`; then, given a user, the user is registered (or
+-- is registered now, when the account registers unknown users and `register` is set) and allowed
+-- to spend.
+CREATE FUNCTION credits_authorize_spend(account accounts, feature_id text, plans text[], spender text, at_instant timestamptz, register boolean)
+  RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  allowed boolean;
+BEGIN
+  IF NOT (account.plan_id = ANY (plans))
+     AND NOT coalesce((SELECT feature_id = ANY (c.extra_features) FROM contract_in_force(account.account_id, at_instant) c), false) THEN
+    PERFORM credits_refuse('FEATURE_NOT_IN_PLAN', jsonb_build_object('feature', feature_id, 'planId', account.plan_id));
+  END IF;
+  IF spender IS NULL THEN
+    RETURN;
+  END IF;
+  SELECT u.credits_allowed INTO allowed FROM account_users u WHERE u.account_id = account.account_id AND u.user_id = spender;
+  IF NOT FOUND THEN
+    IF account.unknown_users = 'refuse' THEN
+      PERFORM credits_refuse('UNKNOWN_USER', jsonb_build_object('userId', spender, 'accountId', account.account_id));
+    END IF;
+    IF register THEN
+      INSERT INTO account_users AS u (account_id, user_id, role, credits_allowed, updated_at) VALUES (account.account_id, spender, 'member', true, at_instant)
+        ON CONFLICT ON CONSTRAINT account_users_pkey DO NOTHING;
+    END IF;
+  ELSIF NOT allowed THEN
+    PERFORM credits_refuse('CREDITS_DISALLOWED', jsonb_build_object('userId', spender, 'accountId', account.account_id));
+  END IF;
+END;
+$$;
+
+-- Balance alerts, once per crossing: balance.low when a spend takes the available balance from above
+-- the account's threshold (its own, or 10 % of the period's allowance) to at or below it,
+-- balance.depleted when it takes it to zero. Spends of one account run under its lock, one after
+-- another, so each sees the balance the one before left: concurrent charges cross a threshold once.
+CREATE FUNCTION credits_balance_alerts(account accounts, available_before bigint, available_after bigint, period_allowance bigint, spent_by bigint, instant timestamptz)
+  RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  threshold bigint := coalesce(account.low_balance_micros, (period_allowance * 10) / 100);
+  alert jsonb := jsonb_build_object('available', available_after, 'threshold', threshold, 'operationId', spent_by::text);
+BEGIN
+  IF available_after >= available_before THEN
+    RETURN;
+  END IF;
+  IF threshold > 0 AND available_before > threshold AND available_after <= threshold THEN
+    INSERT INTO domain_events (event_type, account_id, payload, occurred_at) VALUES ('balance.low', account.account_id, alert, instant);
+  END IF;
+  IF available_after = 0 THEN
+    INSERT INTO domain_events (event_type, account_id, payload, occurred_at) VALUES ('balance.depleted', account.account_id, alert, instant);
+  END IF;
+END;
+$$;
+
+-- One charge, under its account's lock (the caller holds it): replay or conflict by key, gating,
+-- subjects inside the re-export window for free, draws in spending order, entries, the operation
+-- with its result, balance alerts. Returns the result; a refusal is raised (CR001) and, run inside a
+-- subtransaction, leaves nothing behind.
+CREATE FUNCTION credits_charge_one(item jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  account accounts%ROWTYPE;
+  instant timestamptz := (item->>'now')::timestamptz;
+  feature_id text := item->>'feature';
+  previous record;
+  new_operation_id bigint;
+  subjects jsonb := item->'subjectIds';
+  billable bigint;
+  charged bigint;
+  needed bigint;
+  draw record;
+  draw_grants bigint[] := '{}';
+  draw_amounts bigint[] := '{}';
+  free_for_feature bigint := 0;
+  available_before bigint;
+  period_allowance bigint;
+  available_after bigint;
+  result jsonb;
+BEGIN
+  SELECT * INTO account FROM accounts a WHERE a.account_id = item->>'accountId';
+  IF NOT FOUND THEN
+    PERFORM credits_refuse('UNKNOWN_ACCOUNT', jsonb_build_object('accountId', item->>'accountId'));
+  END IF;
+  SELECT o.kind, o.request_hash, o.result INTO previous FROM operations o
+   WHERE o.account_id = account.account_id AND o.origin = item->>'origin' AND o.idempotency_key = item->>'idempotencyKey';
+  IF FOUND THEN
+    IF previous.request_hash <> item->>'requestHash' OR previous.result IS NULL THEN
+      PERFORM credits_refuse('IDEMPOTENCY_CONFLICT', jsonb_build_object('idempotencyKey', item->>'idempotencyKey', 'previousKind', previous.kind));
+    END IF;
+    RETURN previous.result || '{"replayed": true}';
+  END IF;
+  PERFORM credits_authorize_spend(account, feature_id, ARRAY(SELECT jsonb_array_elements_text(item->'plans')), item->>'userId', instant, true);
+
+  new_operation_id := nextval(pg_get_serial_sequence('operations', 'operation_id'));
+  IF subjects IS NULL OR jsonb_typeof(subjects) = 'null' THEN
+    subjects := NULL;
+    billable := (item->>'quantity')::bigint;
+  ELSIF item->'windowDays' IS NULL OR jsonb_typeof(item->'windowDays') = 'null' THEN
+    SELECT count(DISTINCT s) INTO billable FROM jsonb_array_elements_text(subjects) s;
+  ELSE
+    -- Claims atomically: a subject is billed only if it was never billed or its window has passed.
+    INSERT INTO billed_subjects AS b (account_id, subject_group, subject_id, billed_at, operation_id)
+    SELECT DISTINCT account.account_id, item->>'subjectGroup', s, instant, new_operation_id FROM jsonb_array_elements_text(subjects) s
+    ON CONFLICT ON CONSTRAINT billed_subjects_pkey DO UPDATE
+       SET billed_at = EXCLUDED.billed_at, operation_id = EXCLUDED.operation_id
+     WHERE b.billed_at <= instant - make_interval(days => (item->>'windowDays')::int);
+    GET DIAGNOSTICS billable = ROW_COUNT;
+  END IF;
+  charged := (item->>'unitPrice')::bigint * billable;
+
+  needed := charged;
+  FOR draw IN SELECT * FROM spendable_grants(account.account_id, feature_id, instant) LOOP
+    free_for_feature := free_for_feature + draw.free;
+    IF needed > 0 THEN
+      draw_grants := draw_grants || draw.grant_id;
+      draw_amounts := draw_amounts || least(draw.free, needed);
+      needed := needed - least(draw.free, needed);
+    END IF;
+  END LOOP;
+  IF needed > 0 THEN
+    PERFORM credits_refuse('INSUFFICIENT_CREDITS', jsonb_build_object('needed', charged, 'available', free_for_feature, 'feature', feature_id));
+  END IF;
+
+  SELECT coalesce(sum(g.remaining - g.held), 0), coalesce(sum(g.amount) FILTER (WHERE g.source = 'allowance'), 0)
+    INTO available_before, period_allowance
+    FROM grants g WHERE g.account_id = account.account_id AND g.expired_at IS NULL AND grant_in_force(g.expired_at, g.effective_at, g.expires_at, instant);
+  available_after := available_before - charged;
+  result := jsonb_build_object(
+    'chargeId', new_operation_id::text,
+    'feature', feature_id,
+    'credits', charged,
+    'billableQuantity', billable,
+    'freeQuantity', coalesce(jsonb_array_length(subjects), billable) - billable,
+    'balance', jsonb_build_object('available', available_after));
+
+  INSERT INTO operations (operation_id, account_id, origin, idempotency_key, kind, request_hash, user_id, feature, credits, quantity, result, occurred_at)
+    OVERRIDING SYSTEM VALUE
+    VALUES (new_operation_id, account.account_id, item->>'origin', item->>'idempotencyKey', 'charge', item->>'requestHash', item->>'userId', feature_id, charged, billable, result, instant);
+  INSERT INTO ledger_entries (account_id, operation_id, grant_id, kind, amount, held_change, occurred_at)
+  SELECT account.account_id, new_operation_id, d.grant_id, 'charge', -d.amount, 0, instant FROM unnest(draw_grants, draw_amounts) AS d (grant_id, amount);
+
+  PERFORM credits_balance_alerts(account, available_before, available_after, period_allowance, new_operation_id, instant);
+  RETURN result || '{"replayed": false}';
+END;
+$$;
+
+-- A batch of charges in one transaction: the accounts are locked in one order (no deadlock between
+-- batches), then each charge runs in arrival order in its own subtransaction, so that a refusal
+-- writes nothing for it and leaves the others alone. Returns one outcome per item, in order:
+-- {"ok": result} or {"refused": code, "details": {...}}. An unexpected error fails the whole batch.
+CREATE FUNCTION credits_charge_batch(items jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  item jsonb;
+  outcomes jsonb := '[]';
+  refusal text;
+  details text;
+BEGIN
+  PERFORM 1 FROM accounts a
+   WHERE a.account_id IN (SELECT DISTINCT i->>'accountId' FROM jsonb_array_elements(items) i)
+   ORDER BY a.account_id FOR NO KEY UPDATE;
+  FOR item IN SELECT value FROM jsonb_array_elements(items) LOOP
+    BEGIN
+      outcomes := outcomes || jsonb_build_array(jsonb_build_object('ok', credits_charge_one(item)));
+    EXCEPTION WHEN SQLSTATE 'CR001' THEN
+      GET STACKED DIAGNOSTICS refusal = MESSAGE_TEXT, details = PG_EXCEPTION_DETAIL;
+      outcomes := outcomes || jsonb_build_array(jsonb_build_object('refused', refusal, 'details', details::jsonb));
+    END;
+  END LOOP;
+  RETURN outcomes;
+END;
+$$;
+
+-- Down Migration
+DROP FUNCTION credits_charge_batch, credits_charge_one, credits_balance_alerts, credits_authorize_spend, credits_refuse, contract_in_force, spendable_grants, grant_in_force;
+ALTER TABLE ledger_entries ALTER CONSTRAINT ledger_entries_operation_id_account_id_fkey NOT DEFERRABLE;
+ALTER TABLE billed_subjects ALTER CONSTRAINT billed_subjects_operation_id_account_id_fkey NOT DEFERRABLE;

@@ -1,0 +1,46 @@
+/**
+ * The ledger's SQL functions refuse with SQLSTATE CR001, the error code as message and the details
+ * (amounts in micros) as JSON. Here each refusal becomes the LedgerError a caller of the TypeScript
+ * ledger gets: the same code, a message for people, amounts in credits.
+ */
+import pg from 'pg';
+import { formatCredits, microsToCredits } from '../money.js';
+import { isLedgerErrorCode, LedgerError, type LedgerErrorCode } from './errors.js';
+
+export const REFUSAL_SQLSTATE = 'CR001';
+
+export interface Refusal {
+  code: string;
+  details: Record<string, unknown>;
+}
+
+const text = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value));
+const micros = (value: unknown): number => (typeof value === 'number' ? value : 0);
+
+const MESSAGES: Partial<Record<LedgerErrorCode, (details: Record<string, unknown>) => string>> = {
+  UNKNOWN_ACCOUNT: (d) => `account "${text(d.accountId)}" does not exist`,
+  IDEMPOTENCY_CONFLICT: (d) => `idempotency key "${text(d.idempotencyKey)}" was already used for a different ${text(d.previousKind).replace('_', ' ')} request`,
+  FEATURE_NOT_IN_PLAN: (d) => `feature "${text(d.feature)}" is not available on plan "${text(d.planId)}" nor in the account's contract`,
+  UNKNOWN_USER: (d) =>
+    `"${text(d.userId)}" is not a user of account "${text(d.accountId)}": register them first (PUT /v1/accounts/${text(d.accountId)}/users/${text(d.userId)})`,
+  CREDITS_DISALLOWED: (d) => `user "${text(d.userId)}" is not allowed to spend credits on account "${text(d.accountId)}"`,
+  INSUFFICIENT_CREDITS: (d) => `insufficient credits: ${formatCredits(micros(d.needed))} needed, ${formatCredits(micros(d.available))} available`,
+};
+
+/** Details fields that hold micros in a refusal and credits in a LedgerError. */
+const MICROS_DETAILS = new Set(['needed', 'available']);
+
+export function refusalError(refusal: Refusal): LedgerError {
+  if (!isLedgerErrorCode(refusal.code)) throw new Error(`invariant: the ledger refused with an unknown code ${refusal.code}`);
+  const details = Object.fromEntries(
+    Object.entries(refusal.details).map(([key, value]) => [key, MICROS_DETAILS.has(key) && typeof value === 'number' ? microsToCredits(value) : value]),
+  );
+  const message = MESSAGES[refusal.code]?.(refusal.details) ?? refusal.code;
+  return new LedgerError(refusal.code, message, details);
+}
+
+/** The LedgerError for a refusal raised by a ledger function called directly; other errors as they are. */
+export function fromDatabase(error: unknown): unknown {
+  if (!(error instanceof pg.DatabaseError) || error.code !== REFUSAL_SQLSTATE) return error;
+  return refusalError({ code: error.message, details: JSON.parse(error.detail ?? '{}') as Record<string, unknown> });
+}
