@@ -14,6 +14,7 @@ import type pg from 'pg';
 import { createPool } from '../src/ledger/db.js';
 import { createLedger, type Ledger } from '../src/ledger/ledger.js';
 import { envInt, loadFigures, mapConcurrent, runLoad, seededRandom, type BenchContext, type Benchmark, type Figure } from './harness.js';
+import { shareOfCeiling, type CeilingName } from './pg-ceiling.js';
 
 /** The feature every benchmark charge is for, one unit at a time. */
 export const CHARGE_FEATURE = 'ai.variable';
@@ -31,17 +32,27 @@ export interface ChargeLoadShape {
   defaultAccounts: number;
   defaultCharges: number;
   defaultWarmup: number;
+  /** Exactly this many callers, whatever BENCH_CALLERS says. */
+  callers?: number;
+  /** The one-row-update ceiling `share_of_ceiling` is against (bench/pg-ceiling.ts). */
+  ceiling?: CeilingName;
 }
 
 /** Every charge on one account: contention on a single balance. */
-const HOT_CHARGE_LOAD: ChargeLoadShape = { defaultAccounts: 1, defaultCharges: 2000, defaultWarmup: 200 };
+const HOT_CHARGE_LOAD: ChargeLoadShape = { defaultAccounts: 1, defaultCharges: 2000, defaultWarmup: 200, ceiling: 'pg.ceiling.hot' };
 /** Every charge on a random one of many accounts: little contention. */
 const SPREAD_CHARGE_LOAD: ChargeLoadShape = {
   accountsEnv: 'BENCH_ACCOUNTS',
   defaultAccounts: 1000,
   defaultCharges: 5000,
   defaultWarmup: 500,
+  ceiling: 'pg.ceiling.spread',
 };
+/** One caller alone: what a charge costs when nothing else runs (batching must not slow it). */
+export const SINGLE_CHARGE_LOAD: ChargeLoadShape = { defaultAccounts: 1, defaultCharges: 1000, defaultWarmup: 100, callers: 1 };
+
+/** Charges per second of each charge bench of a run, so that `http.charge.*` can say its share of `ledger.charge.*`. */
+const chargeRates = new Map<string, number>();
 
 /** What a benchmark is listed as, by the runner and in `npm run bench -- NAME`. */
 export interface ChargeBenchmarkListing {
@@ -91,7 +102,7 @@ export interface ChargeLoad {
  * caller must `close` it.
  */
 export function createChargeLoad(context: BenchContext, name: string, shape: ChargeLoadShape): ChargeLoad {
-  const callers = envInt('BENCH_CALLERS', 32);
+  const callers = shape.callers ?? envInt('BENCH_CALLERS', 32);
   const charges = envInt('BENCH_CHARGES', shape.defaultCharges);
   const warmup = envInt('BENCH_WARMUP', shape.defaultWarmup, 0);
   const accounts = shape.accountsEnv === undefined ? shape.defaultAccounts : envInt(shape.accountsEnv, shape.defaultAccounts);
@@ -155,7 +166,13 @@ export function createChargeLoad(context: BenchContext, name: string, shape: Cha
     const result = await runLoad(callers, charges, chargeFrom('charge', measuredTargets));
     log(`${name}: ${charges} charges in ${result.seconds.toFixed(2)} s`);
     await checkBalances();
-    return loadFigures(result, 'charges_per_s');
+    const figures = loadFigures(result, 'charges_per_s');
+    const perSecond = result.operations / result.seconds;
+    chargeRates.set(`${context.runId}:${name}`, perSecond);
+    if (shape.ceiling) figures.push(await shareOfCeiling(context, shape.ceiling, perSecond));
+    const ledgerRate = name.startsWith('http.') ? chargeRates.get(`${context.runId}:${name.replace(/^http\./, 'ledger.')}`) : undefined;
+    if (ledgerRate !== undefined) figures.push({ metric: 'share_of_ledger', value: Math.round((perSecond / ledgerRate) * 1000) / 1000, unit: 'ratio' });
+    return figures;
   };
 
   return {

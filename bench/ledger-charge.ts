@@ -1,4 +1,4 @@
-import { CHARGE_FEATURE, CHARGING_USER, createChargeLoad, hotAndSpreadChargeBenchmarks, type ChargeLoadShape } from './charge-load.js';
+import { CHARGE_FEATURE, CHARGING_USER, createChargeLoad, hotAndSpreadChargeBenchmarks, SINGLE_CHARGE_LOAD, type ChargeLoadShape } from './charge-load.js';
 import type { BenchContext, Benchmark, Figure } from './harness.js';
 
 /**
@@ -23,7 +23,14 @@ async function runLedgerChargeBench(context: BenchContext, name: string, shape: 
   }
 }
 
-export const ledgerChargeBenchmarks: Benchmark[] = hotAndSpreadChargeBenchmarks(runLedgerChargeBench, {
-  hot: { name: 'ledger.charge.hot', description: 'single charges on one account from concurrent callers (BENCH_CALLERS, BENCH_CHARGES, BENCH_WARMUP)' },
-  spread: { name: 'ledger.charge.spread', description: 'single charges on a random one of 1,000 accounts (BENCH_ACCOUNTS, BENCH_SEED, and as above)' },
-});
+export const ledgerChargeBenchmarks: Benchmark[] = [
+  {
+    name: 'ledger.charge.single',
+    description: 'charges from one caller alone: the latency of a charge when nothing else runs (BENCH_CHARGES, BENCH_WARMUP)',
+    run: (context) => runLedgerChargeBench(context, 'ledger.charge.single', SINGLE_CHARGE_LOAD),
+  },
+  ...hotAndSpreadChargeBenchmarks(runLedgerChargeBench, {
+    hot: { name: 'ledger.charge.hot', description: 'single charges on one account from concurrent callers (BENCH_CALLERS, BENCH_CHARGES, BENCH_WARMUP)' },
+    spread: { name: 'ledger.charge.spread', description: 'single charges on a random one of 1,000 accounts (BENCH_ACCOUNTS, BENCH_SEED, and as above)' },
+  }),
+];

@@ -2,13 +2,14 @@ import type { Benchmark } from './harness.js';
 import { httpChargeBenchmarks } from './http-charge.js';
 import { ledgerChargeBenchmarks } from './ledger-charge.js';
 import { jobEnrichBenchmarks } from './job-enrich.js';
+import { ceilingBenchmarks } from './pg-ceiling.js';
 import { rolloverBenchmarks } from './rollover.js';
 
 /**
  * Every benchmark `npm run bench` knows, in the order it runs them. To add one (`rollover.10k`,
  * `job.enrich.*`, `http.charge.*`), write a module exporting `Benchmark`s and list them here.
  */
-export const BENCHMARKS: readonly Benchmark[] = [...ledgerChargeBenchmarks, ...httpChargeBenchmarks, ...rolloverBenchmarks, ...jobEnrichBenchmarks];
+export const BENCHMARKS: readonly Benchmark[] = [...ceilingBenchmarks, ...ledgerChargeBenchmarks, ...httpChargeBenchmarks, ...rolloverBenchmarks, ...jobEnrichBenchmarks];
 
 /**
  * The benchmarks `patterns` select, in registry order: each pattern is an exact name or ends in

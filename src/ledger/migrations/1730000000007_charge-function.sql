@@ -9,18 +9,29 @@ CREATE FUNCTION grant_in_force(expired_at timestamptz, effective_at timestamptz,
   RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE
   RETURN expired_at IS NULL AND effective_at <= at_instant AND (expires_at IS NULL OR expires_at > at_instant);
 
--- Grants that can pay for `feature` at `at`, in spending order: priority (included and trial before
+-- An account's grants in force at `at`, in spending order: priority (included and trial before
 -- purchased), then soonest expiry, then grants restricted to some features (calling credits pay for
 -- calls before general credits do, or they would expire unused), then oldest.
+CREATE FUNCTION grants_in_force(for_account text, at_instant timestamptz)
+  RETURNS TABLE (grant_id bigint, source text, amount bigint, free bigint, features text[]) LANGUAGE sql STABLE
+  BEGIN ATOMIC
+    SELECT g.grant_id, g.source, g.amount, g.remaining - g.held, g.features
+      FROM grants g
+     WHERE g.account_id = for_account AND g.expired_at IS NULL
+       AND grant_in_force(g.expired_at, g.effective_at, g.expires_at, at_instant)
+     ORDER BY g.priority, g.expires_at NULLS LAST, g.features IS NULL, g.effective_at, g.grant_id;
+  END;
+
+-- A grant restricted to some features pays only for those.
+CREATE FUNCTION grant_pays_for(features text[], feature text) RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  RETURN features IS NULL OR feature = ANY (features);
+
+-- Grants that can pay for `feature` at `at`, with something left, in spending order.
 CREATE FUNCTION spendable_grants(for_account text, for_feature text, at_instant timestamptz)
   RETURNS TABLE (grant_id bigint, source text, free bigint) LANGUAGE sql STABLE
   BEGIN ATOMIC
-    SELECT g.grant_id, g.source, g.remaining - g.held
-      FROM grants g
-     WHERE g.account_id = for_account AND g.expired_at IS NULL AND g.remaining > g.held
-       AND grant_in_force(g.expired_at, g.effective_at, g.expires_at, at_instant)
-       AND (g.features IS NULL OR for_feature = ANY (g.features))
-     ORDER BY g.priority, g.expires_at NULLS LAST, g.features IS NULL, g.effective_at, g.grant_id;
+    SELECT g.grant_id, g.source, g.free FROM grants_in_force(for_account, at_instant) g
+     WHERE g.free > 0 AND grant_pays_for(g.features, for_feature);
   END;
 
 -- One UPDATE ... RETURNING instead of a locking read and an update; the released-hold check only
@@ -77,32 +88,53 @@ CREATE FUNCTION contract_in_force(for_account text, at_instant timestamptz)
 
 -- Gating, known users and the per-user switch, for a spend, a reservation or an estimate: the
 -- feature is in the account's plan (`plans`: the plans whose features include it) or among the
--- extra features of the contract in force at `at`; then, given a user, the user is registered (or
--- is registered now, when the account registers unknown users and `register` is set) and allowed
--- to spend.
-CREATE FUNCTION credits_authorize_spend(account accounts, feature_id text, plans text[], spender text, at_instant timestamptz, register boolean)
-  RETURNS void LANGUAGE plpgsql AS $$
+-- extra features of the contract in force at `at`; then, given a user, the user is registered and
+-- allowed to spend, or unknown to an account that registers unknown users. Writes nothing: answers
+-- null when allowed, {"register": true} when allowed once the user is registered, or the refusal
+-- {"refused": code, "details": {...}}.
+CREATE FUNCTION credits_spend_check(account accounts, feature_id text, plans text[], spender text, at_instant timestamptz)
+  RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
 DECLARE
   allowed boolean;
 BEGIN
   IF NOT (account.plan_id = ANY (plans))
      AND NOT coalesce((SELECT feature_id = ANY (c.extra_features) FROM contract_in_force(account.account_id, at_instant) c), false) THEN
-    PERFORM credits_refuse('FEATURE_NOT_IN_PLAN', jsonb_build_object('feature', feature_id, 'planId', account.plan_id));
+    RETURN jsonb_build_object('refused', 'FEATURE_NOT_IN_PLAN', 'details', jsonb_build_object('feature', feature_id, 'planId', account.plan_id));
   END IF;
   IF spender IS NULL THEN
-    RETURN;
+    RETURN NULL;
   END IF;
   SELECT u.credits_allowed INTO allowed FROM account_users u WHERE u.account_id = account.account_id AND u.user_id = spender;
   IF NOT FOUND THEN
     IF account.unknown_users = 'refuse' THEN
-      PERFORM credits_refuse('UNKNOWN_USER', jsonb_build_object('userId', spender, 'accountId', account.account_id));
+      RETURN jsonb_build_object('refused', 'UNKNOWN_USER', 'details', jsonb_build_object('userId', spender, 'accountId', account.account_id));
     END IF;
-    IF register THEN
-      INSERT INTO account_users AS u (account_id, user_id, role, credits_allowed, updated_at) VALUES (account.account_id, spender, 'member', true, at_instant)
-        ON CONFLICT ON CONSTRAINT account_users_pkey DO NOTHING;
-    END IF;
+    RETURN '{"register": true}';
   ELSIF NOT allowed THEN
-    PERFORM credits_refuse('CREDITS_DISALLOWED', jsonb_build_object('userId', spender, 'accountId', account.account_id));
+    RETURN jsonb_build_object('refused', 'CREDITS_DISALLOWED', 'details', jsonb_build_object('userId', spender, 'accountId', account.account_id));
+  END IF;
+  RETURN NULL;
+END;
+$$;
+
+-- A spender the account registers on first spend becomes a member allowed to spend.
+CREATE FUNCTION credits_register_spender(account_id text, spender text, at_instant timestamptz) RETURNS void LANGUAGE sql
+  BEGIN ATOMIC
+    INSERT INTO account_users (account_id, user_id, role, credits_allowed, updated_at) VALUES (account_id, spender, 'member', true, at_instant)
+      ON CONFLICT ON CONSTRAINT account_users_pkey DO NOTHING;
+  END;
+
+-- credits_spend_check for TypeScript callers (reservations, estimates, jobs): raises the refusal,
+-- and registers an unknown spender when `register` is set.
+CREATE FUNCTION credits_authorize_spend(account accounts, feature_id text, plans text[], spender text, at_instant timestamptz, register boolean)
+  RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  verdict jsonb := credits_spend_check(account, feature_id, plans, spender, at_instant);
+BEGIN
+  IF verdict ? 'refused' THEN
+    PERFORM credits_refuse(verdict->>'refused', verdict->'details');
+  ELSIF verdict IS NOT NULL AND register THEN
+    PERFORM credits_register_spender(account.account_id, spender, at_instant);
   END IF;
 END;
 $$;
@@ -131,16 +163,20 @@ $$;
 
 -- One charge, under its account's lock (the caller holds it): replay or conflict by key, gating,
 -- subjects inside the re-export window for free, draws in spending order, entries, the operation
--- with its result, balance alerts. Returns the result; a refusal is raised (CR001) and, run inside a
--- subtransaction, leaves nothing behind.
+-- with its result, balance alerts. Every check comes before the first write, so a refused charge
+-- writes nothing: it answers {"refused": code, "details": {...}}, a charge {"ok": result}.
 CREATE FUNCTION credits_charge_one(item jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
   account accounts%ROWTYPE;
   instant timestamptz := (item->>'now')::timestamptz;
   feature_id text := item->>'feature';
+  spender text := item->>'userId';
   previous record;
+  verdict jsonb;
   new_operation_id bigint;
-  subjects jsonb := item->'subjectIds';
+  subjects text[];
+  billing_group text := item->>'subjectGroup';
+  window_days int := (item->>'windowDays')::int;
   billable bigint;
   charged bigint;
   needed bigint;
@@ -148,105 +184,113 @@ DECLARE
   draw_grants bigint[] := '{}';
   draw_amounts bigint[] := '{}';
   free_for_feature bigint := 0;
-  available_before bigint;
-  period_allowance bigint;
+  available_before bigint := 0;
+  period_allowance bigint := 0;
   available_after bigint;
   result jsonb;
 BEGIN
   SELECT * INTO account FROM accounts a WHERE a.account_id = item->>'accountId';
   IF NOT FOUND THEN
-    PERFORM credits_refuse('UNKNOWN_ACCOUNT', jsonb_build_object('accountId', item->>'accountId'));
+    RETURN jsonb_build_object('refused', 'UNKNOWN_ACCOUNT', 'details', jsonb_build_object('accountId', item->>'accountId'));
   END IF;
   SELECT o.kind, o.request_hash, o.result INTO previous FROM operations o
    WHERE o.account_id = account.account_id AND o.origin = item->>'origin' AND o.idempotency_key = item->>'idempotencyKey';
   IF FOUND THEN
     IF previous.request_hash <> item->>'requestHash' OR previous.result IS NULL THEN
-      PERFORM credits_refuse('IDEMPOTENCY_CONFLICT', jsonb_build_object('idempotencyKey', item->>'idempotencyKey', 'previousKind', previous.kind));
+      RETURN jsonb_build_object('refused', 'IDEMPOTENCY_CONFLICT', 'details', jsonb_build_object('idempotencyKey', item->>'idempotencyKey', 'previousKind', previous.kind));
     END IF;
-    RETURN previous.result || '{"replayed": true}';
+    RETURN jsonb_build_object('ok', previous.result || '{"replayed": true}');
   END IF;
-  PERFORM credits_authorize_spend(account, feature_id, ARRAY(SELECT jsonb_array_elements_text(item->'plans')), item->>'userId', instant, true);
+  verdict := credits_spend_check(account, feature_id, ARRAY(SELECT jsonb_array_elements_text(item->'plans')), spender, instant);
+  IF verdict ? 'refused' THEN
+    RETURN verdict;
+  END IF;
 
-  new_operation_id := nextval(pg_get_serial_sequence('operations', 'operation_id'));
-  IF subjects IS NULL OR jsonb_typeof(subjects) = 'null' THEN
-    subjects := NULL;
-    billable := (item->>'quantity')::bigint;
-  ELSIF item->'windowDays' IS NULL OR jsonb_typeof(item->'windowDays') = 'null' THEN
-    SELECT count(DISTINCT s) INTO billable FROM jsonb_array_elements_text(subjects) s;
+  IF jsonb_typeof(item->'subjectIds') = 'array' THEN
+    subjects := ARRAY(SELECT DISTINCT s FROM jsonb_array_elements_text(item->'subjectIds') s);
+    -- Free inside the re-export window: billed less than window_days ago. Claims change only under
+    -- the account's lock, so what is read here is what is claimed below.
+    billable := cardinality(subjects);
+    IF window_days IS NOT NULL THEN
+      billable := billable - (SELECT count(*) FROM billed_subjects b
+                               WHERE b.account_id = account.account_id AND b.subject_group = billing_group
+                                 AND b.subject_id = ANY (subjects) AND b.billed_at > instant - make_interval(days => window_days));
+    END IF;
   ELSE
-    -- Claims atomically: a subject is billed only if it was never billed or its window has passed.
-    INSERT INTO billed_subjects AS b (account_id, subject_group, subject_id, billed_at, operation_id)
-    SELECT DISTINCT account.account_id, item->>'subjectGroup', s, instant, new_operation_id FROM jsonb_array_elements_text(subjects) s
-    ON CONFLICT ON CONSTRAINT billed_subjects_pkey DO UPDATE
-       SET billed_at = EXCLUDED.billed_at, operation_id = EXCLUDED.operation_id
-     WHERE b.billed_at <= instant - make_interval(days => (item->>'windowDays')::int);
-    GET DIAGNOSTICS billable = ROW_COUNT;
+    billable := (item->>'quantity')::bigint;
   END IF;
   charged := (item->>'unitPrice')::bigint * billable;
 
+  -- One pass over the grants in force: draws in spending order, the balance and the period's allowance.
   needed := charged;
-  FOR draw IN SELECT * FROM spendable_grants(account.account_id, feature_id, instant) LOOP
-    free_for_feature := free_for_feature + draw.free;
-    IF needed > 0 THEN
-      draw_grants := draw_grants || draw.grant_id;
-      draw_amounts := draw_amounts || least(draw.free, needed);
-      needed := needed - least(draw.free, needed);
+  FOR draw IN SELECT * FROM grants_in_force(account.account_id, instant) LOOP
+    available_before := available_before + draw.free;
+    IF draw.source = 'allowance' THEN
+      period_allowance := period_allowance + draw.amount;
+    END IF;
+    IF draw.free > 0 AND grant_pays_for(draw.features, feature_id) THEN
+      free_for_feature := free_for_feature + draw.free;
+      IF needed > 0 THEN
+        draw_grants := draw_grants || draw.grant_id;
+        draw_amounts := draw_amounts || least(draw.free, needed);
+        needed := needed - least(draw.free, needed);
+      END IF;
     END IF;
   END LOOP;
   IF needed > 0 THEN
-    PERFORM credits_refuse('INSUFFICIENT_CREDITS', jsonb_build_object('needed', charged, 'available', free_for_feature, 'feature', feature_id));
+    RETURN jsonb_build_object('refused', 'INSUFFICIENT_CREDITS', 'details', jsonb_build_object('needed', charged, 'available', free_for_feature, 'feature', feature_id));
   END IF;
 
-  SELECT coalesce(sum(g.remaining - g.held), 0), coalesce(sum(g.amount) FILTER (WHERE g.source = 'allowance'), 0)
-    INTO available_before, period_allowance
-    FROM grants g WHERE g.account_id = account.account_id AND g.expired_at IS NULL AND grant_in_force(g.expired_at, g.effective_at, g.expires_at, instant);
+  -- Every check passed: now the writes.
+  new_operation_id := nextval('operations_operation_id_seq');
   available_after := available_before - charged;
   result := jsonb_build_object(
     'chargeId', new_operation_id::text,
     'feature', feature_id,
     'credits', charged,
     'billableQuantity', billable,
-    'freeQuantity', coalesce(jsonb_array_length(subjects), billable) - billable,
+    'freeQuantity', CASE WHEN subjects IS NULL THEN 0 ELSE jsonb_array_length(item->'subjectIds') - billable END,
     'balance', jsonb_build_object('available', available_after));
-
+  IF verdict IS NOT NULL THEN
+    PERFORM credits_register_spender(account.account_id, spender, instant);
+  END IF;
+  IF subjects IS NOT NULL AND window_days IS NOT NULL AND billable > 0 THEN
+    INSERT INTO billed_subjects AS b (account_id, subject_group, subject_id, billed_at, operation_id)
+    SELECT account.account_id, billing_group, s, instant, new_operation_id FROM unnest(subjects) s
+    ON CONFLICT ON CONSTRAINT billed_subjects_pkey DO UPDATE
+       SET billed_at = EXCLUDED.billed_at, operation_id = EXCLUDED.operation_id
+     WHERE b.billed_at <= instant - make_interval(days => window_days);
+  END IF;
   INSERT INTO operations (operation_id, account_id, origin, idempotency_key, kind, request_hash, user_id, feature, credits, quantity, result, occurred_at)
     OVERRIDING SYSTEM VALUE
-    VALUES (new_operation_id, account.account_id, item->>'origin', item->>'idempotencyKey', 'charge', item->>'requestHash', item->>'userId', feature_id, charged, billable, result, instant);
+    VALUES (new_operation_id, account.account_id, item->>'origin', item->>'idempotencyKey', 'charge', item->>'requestHash', spender, feature_id, charged, billable, result, instant);
   INSERT INTO ledger_entries (account_id, operation_id, grant_id, kind, amount, held_change, occurred_at)
   SELECT account.account_id, new_operation_id, d.grant_id, 'charge', -d.amount, 0, instant FROM unnest(draw_grants, draw_amounts) AS d (grant_id, amount);
-
   PERFORM credits_balance_alerts(account, available_before, available_after, period_allowance, new_operation_id, instant);
-  RETURN result || '{"replayed": false}';
+  RETURN jsonb_build_object('ok', result || '{"replayed": false}');
 END;
 $$;
 
 -- A batch of charges in one transaction: the accounts are locked in one order (no deadlock between
--- batches), then each charge runs in arrival order in its own subtransaction, so that a refusal
--- writes nothing for it and leaves the others alone. Returns one outcome per item, in order:
--- {"ok": result} or {"refused": code, "details": {...}}. An unexpected error fails the whole batch.
+-- batches), then each charge runs in arrival order; a refused one writes nothing and leaves the
+-- others alone. Returns one outcome per item, in order. An unexpected error fails the whole batch
+-- (the caller then runs its charges one at a time).
 CREATE FUNCTION credits_charge_batch(items jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
   item jsonb;
-  outcomes jsonb := '[]';
-  refusal text;
-  details text;
+  outcomes jsonb[] := '{}';
 BEGIN
   PERFORM 1 FROM accounts a
    WHERE a.account_id IN (SELECT DISTINCT i->>'accountId' FROM jsonb_array_elements(items) i)
    ORDER BY a.account_id FOR NO KEY UPDATE;
   FOR item IN SELECT value FROM jsonb_array_elements(items) LOOP
-    BEGIN
-      outcomes := outcomes || jsonb_build_array(jsonb_build_object('ok', credits_charge_one(item)));
-    EXCEPTION WHEN SQLSTATE 'CR001' THEN
-      GET STACKED DIAGNOSTICS refusal = MESSAGE_TEXT, details = PG_EXCEPTION_DETAIL;
-      outcomes := outcomes || jsonb_build_array(jsonb_build_object('refused', refusal, 'details', details::jsonb));
-    END;
+    outcomes := array_append(outcomes, credits_charge_one(item));
   END LOOP;
-  RETURN outcomes;
+  RETURN to_jsonb(outcomes);
 END;
 $$;
 
 -- Down Migration
-DROP FUNCTION credits_charge_batch, credits_charge_one, credits_balance_alerts, credits_authorize_spend, credits_refuse, contract_in_force, spendable_grants, grant_in_force;
+DROP FUNCTION credits_charge_batch, credits_charge_one, credits_balance_alerts, credits_authorize_spend, credits_register_spender, credits_spend_check, credits_refuse, contract_in_force, spendable_grants, grant_pays_for, grants_in_force, grant_in_force;
 ALTER TABLE ledger_entries ALTER CONSTRAINT ledger_entries_operation_id_account_id_fkey NOT DEFERRABLE;
 ALTER TABLE billed_subjects ALTER CONSTRAINT billed_subjects_operation_id_account_id_fkey NOT DEFERRABLE;
