@@ -72,6 +72,48 @@ export async function runChargeBatch(client: Queryable, items: readonly ChargeIt
   return outcomes;
 }
 
+export interface HoldChargeResult {
+  chargeId: string;
+  holdId: string;
+  credits: Micros;
+}
+
+/** What `credits_hold_charge` reads of one charge of a hold's feature. */
+export interface HoldChargeItem {
+  accountId: string;
+  holdId: string;
+  quantity: number;
+  idempotencyKey: string;
+  origin: string;
+  requestHash: string;
+  now: string;
+}
+
+type HoldChargeOutcome = { ok: Replayable<HoldChargeResult> } | { refused: string; details: Record<string, unknown> };
+
+/** Each feature's unit price, as `credits_hold_charge` takes them (it learns the hold's feature itself). */
+const pricesOf = new WeakMap<Catalog, string>();
+function unitPrices(catalog: Catalog): string {
+  let prices = pricesOf.get(catalog);
+  if (prices === undefined) {
+    prices = JSON.stringify(Object.fromEntries([...catalog.features.values()].map((feature) => [feature.id, feature.unitPrice])));
+    pricesOf.set(catalog, prices);
+  }
+  return prices;
+}
+
+export async function runHoldCharge(client: Queryable, catalog: Catalog, item: HoldChargeItem): Promise<HoldChargeOutcome> {
+  const { rows } = await client.query<{ outcome: HoldChargeOutcome }>('SELECT credits_hold_charge($1::jsonb, $2::jsonb) AS outcome', [JSON.stringify(item), unitPrices(catalog)]);
+  const outcome = rows[0]?.outcome;
+  if (!outcome) throw new Error('invariant: a hold charge answered nothing');
+  return outcome;
+}
+
+export function holdChargeResult(outcome: HoldChargeOutcome): Replayable<HoldChargeResult> {
+  if ('refused' in outcome) throw refusalError({ code: outcome.refused, details: outcome.details });
+  return outcome.ok;
+}
+
 /** The charge's result, or its refusal as a LedgerError. */
 export function chargeResult(outcome: ChargeOutcome): Replayable<ChargeResult> {
   if ('refused' in outcome) throw refusalError({ code: outcome.refused, details: outcome.details });

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { Catalog, Feature } from '../catalog/catalog.js';
 import type { GrantSource } from '../catalog/schema.js';
-import { assertMicros, formatCredits, microsToCredits, type Micros } from '../money.js';
+import { assertMicros, type Micros } from '../money.js';
 import type { Queryable } from './db.js';
 import { LedgerError } from './errors.js';
 import { fromDatabase } from './refusals.js';
@@ -232,14 +232,6 @@ export function sumFree(sources: readonly { free: Micros }[]): Micros {
   const total = sources.reduce((sum, source) => sum + source.free, 0);
   assertMicros(total, 'available');
   return total;
-}
-
-export function insufficientCredits(needed: Micros, available: Micros, details: Record<string, unknown> = {}): LedgerError {
-  return new LedgerError(
-    'INSUFFICIENT_CREDITS',
-    `insufficient credits: ${formatCredits(needed)} needed, ${formatCredits(available)} available`,
-    { needed: microsToCredits(needed), available: microsToCredits(available), ...details },
-  );
 }
 
 export type EntryKind = 'grant' | 'charge' | 'hold' | 'release' | 'expire' | 'adjust' | 'refund';

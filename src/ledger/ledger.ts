@@ -31,7 +31,7 @@ import {
   balanceAt,
   DEFAULT_PRIORITY,
   insertGrant,
-  insufficientCredits,
+  hashRequest,
   lockAccount,
   planDraws,
   readAccount,
@@ -45,7 +45,7 @@ import {
   type GrantResult,
   type Replayable,
 } from './internals.js';
-import { chargeItem, chargeResult, runChargeBatch, type ChargeItem, type ChargeOutcome, type ChargeResult } from './charges.js';
+import { chargeItem, chargeResult, holdChargeResult, runChargeBatch, runHoldCharge, type ChargeItem, type ChargeOutcome, type ChargeResult, type HoldChargeResult } from './charges.js';
 import { createGroupCommit, DEFAULT_GROUP_COMMIT, type GroupCommitOptions } from './group-commit.js';
 import { operatorOperations } from './operator-tools.js';
 import { createReports } from './reports.js';
@@ -54,7 +54,7 @@ import type { Queryable } from './db.js';
 import type { z } from 'zod';
 
 export { DEFAULT_PRIORITY, type GrantResult };
-export type { ChargeResult };
+export type { ChargeResult, HoldChargeResult };
 
 export interface AccountView {
   accountId: string;
@@ -84,11 +84,6 @@ export interface HoldResult {
   reserved: Micros;
 }
 
-export interface HoldChargeResult {
-  chargeId: string;
-  holdId: string;
-  credits: Micros;
-}
 
 export interface HoldState {
   holdId: string;
@@ -442,42 +437,30 @@ function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transa
     });
   }
 
+  /** One round trip: `credits_hold_charge` charges from what the hold earmarks, in spending order. */
   async function chargeHold(raw: ChargeHoldInput): Promise<Replayable<HoldChargeResult>> {
     const input = parseInput(chargeHoldInput, raw);
-    return transaction(async (client) => {
-      await lockAccount(client, input.accountId);
-      const { idempotencyKey, origin, now, accountId, ...request } = input;
-      const hold = await readHoldRow(client, accountId, input.holdId);
-      const spec = { accountId, kind: 'hold_charge' as const, idempotencyKey, origin, request, now, userId: hold.user_id, feature: hold.feature, jobId: hold.job_id };
-      return runOnce(client, spec, async (operationId) => {
-        requireOpen(hold, input.holdId);
-        const credits = multiplyMicros(requireUnitPrice(catalog, requireFeature(catalog, hold.feature), undefined), input.quantity);
-        const allocations = await liveAllocations(client, input.holdId, now);
-        const { draws, covered } = planDraws(allocations, credits);
-        if (covered < credits) throw insufficientCredits(credits, sumFree(allocations), { holdId: input.holdId, feature: hold.feature });
-        await appendEntries(
-          client,
-          accountId,
-          operationId,
-          now,
-          draws.map((draw) => ({ grantId: draw.grantId, kind: 'charge', amount: -draw.amount, heldChange: -draw.amount, holdId: input.holdId })),
-        );
-        return { result: { chargeId: operationId, holdId: input.holdId, credits }, credits, quantity: input.quantity };
-      });
+    const { idempotencyKey, origin, now, accountId, ...request } = input;
+    const outcome = await runHoldCharge(pool, catalog, {
+      accountId,
+      holdId: input.holdId,
+      quantity: input.quantity,
+      idempotencyKey,
+      origin,
+      requestHash: hashRequest('hold_charge', request),
+      now: now.toISOString(),
     });
+    return holdChargeResult(outcome);
   }
 
-  /** A hold's earmarks on grants spendable at `now`, in spending order; expired earmarks are gone. */
-  async function liveAllocations(client: Queryable, holdId: string, now: Date): Promise<{ grant_id: string; free: Micros }[]> {
-    const { rows } = await client.query<{ grant_id: string; free: Micros }>(
-      `SELECT a.grant_id::text, a.held AS free
-         FROM hold_allocations a JOIN grants g USING (grant_id)
-        WHERE a.hold_id = $1 AND a.held > 0 AND g.expired_at IS NULL
-          AND g.effective_at <= $2 AND (g.expires_at IS NULL OR g.expires_at > $2)
-        ORDER BY g.priority, g.expires_at NULLS LAST, g.effective_at, g.grant_id`,
+  /** What a hold still earmarks on grants in force at `now` (earmarks on expired grants are gone). */
+  async function heldInForce(client: Queryable, holdId: string, now: Date): Promise<Micros> {
+    const { rows } = await client.query<{ held: Micros }>(
+      `SELECT coalesce(sum(a.held), 0)::bigint AS held FROM hold_allocations a JOIN grants g USING (grant_id)
+        WHERE a.hold_id = $1 AND a.held > 0 AND grant_in_force(g.expired_at, g.effective_at, g.expires_at, $2)`,
       [holdId, now],
     );
-    return rows;
+    return rows[0]?.held ?? 0;
   }
 
   /** Returns every earmark to its grant. Releasing a released hold changes nothing. */
@@ -538,7 +521,7 @@ function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transa
     );
     const hold = rows[0];
     if (!hold) throw new LedgerError('UNKNOWN_HOLD', `hold ${holdId} does not exist on account "${accountId}"`, { holdId });
-    const held = sumFree(await liveAllocations(client, holdId, now));
+    const held = await heldInForce(client, holdId, now);
     return {
       holdId,
       accountId,

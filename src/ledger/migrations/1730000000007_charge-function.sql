@@ -9,17 +9,18 @@ CREATE FUNCTION grant_in_force(expired_at timestamptz, effective_at timestamptz,
   RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE
   RETURN expired_at IS NULL AND effective_at <= at_instant AND (expires_at IS NULL OR expires_at > at_instant);
 
--- An account's grants in force at `at`, in spending order: priority (included and trial before
--- purchased), then soonest expiry, then grants restricted to some features (calling credits pay for
--- calls before general credits do, or they would expire unused), then oldest.
+-- An account's grants in force at `at`, ranked in spending order (`spend_rank`, so that a join
+-- keeps it): priority (included and trial before purchased), then soonest expiry, then grants
+-- restricted to some features (calling credits pay for calls before general credits do, or they
+-- would expire unused), then oldest.
 CREATE FUNCTION grants_in_force(for_account text, at_instant timestamptz)
-  RETURNS TABLE (grant_id bigint, source text, amount bigint, free bigint, features text[]) LANGUAGE sql STABLE
+  RETURNS TABLE (grant_id bigint, source text, amount bigint, free bigint, features text[], spend_rank bigint) LANGUAGE sql STABLE
   BEGIN ATOMIC
-    SELECT g.grant_id, g.source, g.amount, g.remaining - g.held, g.features
+    SELECT g.grant_id, g.source, g.amount, g.remaining - g.held, g.features,
+           row_number() OVER (ORDER BY g.priority, g.expires_at NULLS LAST, g.features IS NULL, g.effective_at, g.grant_id)
       FROM grants g
      WHERE g.account_id = for_account AND g.expired_at IS NULL
-       AND grant_in_force(g.expired_at, g.effective_at, g.expires_at, at_instant)
-     ORDER BY g.priority, g.expires_at NULLS LAST, g.features IS NULL, g.effective_at, g.grant_id;
+       AND grant_in_force(g.expired_at, g.effective_at, g.expires_at, at_instant);
   END;
 
 -- A grant restricted to some features pays only for those.
@@ -31,7 +32,8 @@ CREATE FUNCTION spendable_grants(for_account text, for_feature text, at_instant 
   RETURNS TABLE (grant_id bigint, source text, free bigint) LANGUAGE sql STABLE
   BEGIN ATOMIC
     SELECT g.grant_id, g.source, g.free FROM grants_in_force(for_account, at_instant) g
-     WHERE g.free > 0 AND grant_pays_for(g.features, for_feature);
+     WHERE g.free > 0 AND grant_pays_for(g.features, for_feature)
+     ORDER BY g.spend_rank;
   END;
 
 -- One UPDATE ... RETURNING instead of a locking read and an update; the released-hold check only
@@ -223,7 +225,7 @@ BEGIN
 
   -- One pass over the grants in force: draws in spending order, the balance and the period's allowance.
   needed := charged;
-  FOR draw IN SELECT * FROM grants_in_force(account.account_id, instant) LOOP
+  FOR draw IN SELECT * FROM grants_in_force(account.account_id, instant) g ORDER BY g.spend_rank LOOP
     available_before := available_before + draw.free;
     IF draw.source = 'allowance' THEN
       period_allowance := period_allowance + draw.amount;
