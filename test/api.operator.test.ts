@@ -247,6 +247,18 @@ describe('contract terms', () => {
     await auditClean(id);
   });
 
+  it('a plan change after a contract scheduled for the next period writes that period under the contract', async () => {
+    const id = 'op-contract-then-seats';
+    await createAccount(id, 'sales-email-pro', 1);
+    await setContract(id, { allowance: { credits: 1500, perSeat: true }, effective: 'next_period', ...operator, idempotencyKey: 'contract-then-seats' });
+    const upgraded = await call('POST', `/v1/accounts/${id}/plan`, { json: { planId: 'sales-email-pro', seats: 2 } });
+    expect(upgraded.status).toBe(200);
+    expect(upgraded.body).toMatchObject({ effective: 'now', seats: 2, grantedNow: 1000 });
+    // Next period: the contract's 1,500 per seat for 2 seats, not the plan's 1,000 per seat.
+    expect(sum(pendingAllowances(await account(id)))).toBe(3000);
+    await auditClean(id);
+  });
+
   it('from the next period on a 10-second plan: the new period has the contract allowance and the extra feature can be charged', async () => {
     const id = 'op-contract-boundary';
     const opened = await createAccount(id, 'demo-fast');

@@ -5,6 +5,7 @@ import {
   condition,
   continueAsNew,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -43,6 +44,9 @@ const ACTIVITY_OPTIONS = {
 const activities = proxyActivities<AccountActivities>(ACTIVITY_OPTIONS);
 
 const MAX_SEATS = 100_000;
+
+/** Patch: a plan change writes the next period ahead with the terms in force at its start (workflows started before it used the terms of the moment). */
+const NEXT_TERMS_AT_PERIOD_START = 'next-terms-at-period-start';
 
 function toView(period: { index: number; start: Date; end: Date }): PeriodView {
   return { index: period.index, start: period.start.toISOString(), end: period.end.toISOString() };
@@ -221,7 +225,9 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<Open
         s.allowanceTotal = to.allowanceTotal;
       }
       await revokeNext(s);
-      s.next = await writeAhead(s, to);
+      // The next period's terms are those in force at its start: a contract scheduled for it counts.
+      const next = patched(NEXT_TERMS_AT_PERIOD_START) ? await activities.planTerms({ ...change, accountId, at: s.period.end }) : to;
+      s.next = await writeAhead(s, next);
       publish();
       return upgrade
         ? { effective: 'now', ...s.plan, grantedNow, effectiveAt: now }
