@@ -126,7 +126,7 @@ describe('charges through the ledger', () => {
     try {
       await ledger.charge({ accountId, userId: 'member', feature: 'ai.variable', quantity: 1, idempotencyKey: 'alone', now: new Date('2026-01-02T00:00:00Z') });
       // One statement on the pool (no BEGIN, no COMMIT: it commits by itself).
-      expect(query.mock.calls.map(([sql]) => sql)).toEqual(['SELECT credits_charge_batch($1::jsonb) AS outcomes']);
+      expect(query.mock.calls.map(([statement]) => statement)).toEqual([expect.objectContaining({ name: 'credits_charge_batch', text: 'SELECT credits_charge_batch($1::jsonb) AS outcomes' })]);
     } finally {
       query.mockRestore();
     }

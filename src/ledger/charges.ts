@@ -66,7 +66,8 @@ export function chargeItem(catalog: Catalog, input: z.output<typeof chargeInput>
 
 /** Runs charges in arrival order in one transaction (one round trip); one outcome per charge. */
 export async function runChargeBatch(client: Queryable, items: readonly ChargeItem[]): Promise<ChargeOutcome[]> {
-  const { rows } = await client.query<{ outcomes: ChargeOutcome[] }>('SELECT credits_charge_batch($1::jsonb) AS outcomes', [JSON.stringify(items)]);
+  // Named: each connection prepares it once.
+  const { rows } = await client.query<{ outcomes: ChargeOutcome[] }>({ name: 'credits_charge_batch', text: 'SELECT credits_charge_batch($1::jsonb) AS outcomes', values: [JSON.stringify(items)] });
   const outcomes = rows[0]?.outcomes;
   if (outcomes?.length !== items.length) throw new Error(`invariant: ${items.length} charges answered ${String(outcomes?.length)} outcomes`);
   return outcomes;
@@ -103,7 +104,11 @@ function unitPrices(catalog: Catalog): string {
 }
 
 export async function runHoldCharge(client: Queryable, catalog: Catalog, item: HoldChargeItem): Promise<HoldChargeOutcome> {
-  const { rows } = await client.query<{ outcome: HoldChargeOutcome }>('SELECT credits_hold_charge($1::jsonb, $2::jsonb) AS outcome', [JSON.stringify(item), unitPrices(catalog)]);
+  const { rows } = await client.query<{ outcome: HoldChargeOutcome }>({
+    name: 'credits_hold_charge',
+    text: 'SELECT credits_hold_charge($1::jsonb, $2::jsonb) AS outcome',
+    values: [JSON.stringify(item), unitPrices(catalog)],
+  });
   const outcome = rows[0]?.outcome;
   if (!outcome) throw new Error('invariant: a hold charge answered nothing');
   return outcome;
