@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import pg from 'pg';
 import type { Catalog, Feature } from '../catalog/catalog.js';
 import type { GrantSource } from '../catalog/schema.js';
 import { assertMicros, type Micros } from '../money.js';
@@ -283,9 +282,6 @@ export async function balanceAt(client: Queryable, accountId: string, now: Date)
   return { available: rows[0]?.available ?? 0, periodAllowance: rows[0]?.period_allowance ?? 0 };
 }
 
-export function isUniqueViolation(error: unknown, constraint: string): boolean {
-  return error instanceof pg.DatabaseError && error.code === '23505' && error.constraint === constraint;
-}
 
 export async function upsertUser(client: Queryable, accountId: string, userId: string, role: string, creditsAllowed: boolean, now: Date): Promise<void> {
   await client.query(
@@ -293,48 +289,4 @@ export async function upsertUser(client: Queryable, accountId: string, userId: s
      ON CONFLICT (account_id, user_id) DO UPDATE SET role = EXCLUDED.role, credits_allowed = EXCLUDED.credits_allowed, updated_at = EXCLUDED.updated_at`,
     [accountId, userId, role, creditsAllowed, now],
   );
-}
-
-export interface GrantResult {
-  grantId: string;
-  source: GrantSource;
-  credits: Micros;
-  effectiveAt: string;
-  expiresAt: string | null;
-}
-
-export interface NewGrant {
-  source: GrantSource;
-  credits: Micros;
-  effectiveAt: Date;
-  expiresAt: Date | null;
-  priority: number;
-  features: string[] | null;
-  now: Date;
-}
-
-/** Inserts a grant made by operation `operationId` and its grant entry. */
-export async function insertGrant(client: Queryable, accountId: string, operationId: string, grant: NewGrant): Promise<GrantResult> {
-  let grantId: string;
-  try {
-    const { rows } = await client.query<{ grant_id: string }>(
-      `INSERT INTO grants (account_id, operation_id, source, amount, priority, effective_at, expires_at, features, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING grant_id::text`,
-      [accountId, operationId, grant.source, grant.credits, grant.priority, grant.effectiveAt, grant.expiresAt, grant.features, grant.now],
-    );
-    grantId = rows[0]?.grant_id ?? '';
-  } catch (error) {
-    if (isUniqueViolation(error, 'grants_one_trial_per_account')) {
-      throw new LedgerError('TRIAL_ALREADY_GRANTED', `account "${accountId}" already had its free trial`, { accountId });
-    }
-    throw error;
-  }
-  await appendEntries(client, accountId, operationId, grant.now, [{ grantId, kind: 'grant', amount: grant.credits, heldChange: 0 }]);
-  return {
-    grantId,
-    source: grant.source,
-    credits: grant.credits,
-    effectiveAt: grant.effectiveAt.toISOString(),
-    expiresAt: grant.expiresAt?.toISOString() ?? null,
-  };
 }

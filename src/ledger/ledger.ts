@@ -30,7 +30,6 @@ import {
   authorizeSpend,
   balanceAt,
   DEFAULT_PRIORITY,
-  insertGrant,
   hashRequest,
   lockAccount,
   planDraws,
@@ -42,9 +41,9 @@ import {
   sumFree,
   upsertUser,
   type AccountRow,
-  type GrantResult,
   type Replayable,
 } from './internals.js';
+import { runGrant, type GrantResult } from './grants.js';
 import { chargeItem, chargeResult, holdChargeResult, runChargeBatch, runHoldCharge, type ChargeItem, type ChargeOutcome, type ChargeResult, type HoldChargeResult } from './charges.js';
 import { createGroupCommit, DEFAULT_GROUP_COMMIT, type GroupCommitOptions } from './group-commit.js';
 import { operatorOperations } from './operator-tools.js';
@@ -269,55 +268,48 @@ function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transa
     });
   }
 
+  /** One round trip: `credits_grant`. */
   async function grant(raw: GrantInput): Promise<Replayable<GrantResult>> {
     const input = parseInput(grantInput, raw);
     for (const featureId of input.features ?? []) requireFeature(catalog, featureId);
-    return transaction(async (client) => {
-      await lockAccount(client, input.accountId);
-      const { idempotencyKey, origin, now, accountId, ...request } = input;
-      return runOnce(client, { accountId, kind: 'grant', idempotencyKey, origin, request, now }, async (operationId) => {
-        const result = await insertGrant(client, accountId, operationId, {
-          source: input.source,
-          credits: input.credits,
-          effectiveAt: input.effectiveAt,
-          expiresAt: input.expiresAt ?? null,
-          priority: input.priority ?? DEFAULT_PRIORITY[input.source],
-          features: input.features ?? null,
-          now,
-        });
-        return { result, credits: input.credits };
-      });
+    const { idempotencyKey, origin, now, accountId, ...request } = input;
+    return runGrant(pool, {
+      kind: 'grant',
+      accountId,
+      origin,
+      idempotencyKey,
+      requestHash: hashRequest('grant', request),
+      source: input.source,
+      credits: input.credits,
+      priority: input.priority ?? DEFAULT_PRIORITY[input.source],
+      effectiveAt: input.effectiveAt.toISOString(),
+      expiresAt: input.expiresAt?.toISOString() ?? null,
+      features: input.features ?? null,
+      now: now.toISOString(),
     });
   }
 
+  /** One round trip: `credits_grant` refuses a buyer who is not an admin. */
   async function topUp(raw: TopUpInput): Promise<Replayable<GrantResult & { balance: { available: Micros } }>> {
     const input = parseInput(topUpInput, raw);
-    return transaction(async (client) => {
-      await lockAccount(client, input.accountId);
-      const { idempotencyKey, origin, now, accountId, ...request } = input;
-      return runOnce(client, { accountId, kind: 'top_up', idempotencyKey, origin, request, now, userId: input.userId }, async (operationId) => {
-        const { rows } = await client.query<{ role: string }>('SELECT role FROM account_users WHERE account_id = $1 AND user_id = $2', [
-          accountId,
-          input.userId,
-        ]);
-        if (rows[0]?.role !== 'admin') {
-          throw new LedgerError('NOT_ADMIN', `only an admin of account "${accountId}" can buy credits; "${input.userId}" is not one`, {
-            userId: input.userId,
-          });
-        }
-        const granted = await insertGrant(client, accountId, operationId, {
-          source: 'purchase',
-          credits: input.credits,
-          effectiveAt: now,
-          expiresAt: input.expiresAt ?? null,
-          priority: DEFAULT_PRIORITY.purchase,
-          features: null,
-          now,
-        });
-        const result = { ...granted, balance: { available: (await balanceAt(client, accountId, now)).available } };
-        return { result, credits: input.credits };
-      });
+    const { idempotencyKey, origin, now, accountId, ...request } = input;
+    const { balance, ...granted } = await runGrant(pool, {
+      kind: 'top_up',
+      accountId,
+      origin,
+      idempotencyKey,
+      requestHash: hashRequest('top_up', request),
+      source: 'purchase',
+      credits: input.credits,
+      priority: DEFAULT_PRIORITY.purchase,
+      effectiveAt: now.toISOString(),
+      expiresAt: input.expiresAt?.toISOString() ?? null,
+      features: null,
+      userId: input.userId,
+      now: now.toISOString(),
     });
+    if (!balance) throw new Error('invariant: a top-up answered no balance');
+    return { ...granted, balance };
   }
 
   /** Subjects an estimate would bill: distinct, and not billed inside the re-export window (a charge claims them in SQL). */

@@ -13,14 +13,14 @@ import {
   appendEntries,
   balanceAt,
   DEFAULT_PRIORITY,
-  insertGrant,
+  hashRequest,
   lockAccount,
   readAccount,
   requireFeature,
   runOnce,
-  type GrantResult,
   type Replayable,
 } from './internals.js';
+import { runGrant, type GrantResult } from './grants.js';
 import type { z } from 'zod';
 
 export type AdjustmentInput = z.input<typeof adjustmentInput>;
@@ -100,13 +100,13 @@ export function refundSlices(charged: readonly ChargedSlice[], skip: Micros, cre
 export function operatorOperations(catalog: Catalog, pool: Queryable, transaction: Transaction) {
   async function adjust(raw: AdjustmentInput): Promise<Replayable<AdjustmentResult>> {
     const input = parseInput(adjustmentInput, raw);
-    if (input.action === 'add') for (const featureId of input.features ?? []) requireFeature(catalog, featureId);
+    if (input.action === 'add') return addCredits(input);
     return transaction(async (client) => {
       await lockAccount(client, input.accountId);
       const { idempotencyKey, origin, now, accountId, operator, reason, ...request } = input;
       const spec = { accountId, kind: 'adjustment' as const, idempotencyKey, origin, request, now, attribution: { operator, reason } };
       return runOnce(client, spec, async (operationId) => {
-        const grant = input.action === 'add' ? await addCredits(client, input, operationId) : await removeCredits(client, input, operationId);
+        const grant = await removeCredits(client, input, operationId);
         const result: AdjustmentResult = {
           adjustmentId: operationId,
           action: input.action,
@@ -119,17 +119,29 @@ export function operatorOperations(catalog: Catalog, pool: Queryable, transactio
     });
   }
 
-  async function addCredits(client: Queryable, input: Extract<z.output<typeof adjustmentInput>, { action: 'add' }>, operationId: string): Promise<AdjustmentResult['grant']> {
-    const granted = await insertGrant(client, input.accountId, operationId, {
+  /** One round trip: `credits_grant` writes the promo or adjustment grant, attributed. */
+  async function addCredits(input: Extract<z.output<typeof adjustmentInput>, { action: 'add' }>): Promise<Replayable<AdjustmentResult>> {
+    for (const featureId of input.features ?? []) requireFeature(catalog, featureId);
+    const { idempotencyKey, origin, now, accountId, operator, reason, ...request } = input;
+    const granted = await runGrant(pool, {
+      kind: 'adjustment',
+      accountId,
+      origin,
+      idempotencyKey,
+      requestHash: hashRequest('adjustment', request),
       source: input.source,
       credits: input.credits,
-      effectiveAt: input.now,
-      expiresAt: input.expiresAt ?? null,
       priority: DEFAULT_PRIORITY[input.source],
+      effectiveAt: now.toISOString(),
+      expiresAt: input.expiresAt?.toISOString() ?? null,
       features: input.features ?? null,
-      now: input.now,
+      operator,
+      reason,
+      now: now.toISOString(),
     });
-    return { ...granted, remaining: input.credits };
+    const { balance, operationId, replayed, ...grant } = granted;
+    if (!balance || operationId === undefined) throw new Error('invariant: an adjustment answered no balance or operation');
+    return { adjustmentId: operationId, action: 'add', credits: input.credits, grant: { ...grant, remaining: input.credits }, balance, replayed };
   }
 
   /** Removes unheld credits from a grant in force: never below zero, never what a job holds. */

@@ -24,6 +24,8 @@ const MESSAGES: Partial<Record<LedgerErrorCode, (details: Record<string, unknown
   UNKNOWN_USER: (d) =>
     `"${text(d.userId)}" is not a user of account "${text(d.accountId)}": register them first (PUT /v1/accounts/${text(d.accountId)}/users/${text(d.userId)})`,
   CREDITS_DISALLOWED: (d) => `user "${text(d.userId)}" is not allowed to spend credits on account "${text(d.accountId)}"`,
+  NOT_ADMIN: (d) => `only an admin of account "${text(d.accountId)}" can buy credits; "${text(d.userId)}" is not one`,
+  TRIAL_ALREADY_GRANTED: (d) => `account "${text(d.accountId)}" already had its free trial`,
   UNKNOWN_HOLD: (d) => `hold ${text(d.holdId)} does not exist on account "${text(d.accountId)}"`,
   HOLD_RELEASED: (d) => `hold ${text(d.holdId)} was already released`,
   INSUFFICIENT_CREDITS: (d) => `insufficient credits: ${formatCredits(micros(d.needed))} needed, ${formatCredits(micros(d.available))} available`,

@@ -73,5 +73,71 @@ BEGIN
 END;
 $$;
 
+-- Grants credits in one call: an allowance, trial or promo (`grant`), an admin's purchase
+-- (`top_up`, with the balance after it) or an operator's adjustment (`adjustment`, attributed). The
+-- account's lock, replay or conflict by key, a top-up only by an admin, one trial per account ever;
+-- the operation (with its result), the grant and its entry. Answers {"ok": result} or {"refused": ...}.
+CREATE FUNCTION credits_grant(item jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  account_key text := item->>'accountId';
+  kind text := item->>'kind';
+  instant timestamptz := (item->>'now')::timestamptz;
+  spender text := item->>'userId';
+  previous record;
+  new_operation_id bigint;
+  new_grant_id bigint;
+  result jsonb;
+BEGIN
+  PERFORM 1 FROM accounts a WHERE a.account_id = account_key FOR NO KEY UPDATE;
+  IF NOT FOUND THEN
+    RETURN jsonb_build_object('refused', 'UNKNOWN_ACCOUNT', 'details', jsonb_build_object('accountId', account_key));
+  END IF;
+  SELECT o.kind, o.request_hash, o.result INTO previous FROM operations o
+   WHERE o.account_id = account_key AND o.origin = item->>'origin' AND o.idempotency_key = item->>'idempotencyKey';
+  IF FOUND THEN
+    IF previous.request_hash <> item->>'requestHash' OR previous.result IS NULL THEN
+      RETURN jsonb_build_object('refused', 'IDEMPOTENCY_CONFLICT', 'details', jsonb_build_object('idempotencyKey', item->>'idempotencyKey', 'previousKind', previous.kind));
+    END IF;
+    RETURN jsonb_build_object('ok', previous.result || '{"replayed": true}');
+  END IF;
+  IF kind = 'top_up' AND NOT EXISTS (SELECT 1 FROM account_users u WHERE u.account_id = account_key AND u.user_id = spender AND u.role = 'admin') THEN
+    RETURN jsonb_build_object('refused', 'NOT_ADMIN', 'details', jsonb_build_object('userId', spender, 'accountId', account_key));
+  END IF;
+  IF item->>'source' = 'trial' AND EXISTS (SELECT 1 FROM grants g WHERE g.account_id = account_key AND g.source = 'trial') THEN
+    RETURN jsonb_build_object('refused', 'TRIAL_ALREADY_GRANTED', 'details', jsonb_build_object('accountId', account_key));
+  END IF;
+
+  new_operation_id := nextval('operations_operation_id_seq');
+  new_grant_id := nextval('grants_grant_id_seq');
+  result := jsonb_build_object(
+    'grantId', new_grant_id::text,
+    'source', item->>'source',
+    'credits', (item->>'credits')::bigint,
+    'effectiveAt', item->>'effectiveAt',
+    'expiresAt', item->'expiresAt');
+  IF kind = 'adjustment' THEN
+    result := result || jsonb_build_object('operationId', new_operation_id::text);
+  END IF;
+  -- The balance after a purchase or an adjustment (an allowance written ahead is not in force yet).
+  IF kind <> 'grant' THEN
+    result := result || jsonb_build_object('balance', jsonb_build_object('available',
+      (SELECT coalesce(sum(g.free), 0) FROM grants_in_force(account_key, instant) g)
+        + CASE WHEN grant_in_force(NULL, (item->>'effectiveAt')::timestamptz, (item->>'expiresAt')::timestamptz, instant) THEN (item->>'credits')::bigint ELSE 0 END));
+  END IF;
+  INSERT INTO operations (operation_id, account_id, origin, idempotency_key, kind, request_hash, user_id, credits, result, occurred_at, operator, reason)
+    OVERRIDING SYSTEM VALUE
+    VALUES (new_operation_id, account_key, item->>'origin', item->>'idempotencyKey', kind, item->>'requestHash', spender, (item->>'credits')::bigint, result, instant,
+            item->>'operator', item->>'reason');
+  INSERT INTO grants (grant_id, account_id, operation_id, source, amount, priority, effective_at, expires_at, features, created_at)
+    OVERRIDING SYSTEM VALUE
+    VALUES (new_grant_id, account_key, new_operation_id, item->>'source', (item->>'credits')::bigint, (item->>'priority')::int,
+            (item->>'effectiveAt')::timestamptz, (item->>'expiresAt')::timestamptz,
+            CASE WHEN jsonb_typeof(item->'features') = 'array' THEN ARRAY(SELECT jsonb_array_elements_text(item->'features')) END, instant);
+  INSERT INTO ledger_entries (account_id, operation_id, grant_id, kind, amount, held_change, occurred_at)
+    VALUES (account_key, new_operation_id, new_grant_id, 'grant', (item->>'credits')::bigint, 0, instant);
+  RETURN jsonb_build_object('ok', result || '{"replayed": false}');
+END;
+$$;
+
 -- Down Migration
-DROP FUNCTION credits_hold_charge;
+DROP FUNCTION credits_grant, credits_hold_charge;
