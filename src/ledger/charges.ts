@@ -8,7 +8,7 @@ import { multiplyMicros, type Micros } from '../money.js';
 import type { Queryable } from './db.js';
 import type { chargeInput } from './inputs.js';
 import { hashRequest, requireFeature, requireUnitPrice, type Replayable } from './internals.js';
-import { refusalError } from './refusals.js';
+import { callLedger, json, unwrap, type Outcome } from './refusals.js';
 import type { z } from 'zod';
 
 export interface ChargeResult {
@@ -38,7 +38,7 @@ export interface ChargeItem {
   now: string;
 }
 
-export type ChargeOutcome = { ok: Replayable<ChargeResult> } | { refused: string; details: Record<string, unknown> };
+export type ChargeOutcome = Outcome<Replayable<ChargeResult>>;
 
 /** Prices and hashes a parsed charge; refuses an unknown feature or variant before any query. */
 export function chargeItem(catalog: Catalog, input: z.output<typeof chargeInput>): ChargeItem {
@@ -90,8 +90,6 @@ export interface HoldChargeItem {
   now: string;
 }
 
-type HoldChargeOutcome = { ok: Replayable<HoldChargeResult> } | { refused: string; details: Record<string, unknown> };
-
 /** Each feature's unit price, as `credits_hold_charge` takes them (it learns the hold's feature itself). */
 const pricesOf = new WeakMap<Catalog, string>();
 function unitPrices(catalog: Catalog): string {
@@ -103,24 +101,10 @@ function unitPrices(catalog: Catalog): string {
   return prices;
 }
 
-export async function runHoldCharge(client: Queryable, catalog: Catalog, item: HoldChargeItem): Promise<HoldChargeOutcome> {
-  const { rows } = await client.query<{ outcome: HoldChargeOutcome }>({
-    name: 'credits_hold_charge',
-    text: 'SELECT credits_hold_charge($1::jsonb, $2::jsonb) AS outcome',
-    values: [JSON.stringify(item), unitPrices(catalog)],
-  });
-  const outcome = rows[0]?.outcome;
-  if (!outcome) throw new Error('invariant: a hold charge answered nothing');
-  return outcome;
-}
-
-export function holdChargeResult(outcome: HoldChargeOutcome): Replayable<HoldChargeResult> {
-  if ('refused' in outcome) throw refusalError({ code: outcome.refused, details: outcome.details });
-  return outcome.ok;
+/** Charges a hold in one round trip; the result, or the refusal as a LedgerError. */
+export function runHoldCharge(client: Queryable, catalog: Catalog, item: HoldChargeItem): Promise<Replayable<HoldChargeResult>> {
+  return callLedger(client, 'credits_hold_charge', [json(item), { value: unitPrices(catalog), type: 'jsonb' }]);
 }
 
 /** The charge's result, or its refusal as a LedgerError. */
-export function chargeResult(outcome: ChargeOutcome): Replayable<ChargeResult> {
-  if ('refused' in outcome) throw refusalError({ code: outcome.refused, details: outcome.details });
-  return outcome.ok;
-}
+export const chargeResult = (outcome: ChargeOutcome): Replayable<ChargeResult> => unwrap(outcome);

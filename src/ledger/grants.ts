@@ -7,7 +7,7 @@ import type { GrantSource } from '../catalog/schema.js';
 import type { Micros } from '../money.js';
 import type { Queryable } from './db.js';
 import type { Replayable } from './internals.js';
-import { refusalError } from './refusals.js';
+import { callLedger, json } from './refusals.js';
 
 export interface GrantResult {
   grantId: string;
@@ -41,13 +41,7 @@ export interface GrantItem {
 /** A grant's result; a purchase's and an adjustment's also carry the balance after them (and an adjustment its operation). */
 export type GrantOutcomeResult = GrantResult & { balance?: { available: Micros }; operationId?: string };
 
-type GrantOutcome = { ok: Replayable<GrantOutcomeResult> } | { refused: string; details: Record<string, unknown> };
-
 /** Grants in one round trip; the result, or the refusal as a LedgerError. */
-export async function runGrant(client: Queryable, item: GrantItem): Promise<Replayable<GrantOutcomeResult>> {
-  const { rows } = await client.query<{ outcome: GrantOutcome }>({ name: 'credits_grant', text: 'SELECT credits_grant($1::jsonb) AS outcome', values: [JSON.stringify(item)] });
-  const outcome = rows[0]?.outcome;
-  if (!outcome) throw new Error('invariant: a grant answered nothing');
-  if ('refused' in outcome) throw refusalError({ code: outcome.refused, details: outcome.details });
-  return outcome.ok;
+export function runGrant(client: Queryable, item: GrantItem): Promise<Replayable<GrantOutcomeResult>> {
+  return callLedger(client, 'credits_grant', [json(item)]);
 }

@@ -23,7 +23,7 @@ export interface AccountRow {
   time_zone: string;
   status: 'active' | 'cancelling' | 'cancelled';
   unknown_users: UnknownUsersPolicy;
-  /** balance.low fires at or below this; null: 10 % of the period's allowance (balance-alerts.ts). */
+  /** balance.low fires at or below this; null: 10 % of the period's allowance (credits_balance_alerts, in SQL). */
   low_balance_micros: Micros | null;
   created_at: Date;
 }
@@ -203,28 +203,6 @@ export interface SpendableGrant {
 export async function spendableGrants(client: Queryable, accountId: string, featureId: string, now: Date): Promise<SpendableGrant[]> {
   const { rows } = await client.query<SpendableGrant>('SELECT grant_id::text, source, free FROM spendable_grants($1, $2, $3)', [accountId, featureId, now]);
   return rows;
-}
-
-export interface Draw {
-  grantId: string;
-  amount: Micros;
-}
-
-/** Splits `needed` across sources in the order given, taking at most each one's `free`. */
-export function planDraws(sources: readonly { grant_id: string; free: Micros }[], needed: Micros): { draws: Draw[]; covered: Micros } {
-  assertMicros(needed, 'needed');
-  const draws: Draw[] = [];
-  let covered = 0;
-  for (const source of sources) {
-    if (covered === needed) break;
-    const amount = Math.min(source.free, needed - covered);
-    if (amount > 0) {
-      draws.push({ grantId: source.grant_id, amount });
-      covered += amount;
-    }
-  }
-  assertMicros(covered, 'covered');
-  return { draws, covered };
 }
 
 export function sumFree(sources: readonly { free: Micros }[]): Micros {

@@ -24,19 +24,15 @@ import {
   LIMITS,
   type UnknownUsersPolicy,
 } from './inputs.js';
-import { appendBalanceCrossings } from './balance-alerts.js';
 import {
   appendEntries,
   authorizeSpend,
-  balanceAt,
   DEFAULT_PRIORITY,
   hashRequest,
   lockAccount,
-  planDraws,
   readAccount,
   requireFeature,
   requireUnitPrice,
-  runOnce,
   spendableGrants,
   sumFree,
   upsertUser,
@@ -44,7 +40,8 @@ import {
   type Replayable,
 } from './internals.js';
 import { runGrant, type GrantResult } from './grants.js';
-import { chargeItem, chargeResult, holdChargeResult, runChargeBatch, runHoldCharge, type ChargeItem, type ChargeOutcome, type ChargeResult, type HoldChargeResult } from './charges.js';
+import { callLedger, json } from './refusals.js';
+import { chargeItem, chargeResult, runChargeBatch, runHoldCharge, type ChargeItem, type ChargeOutcome, type ChargeResult, type HoldChargeResult } from './charges.js';
 import { createGroupCommit, DEFAULT_GROUP_COMMIT, type GroupCommitOptions } from './group-commit.js';
 import { operatorOperations } from './operator-tools.js';
 import { createReports } from './reports.js';
@@ -354,86 +351,41 @@ function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transa
     return { feature: feature.id, maxCredits, billableQuantity: billable, dedupedQuantity: deduped, available, sufficient: available >= maxCredits };
   }
 
-  /**
-   * Earmarks up to `maxCredits` (less when less is available) for `holdId`, in spending order:
-   * earmarked credits leave the available balance, so a hold can cross the balance alerts too.
-   */
-  async function earmark(client: Queryable, account: AccountRow, holdId: string, featureId: string, operationId: string, maxCredits: Micros, now: Date): Promise<Micros> {
-    const accountId = account.account_id;
-    const { draws, covered } = planDraws(await spendableGrants(client, accountId, featureId, now), maxCredits);
-    await appendEntries(
-      client,
-      accountId,
-      operationId,
-      now,
-      draws.map((draw) => ({ grantId: draw.grantId, kind: 'hold', amount: 0, heldChange: draw.amount, holdId })),
-    );
-    if (covered > 0) await appendBalanceCrossings(client, account, await balanceAt(client, accountId, now), covered, operationId, now);
-    return covered;
-  }
-
+  /** One round trip: `credits_reserve` with gating, known users and the switch as for a charge. */
   async function reserve(raw: ReserveInput): Promise<Replayable<HoldResult>> {
     const input = parseInput(reserveInput, raw);
     const feature = requireFeature(catalog, input.feature);
-    return transaction(async (client) => {
-      const account = await lockAccount(client, input.accountId);
-      const { idempotencyKey, origin, now, accountId, ...request } = input;
-      const spec = { accountId, kind: 'hold' as const, idempotencyKey, origin, request, now, userId: input.userId, feature: feature.id, jobId: input.jobId };
-      return runOnce(client, spec, async (operationId) => {
-        await authorizeSpend(client, catalog, account, feature, input.userId, now, { register: true });
-        const { rows } = await client.query<{ hold_id: string }>(
-          `INSERT INTO holds (account_id, operation_id, feature, user_id, job_id, created_at)
-           VALUES ($1, $2, $3, $4, $5, $6) RETURNING hold_id::text`,
-          [accountId, operationId, feature.id, input.userId, input.jobId ?? null, now],
-        );
-        const holdId = rows[0]?.hold_id ?? '';
-        const reserved = await earmark(client, account, holdId, feature.id, operationId, input.maxCredits, now);
-        return { result: { holdId, reserved } };
-      });
-    });
+    const { idempotencyKey, origin, now, accountId, ...request } = input;
+    return callLedger(pool, 'credits_reserve', [
+      json({
+        accountId,
+        origin,
+        idempotencyKey,
+        requestHash: hashRequest('hold', request),
+        userId: input.userId,
+        feature: feature.id,
+        plans: catalog.plansWith(feature),
+        jobId: input.jobId ?? null,
+        maxCredits: input.maxCredits,
+        now: now.toISOString(),
+      }),
+    ]);
   }
 
-  interface HoldRow {
-    feature: string;
-    job_id: string | null;
-    user_id: string;
-    released_at: Date | null;
-  }
-
-  /** Holds change only under their account's lock, so reading one there is stable. */
-  async function readHoldRow(client: Queryable, accountId: string, holdId: string): Promise<HoldRow> {
-    const { rows } = await client.query<HoldRow>(
-      'SELECT feature, job_id, user_id, released_at FROM holds WHERE hold_id = $1 AND account_id = $2',
-      [holdId, accountId],
-    );
-    const hold = rows[0];
-    if (!hold) throw new LedgerError('UNKNOWN_HOLD', `hold ${holdId} does not exist on account "${accountId}"`, { holdId });
-    return hold;
-  }
-
-  function requireOpen(hold: HoldRow, holdId: string): void {
-    if (hold.released_at) throw new LedgerError('HOLD_RELEASED', `hold ${holdId} was already released`, { holdId });
-  }
-
+  /** One round trip: `credits_reserve` earmarks more for an open hold. */
   async function extendHold(raw: ExtendHoldInput): Promise<Replayable<HoldResult>> {
     const input = parseInput(extendHoldInput, raw);
-    return transaction(async (client) => {
-      const account = await lockAccount(client, input.accountId);
-      const { idempotencyKey, origin, now, accountId, ...request } = input;
-      const hold = await readHoldRow(client, accountId, input.holdId);
-      return runOnce(client, { accountId, kind: 'hold_extend', idempotencyKey, origin, request, now }, async (operationId) => {
-        requireOpen(hold, input.holdId);
-        const reserved = await earmark(client, account, input.holdId, hold.feature, operationId, input.maxCredits, now);
-        return { result: { holdId: input.holdId, reserved } };
-      });
-    });
+    const { idempotencyKey, origin, now, accountId, ...request } = input;
+    return callLedger(pool, 'credits_reserve', [
+      json({ accountId, origin, idempotencyKey, requestHash: hashRequest('hold_extend', request), holdId: input.holdId, maxCredits: input.maxCredits, now: now.toISOString() }),
+    ]);
   }
 
   /** One round trip: `credits_hold_charge` charges from what the hold earmarks, in spending order. */
   async function chargeHold(raw: ChargeHoldInput): Promise<Replayable<HoldChargeResult>> {
     const input = parseInput(chargeHoldInput, raw);
     const { idempotencyKey, origin, now, accountId, ...request } = input;
-    const outcome = await runHoldCharge(pool, catalog, {
+    return runHoldCharge(pool, catalog, {
       accountId,
       holdId: input.holdId,
       quantity: input.quantity,
@@ -442,7 +394,6 @@ function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transa
       requestHash: hashRequest('hold_charge', request),
       now: now.toISOString(),
     });
-    return holdChargeResult(outcome);
   }
 
   /** What a hold still earmarks on grants in force at `now` (earmarks on expired grants are gone). */
@@ -455,34 +406,15 @@ function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transa
     return rows[0]?.held ?? 0;
   }
 
-  /** Returns every earmark to its grant. Releasing a released hold changes nothing. */
+  /** Returns every earmark to its grant (`credits_release_hold`); releasing a released hold changes nothing. */
   async function releaseHold(raw: HoldRefInput): Promise<HoldState> {
     const input = parseInput(holdRefInput, raw);
-    return transaction(async (client) => {
-      await lockAccount(client, input.accountId);
-      const hold = await readHoldRow(client, input.accountId, input.holdId);
-      if (!hold.released_at) {
-        const allocations = await client.query<{ grant_id: string; held: Micros }>(
-          'SELECT grant_id::text, held FROM hold_allocations WHERE hold_id = $1 AND held > 0 ORDER BY grant_id',
-          [input.holdId],
-        );
-        await appendEntries(
-          client,
-          input.accountId,
-          null,
-          input.now,
-          allocations.rows.map((allocation) => ({
-            grantId: allocation.grant_id,
-            kind: 'release',
-            amount: 0,
-            heldChange: -allocation.held,
-            holdId: input.holdId,
-          })),
-        );
-        await client.query('UPDATE holds SET released_at = $2 WHERE hold_id = $1', [input.holdId, input.now]);
-      }
-      return readHold(client, input.accountId, input.holdId, input.now);
-    });
+    await callLedger(pool, 'credits_release_hold', [
+      { value: input.accountId, type: 'text' },
+      { value: input.holdId, type: 'bigint' },
+      { value: input.now, type: 'timestamptz' },
+    ]);
+    return readHold(pool, input.accountId, input.holdId, input.now);
   }
 
   async function holdState(raw: HoldRefInput): Promise<HoldState> {

@@ -5,6 +5,7 @@
  */
 import pg from 'pg';
 import { formatCredits, microsToCredits } from '../money.js';
+import type { Queryable } from './db.js';
 import { isLedgerErrorCode, LedgerError, type LedgerErrorCode } from './errors.js';
 
 export const REFUSAL_SQLSTATE = 'CR001';
@@ -48,3 +49,26 @@ export function fromDatabase(error: unknown): unknown {
   if (!(error instanceof pg.DatabaseError) || error.code !== REFUSAL_SQLSTATE) return error;
   return refusalError({ code: error.message, details: JSON.parse(error.detail ?? '{}') as Record<string, unknown> });
 }
+
+/** What a ledger function answers: its result, or a refusal that wrote nothing. */
+export type Outcome<T> = { ok: T } | { refused: string; details: Record<string, unknown> };
+
+/** The result, or the refusal as a LedgerError. */
+export function unwrap<T>(outcome: Outcome<T>): T {
+  if ('refused' in outcome) throw refusalError({ code: outcome.refused, details: outcome.details });
+  return outcome.ok;
+}
+
+/**
+ * Calls a ledger function in one round trip, as a named statement (each connection prepares it
+ * once): `SELECT fn($1, ...)`, each argument cast as given (`jsonb`, `text`, `bigint`, ...).
+ */
+export async function callLedger<T>(client: Queryable, fn: string, args: readonly { value: unknown; type: string }[]): Promise<T> {
+  const text = `SELECT ${fn}(${args.map((arg, index) => `$${index + 1}::${arg.type}`).join(', ')}) AS outcome`;
+  const { rows } = await client.query<{ outcome: Outcome<T> }>({ name: fn, text, values: args.map((arg) => arg.value) });
+  const outcome = rows[0]?.outcome;
+  if (!outcome) throw new Error(`invariant: ${fn} answered nothing`);
+  return unwrap(outcome);
+}
+
+export const json = (value: unknown) => ({ value: JSON.stringify(value), type: 'jsonb' });
