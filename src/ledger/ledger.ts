@@ -25,7 +25,6 @@ import {
   type UnknownUsersPolicy,
 } from './inputs.js';
 import {
-  appendEntries,
   authorizeSpend,
   DEFAULT_PRIORITY,
   hashRequest,
@@ -461,54 +460,25 @@ function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transa
     };
   }
 
+  /** `credits_expire` in one of its modes, for one grant or every grant due. */
+  async function expire(accountId: string, grantId: string | null, now: Date, mode: 'expire' | 'revoke' | 'due'): Promise<ExpireResult[]> {
+    return callLedger(pool, 'credits_expire', [
+      { value: accountId, type: 'text' },
+      { value: grantId, type: 'bigint' },
+      { value: now, type: 'timestamptz' },
+      { value: mode, type: 'text' },
+    ]);
+  }
+
+  const only = ([result]: ExpireResult[]): ExpireResult => {
+    if (!result) throw new Error('invariant: an expiry of one grant answered none');
+    return result;
+  };
+
   /** Ends a grant that is past its expiry: what is left, held or not, leaves the balance. */
   async function expireGrant(raw: ExpireGrantInput): Promise<ExpireResult> {
     const input = parseInput(expireGrantInput, raw);
-    return transaction(async (client) => {
-      await lockAccount(client, input.accountId);
-      return expireLocked(client, input.accountId, input.grantId, input.now);
-    });
-  }
-
-  async function expireLocked(client: Queryable, accountId: string, grantId: string, now: Date): Promise<ExpireResult> {
-    const grant = await readGrantRow(client, accountId, grantId);
-    if (grant.expired_at) return expireResult(grantId, grant, 0, true);
-    if (!grant.expires_at || grant.expires_at > now) {
-      throw new LedgerError('VALIDATION_FAILED', `grant ${grantId} is not due to expire at ${now.toISOString()}`, {
-        issues: [{ path: 'grantId', message: `expires ${grant.expires_at?.toISOString() ?? 'never'}` }],
-      });
-    }
-    return writeOff(client, accountId, grantId, grant, now);
-  }
-
-  async function readGrantRow(client: Queryable, accountId: string, grantId: string): Promise<GrantRow> {
-    const { rows } = await client.query<GrantRow>(
-      'SELECT source, remaining, held, effective_at, expires_at, expired_at FROM grants WHERE grant_id = $1 AND account_id = $2',
-      [grantId, accountId],
-    );
-    const grant = rows[0];
-    if (!grant) throw new LedgerError('UNKNOWN_GRANT', `grant ${grantId} does not exist on account "${accountId}"`, { grantId });
-    return grant;
-  }
-
-  /** Takes what is left of a grant, held or not, out of the balance, and marks the grant expired. */
-  async function writeOff(client: Queryable, accountId: string, grantId: string, grant: GrantRow, now: Date): Promise<ExpireResult> {
-    const allocations = await client.query<{ hold_id: string; held: Micros }>(
-      'SELECT hold_id::text, held FROM hold_allocations WHERE grant_id = $1 AND held > 0 ORDER BY hold_id',
-      [grantId],
-    );
-    const heldEntries = allocations.rows.map((allocation) => ({
-      grantId,
-      kind: 'expire' as const,
-      amount: -allocation.held,
-      heldChange: -allocation.held,
-      holdId: allocation.hold_id,
-    }));
-    const unheld = grant.remaining - grant.held;
-    const unheldEntries = unheld > 0 ? [{ grantId, kind: 'expire' as const, amount: -unheld, heldChange: 0 }] : [];
-    await appendEntries(client, accountId, null, now, [...heldEntries, ...unheldEntries]);
-    await client.query('UPDATE grants SET expired_at = $2 WHERE grant_id = $1', [grantId, now]);
-    return expireResult(grantId, grant, grant.remaining, false);
+    return only(await expire(input.accountId, input.grantId, input.now, 'expire'));
   }
 
   /**
@@ -517,34 +487,13 @@ function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transa
    */
   async function revokePendingGrant(raw: ExpireGrantInput): Promise<ExpireResult> {
     const input = parseInput(expireGrantInput, raw);
-    return transaction(async (client) => {
-      await lockAccount(client, input.accountId);
-      const grant = await readGrantRow(client, input.accountId, input.grantId);
-      if (grant.expired_at) return expireResult(input.grantId, grant, 0, true);
-      if (grant.effective_at <= input.now) {
-        throw new LedgerError('VALIDATION_FAILED', `grant ${input.grantId} is already in effect and cannot be revoked`, {
-          issues: [{ path: 'grantId', message: `in effect since ${grant.effective_at.toISOString()}` }],
-        });
-      }
-      if (grant.held !== 0 || grant.remaining === 0) throw new Error(`invariant: pending grant ${input.grantId} was touched`);
-      return writeOff(client, input.accountId, input.grantId, grant, input.now);
-    });
+    return only(await expire(input.accountId, input.grantId, input.now, 'revoke'));
   }
 
   /** Expires every grant of the account whose expiry has passed; running it again does nothing. */
   async function expireDue(raw: { accountId: string; now: Date }): Promise<ExpireResult[]> {
     const input = parseInput(accountAtInput, raw);
-    return transaction(async (client) => {
-      await lockAccount(client, input.accountId);
-      const { rows } = await client.query<{ grant_id: string }>(
-        `SELECT grant_id::text FROM grants
-          WHERE account_id = $1 AND expired_at IS NULL AND expires_at <= $2 ORDER BY grant_id`,
-        [input.accountId, input.now],
-      );
-      const results: ExpireResult[] = [];
-      for (const row of rows) results.push(await expireLocked(client, input.accountId, row.grant_id, input.now));
-      return results;
-    });
+    return expire(input.accountId, null, input.now, 'due');
   }
 
   return {
@@ -571,26 +520,6 @@ function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transa
     revokePendingGrant,
     ...createReports(pool),
     audit: (options: { accountId?: string } = {}) => auditLedger(pool, options),
-  };
-}
-
-interface GrantRow {
-  source: GrantSource;
-  remaining: Micros;
-  held: Micros;
-  effective_at: Date;
-  expires_at: Date | null;
-  expired_at: Date | null;
-}
-
-function expireResult(grantId: string, grant: GrantRow, expired: Micros, alreadyExpired: boolean): ExpireResult {
-  return {
-    grantId,
-    source: grant.source,
-    expired,
-    alreadyExpired,
-    effectiveAt: grant.effective_at.toISOString(),
-    expiresAt: grant.expires_at?.toISOString() ?? null,
   };
 }
 

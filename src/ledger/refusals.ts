@@ -13,6 +13,8 @@ export const REFUSAL_SQLSTATE = 'CR001';
 export interface Refusal {
   code: string;
   details: Record<string, unknown>;
+  /** Said by the function itself, for refusals whose text only it can make. */
+  message?: string | undefined;
 }
 
 const text = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value));
@@ -27,6 +29,7 @@ const MESSAGES: Partial<Record<LedgerErrorCode, (details: Record<string, unknown
   CREDITS_DISALLOWED: (d) => `user "${text(d.userId)}" is not allowed to spend credits on account "${text(d.accountId)}"`,
   NOT_ADMIN: (d) => `only an admin of account "${text(d.accountId)}" can buy credits; "${text(d.userId)}" is not one`,
   TRIAL_ALREADY_GRANTED: (d) => `account "${text(d.accountId)}" already had its free trial`,
+  UNKNOWN_GRANT: (d) => `grant ${text(d.grantId)} does not exist on account "${text(d.accountId)}"`,
   UNKNOWN_HOLD: (d) => `hold ${text(d.holdId)} does not exist on account "${text(d.accountId)}"`,
   HOLD_RELEASED: (d) => `hold ${text(d.holdId)} was already released`,
   INSUFFICIENT_CREDITS: (d) => `insufficient credits: ${formatCredits(micros(d.needed))} needed, ${formatCredits(micros(d.available))} available`,
@@ -40,7 +43,7 @@ export function refusalError(refusal: Refusal): LedgerError {
   const details = Object.fromEntries(
     Object.entries(refusal.details).map(([key, value]) => [key, MICROS_DETAILS.has(key) && typeof value === 'number' ? microsToCredits(value) : value]),
   );
-  const message = MESSAGES[refusal.code]?.(refusal.details) ?? refusal.code;
+  const message = refusal.message ?? MESSAGES[refusal.code]?.(refusal.details) ?? refusal.code;
   return new LedgerError(refusal.code, message, details);
 }
 
@@ -51,11 +54,11 @@ export function fromDatabase(error: unknown): unknown {
 }
 
 /** What a ledger function answers: its result, or a refusal that wrote nothing. */
-export type Outcome<T> = { ok: T } | { refused: string; details: Record<string, unknown> };
+export type Outcome<T> = { ok: T } | { refused: string; details: Record<string, unknown>; message?: string };
 
 /** The result, or the refusal as a LedgerError. */
 export function unwrap<T>(outcome: Outcome<T>): T {
-  if ('refused' in outcome) throw refusalError({ code: outcome.refused, details: outcome.details });
+  if ('refused' in outcome) throw refusalError({ code: outcome.refused, details: outcome.details, message: outcome.message });
   return outcome.ok;
 }
 
