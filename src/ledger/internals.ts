@@ -213,54 +213,6 @@ export function sumFree(sources: readonly { free: Micros }[]): Micros {
 
 export type EntryKind = 'grant' | 'charge' | 'hold' | 'release' | 'expire' | 'adjust' | 'refund';
 
-export interface Entry {
-  grantId: string;
-  kind: EntryKind;
-  amount: Micros;
-  heldChange: Micros;
-  holdId?: string | null;
-}
-
-/** Appends entries in one statement; the table's trigger applies each to its grant and hold. */
-export async function appendEntries(client: Queryable, accountId: string, operationId: string | null, now: Date, entries: readonly Entry[]): Promise<void> {
-  if (entries.length === 0) return;
-  await client.query(
-    `INSERT INTO ledger_entries (account_id, operation_id, grant_id, hold_id, kind, amount, held_change, occurred_at)
-     SELECT $1, $2, e.grant_id, e.hold_id, e.kind, e.amount, e.held_change, $3
-       FROM unnest($4::bigint[], $5::bigint[], $6::text[], $7::bigint[], $8::bigint[])
-            AS e (grant_id, hold_id, kind, amount, held_change)`,
-    [
-      accountId,
-      operationId,
-      now,
-      entries.map((entry) => entry.grantId),
-      entries.map((entry) => entry.holdId ?? null),
-      entries.map((entry) => entry.kind),
-      entries.map((entry) => entry.amount),
-      entries.map((entry) => entry.heldChange),
-    ],
-  );
-}
-
-export interface BalanceAt {
-  /** Credits spendable on anything at the instant, across all live grants, net of holds. */
-  available: Micros;
-  /** Credits the allowance grants in force at the instant gave (spent or not): the period's allowance. */
-  periodAllowance: Micros;
-}
-
-export async function balanceAt(client: Queryable, accountId: string, now: Date): Promise<BalanceAt> {
-  const { rows } = await client.query<{ available: Micros; period_allowance: Micros }>(
-    `SELECT coalesce(sum(remaining - held), 0)::bigint AS available,
-            coalesce(sum(amount) FILTER (WHERE source = 'allowance'), 0)::bigint AS period_allowance
-       FROM grants
-      WHERE account_id = $1 AND expired_at IS NULL AND grant_in_force(expired_at, effective_at, expires_at, $2)`,
-    [accountId, now],
-  );
-  return { available: rows[0]?.available ?? 0, periodAllowance: rows[0]?.period_allowance ?? 0 };
-}
-
-
 export async function upsertUser(client: Queryable, accountId: string, userId: string, role: string, creditsAllowed: boolean, now: Date): Promise<void> {
   await client.query(
     `INSERT INTO account_users (account_id, user_id, role, credits_allowed, updated_at) VALUES ($1, $2, $3, $4, $5)

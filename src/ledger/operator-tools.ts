@@ -4,14 +4,11 @@
  * credits, refunds of charges, and contract terms on top of the plan.
  */
 import type { Catalog } from '../catalog/catalog.js';
-import { formatCredits, microsToCredits, type Micros } from '../money.js';
+import type { Micros } from '../money.js';
 import { contractAt, scheduledContract, type ContractTerms } from './contracts.js';
 import type { Queryable } from './db.js';
-import { LedgerError } from './errors.js';
 import { accountAtInput, adjustmentInput, contractInput, parseInput, refundInput } from './inputs.js';
 import {
-  appendEntries,
-  balanceAt,
   DEFAULT_PRIORITY,
   hashRequest,
   lockAccount,
@@ -21,6 +18,7 @@ import {
   type Replayable,
 } from './internals.js';
 import { runGrant, type GrantResult } from './grants.js';
+import { callLedger, json } from './refusals.js';
 import type { z } from 'zod';
 
 export type AdjustmentInput = z.input<typeof adjustmentInput>;
@@ -69,54 +67,15 @@ export interface ContractOutcome {
 
 type Transaction = <T>(work: (client: Queryable) => Promise<T>) => Promise<T>;
 
-interface ChargedSlice {
-  grant_id: string;
-  charged: Micros;
-  valid: boolean;
-}
-
-/**
- * Refunds walk a charge's entries latest first (the longest-lived grants it drew on), and each
- * refund takes up where the earlier ones stopped: the first `skip` credits are already refunded.
- */
-export function refundSlices(charged: readonly ChargedSlice[], skip: Micros, credits: Micros): RefundSlice[] {
-  const slices: RefundSlice[] = [];
-  let toSkip = skip;
-  let left = credits;
-  for (const entry of charged) {
-    if (left === 0) break;
-    const skipped = Math.min(toSkip, entry.charged);
-    toSkip -= skipped;
-    const take = Math.min(entry.charged - skipped, left);
-    if (take > 0) {
-      slices.push({ grantId: entry.grant_id, credits: take, returned: entry.valid });
-      left -= take;
-    }
-  }
-  if (left !== 0) throw new Error(`invariant: refund of ${credits} found only ${credits - left} charged credits after ${skip}`);
-  return slices;
-}
-
 export function operatorOperations(catalog: Catalog, pool: Queryable, transaction: Transaction) {
   async function adjust(raw: AdjustmentInput): Promise<Replayable<AdjustmentResult>> {
     const input = parseInput(adjustmentInput, raw);
     if (input.action === 'add') return addCredits(input);
-    return transaction(async (client) => {
-      await lockAccount(client, input.accountId);
-      const { idempotencyKey, origin, now, accountId, operator, reason, ...request } = input;
-      const spec = { accountId, kind: 'adjustment' as const, idempotencyKey, origin, request, now, attribution: { operator, reason } };
-      return runOnce(client, spec, async (operationId) => {
-        const grant = await removeCredits(client, input, operationId);
-        const result: AdjustmentResult = {
-          adjustmentId: operationId,
-          action: input.action,
-          credits: input.credits,
-          grant,
-          balance: { available: (await balanceAt(client, accountId, now)).available },
-        };
-        return { result, credits: input.credits };
-      });
-    });
+    const { idempotencyKey, origin, now, accountId, operator, reason, ...request } = input;
+    // One round trip: never below zero, never what a job holds.
+    return callLedger(pool, 'credits_remove_credits', [
+      json({ accountId, origin, idempotencyKey, requestHash: hashRequest('adjustment', request), grantId: input.grantId, credits: input.credits, operator, reason, now: now.toISOString() }),
+    ]);
   }
 
   /** One round trip: `credits_grant` writes the promo or adjustment grant, attributed. */
@@ -144,111 +103,23 @@ export function operatorOperations(catalog: Catalog, pool: Queryable, transactio
     return { adjustmentId: operationId, action: 'add', credits: input.credits, grant: { ...grant, remaining: input.credits }, balance, replayed };
   }
 
-  /** Removes unheld credits from a grant in force: never below zero, never what a job holds. */
-  async function removeCredits(client: Queryable, input: Extract<z.output<typeof adjustmentInput>, { action: 'remove' }>, operationId: string): Promise<AdjustmentResult['grant']> {
-    const { rows } = await client.query<{
-      source: GrantResult['source'];
-      amount: Micros;
-      remaining: Micros;
-      held: Micros;
-      in_force: boolean;
-      effective_at: Date;
-      expires_at: Date | null;
-    }>(
-      `SELECT source, amount, remaining, held, effective_at, expires_at,
-              (expired_at IS NULL AND effective_at <= $3 AND (expires_at IS NULL OR expires_at > $3)) AS in_force
-         FROM grants WHERE grant_id = $1 AND account_id = $2`,
-      [input.grantId, input.accountId, input.now],
-    );
-    const grant = rows[0];
-    if (!grant) throw new LedgerError('UNKNOWN_GRANT', `grant ${input.grantId} does not exist on account "${input.accountId}"`, { grantId: input.grantId });
-    const removable = grant.in_force ? grant.remaining - grant.held : 0;
-    if (input.credits > removable) {
-      throw new LedgerError(
-        'REMOVAL_EXCEEDS_GRANT',
-        `grant ${input.grantId} has ${formatCredits(removable)} credits that can be removed (${grant.in_force ? `${formatCredits(grant.held)} are held` : 'it is not in force'}), not ${formatCredits(input.credits)}`,
-        { grantId: input.grantId, removable: microsToCredits(removable), held: microsToCredits(grant.held) },
-      );
-    }
-    await appendEntries(client, input.accountId, operationId, input.now, [{ grantId: input.grantId, kind: 'adjust', amount: -input.credits, heldChange: 0 }]);
-    return {
-      grantId: input.grantId,
-      source: grant.source,
-      credits: grant.amount,
-      remaining: grant.remaining - input.credits,
-      effectiveAt: grant.effective_at.toISOString(),
-      expiresAt: grant.expires_at?.toISOString() ?? null,
-    };
-  }
-
+  /** One round trip: `credits_refund` puts credits back into the grants the charge drew on that are still in force. */
   async function refund(raw: RefundInput): Promise<Replayable<RefundResult>> {
     const input = parseInput(refundInput, raw);
-    return transaction(async (client) => {
-      await lockAccount(client, input.accountId);
-      const { rows } = await client.query<{ credits: Micros; user_id: string | null; feature: string | null; job_id: string | null }>(
-        `SELECT credits, user_id, feature, job_id FROM operations WHERE operation_id = $1 AND account_id = $2 AND kind IN ('charge', 'hold_charge')`,
-        [input.chargeId, input.accountId],
-      );
-      const charge = rows[0];
-      if (!charge) throw new LedgerError('UNKNOWN_CHARGE', `charge ${input.chargeId} does not exist on account "${input.accountId}"`, { chargeId: input.chargeId });
-      const { idempotencyKey, origin, now, accountId, operator, reason, ...request } = input;
-      const spec = {
+    const { idempotencyKey, origin, now, accountId, operator, reason, ...request } = input;
+    return callLedger(pool, 'credits_refund', [
+      json({
         accountId,
-        kind: 'refund' as const,
-        idempotencyKey,
         origin,
-        request,
-        now,
-        attribution: { operator, reason },
-        refundOf: input.chargeId,
-        userId: charge.user_id ?? undefined,
-        feature: charge.feature ?? undefined,
-        jobId: charge.job_id,
-      };
-      return runOnce(client, spec, async (operationId) => {
-        const refunded = await refundedSoFar(client, input.chargeId);
-        const refundable = charge.credits - refunded;
-        const credits = input.credits ?? refundable;
-        if (credits === 0 || credits > refundable) {
-          throw new LedgerError(
-            'REFUND_EXCEEDS_CHARGE',
-            `charge ${input.chargeId} was ${formatCredits(charge.credits)} credits and ${formatCredits(refunded)} are refunded already: at most ${formatCredits(refundable)} more can be`,
-            { chargeId: input.chargeId, charged: microsToCredits(charge.credits), refunded: microsToCredits(refunded), refundable: microsToCredits(refundable) },
-          );
-        }
-        const charged = await client.query<ChargedSlice>(
-          `SELECT e.grant_id::text, -e.amount AS charged,
-                  (g.expired_at IS NULL AND g.effective_at <= $2 AND (g.expires_at IS NULL OR g.expires_at > $2)) AS valid
-             FROM ledger_entries e JOIN grants g USING (grant_id)
-            WHERE e.operation_id = $1 AND e.kind = 'charge' ORDER BY e.entry_id DESC`,
-          [input.chargeId, now],
-        );
-        const slices = refundSlices(charged.rows, refunded, credits);
-        const returnedSlices = slices.filter((slice) => slice.returned);
-        await appendEntries(client, accountId, operationId, now, returnedSlices.map((slice) => ({ grantId: slice.grantId, kind: 'refund', amount: slice.credits, heldChange: 0 })));
-        const returned = returnedSlices.reduce((sum, slice) => sum + slice.credits, 0);
-        const result: RefundResult = {
-          refundId: operationId,
-          chargeId: input.chargeId,
-          credits,
-          returned,
-          expired: credits - returned,
-          grants: slices,
-          charge: { credits: charge.credits, refunded: refunded + credits, refundable: refundable - credits },
-          balance: { available: (await balanceAt(client, accountId, now)).available },
-        };
-        return { result, credits };
-      });
-    });
-  }
-
-  /** Credits the refunds of a charge covered so far; the one in progress has 0 until it completes. */
-  async function refundedSoFar(client: Queryable, chargeId: string): Promise<Micros> {
-    const { rows } = await client.query<{ refunded: Micros }>(
-      `SELECT coalesce(sum(credits), 0)::bigint AS refunded FROM operations WHERE refund_of = $1 AND kind = 'refund'`,
-      [chargeId],
-    );
-    return rows[0]?.refunded ?? 0;
+        idempotencyKey,
+        requestHash: hashRequest('refund', request),
+        chargeId: input.chargeId,
+        credits: input.credits ?? null,
+        operator,
+        reason,
+        now: now.toISOString(),
+      }),
+    ]);
   }
 
   /**

@@ -32,11 +32,16 @@ const MESSAGES: Partial<Record<LedgerErrorCode, (details: Record<string, unknown
   UNKNOWN_GRANT: (d) => `grant ${text(d.grantId)} does not exist on account "${text(d.accountId)}"`,
   UNKNOWN_HOLD: (d) => `hold ${text(d.holdId)} does not exist on account "${text(d.accountId)}"`,
   HOLD_RELEASED: (d) => `hold ${text(d.holdId)} was already released`,
+  UNKNOWN_CHARGE: (d) => `charge ${text(d.chargeId)} does not exist on account "${text(d.accountId)}"`,
+  REMOVAL_EXCEEDS_GRANT: (d) =>
+    `grant ${text(d.grantId)} has ${formatCredits(micros(d.removable))} credits that can be removed (${d.inForce === false ? 'it is not in force' : `${formatCredits(micros(d.held))} are held`}), not ${formatCredits(micros(d.credits))}`,
+  REFUND_EXCEEDS_CHARGE: (d) =>
+    `charge ${text(d.chargeId)} was ${formatCredits(micros(d.charged))} credits and ${formatCredits(micros(d.refunded))} are refunded already: at most ${formatCredits(micros(d.refundable))} more can be`,
   INSUFFICIENT_CREDITS: (d) => `insufficient credits: ${formatCredits(micros(d.needed))} needed, ${formatCredits(micros(d.available))} available`,
 };
 
 /** Details fields that hold micros in a refusal and credits in a LedgerError. */
-const MICROS_DETAILS = new Set(['needed', 'available']);
+const MICROS_DETAILS = new Set(['needed', 'available', 'removable', 'held', 'credits', 'charged', 'refunded', 'refundable']);
 
 export function refusalError(refusal: Refusal): LedgerError {
   if (!isLedgerErrorCode(refusal.code)) throw new Error(`invariant: the ledger refused with an unknown code ${refusal.code}`);
