@@ -308,7 +308,7 @@ function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transa
     return { ...granted, balance };
   }
 
-  /** Subjects an estimate would bill: distinct, and not billed inside the re-export window (a charge claims them in SQL). */
+  /** Subjects an estimate would bill: `credits_billable_subjects`, the rule a charge applies too. */
   async function billableSubjects(
     client: Queryable,
     account: AccountRow,
@@ -318,14 +318,14 @@ function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transa
     now: Date,
   ): Promise<{ billable: number; deduped: number }> {
     const distinct = [...new Set(subjectIds)];
-    if (windowDays === undefined) return { billable: distinct.length, deduped: distinct.length };
-    const { rows } = await client.query<{ free: Micros }>(
-      `SELECT count(*)::bigint AS free FROM billed_subjects
-        WHERE account_id = $1 AND subject_group = $2 AND subject_id = ANY ($3::text[])
-          AND billed_at > $4::timestamptz - make_interval(days => $5)`,
-      [account.account_id, subjectGroup, distinct, now, windowDays],
-    );
-    return { billable: distinct.length - (rows[0]?.free ?? 0), deduped: distinct.length };
+    const { rows } = await client.query<{ billable: number }>('SELECT credits_billable_subjects($1, $2, $3::text[], $4, $5) AS billable', [
+      account.account_id,
+      subjectGroup,
+      distinct,
+      windowDays ?? null,
+      now,
+    ]);
+    return { billable: rows[0]?.billable ?? distinct.length, deduped: distinct.length };
   }
 
   /** One round trip: `credits_charge_batch` applies every rule, in a batch with concurrent charges. */

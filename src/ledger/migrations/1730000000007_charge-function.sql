@@ -141,6 +141,15 @@ BEGIN
 END;
 $$;
 
+-- How many of `subjects` (distinct) a charge would bill: those not billed in their group less than
+-- `window_days` ago (all of them without a window). Claims change only under the account's lock.
+CREATE FUNCTION credits_billable_subjects(account_key text, billing_group text, subjects text[], window_days int, instant timestamptz)
+  RETURNS bigint LANGUAGE sql STABLE
+  RETURN cardinality(subjects) - CASE WHEN window_days IS NULL THEN 0 ELSE (
+    SELECT count(*) FROM billed_subjects b
+     WHERE b.account_id = account_key AND b.subject_group = billing_group
+       AND b.subject_id = ANY (subjects) AND b.billed_at > instant - make_interval(days => window_days)) END;
+
 -- Balance alerts, once per crossing: balance.low when a spend takes the available balance from above
 -- the account's threshold (its own, or 10 % of the period's allowance) to at or below it,
 -- balance.depleted when it takes it to zero. Spends of one account run under its lock, one after
@@ -210,14 +219,8 @@ BEGIN
 
   IF jsonb_typeof(item->'subjectIds') = 'array' THEN
     subjects := ARRAY(SELECT DISTINCT s FROM jsonb_array_elements_text(item->'subjectIds') s);
-    -- Free inside the re-export window: billed less than window_days ago. Claims change only under
-    -- the account's lock, so what is read here is what is claimed below.
-    billable := cardinality(subjects);
-    IF window_days IS NOT NULL THEN
-      billable := billable - (SELECT count(*) FROM billed_subjects b
-                               WHERE b.account_id = account.account_id AND b.subject_group = billing_group
-                                 AND b.subject_id = ANY (subjects) AND b.billed_at > instant - make_interval(days => window_days));
-    END IF;
+    -- Under the account's lock, what is counted here is what is claimed below.
+    billable := credits_billable_subjects(account.account_id, billing_group, subjects, window_days, instant);
   ELSE
     billable := (item->>'quantity')::bigint;
   END IF;
@@ -293,6 +296,6 @@ END;
 $$;
 
 -- Down Migration
-DROP FUNCTION credits_charge_batch, credits_charge_one, credits_balance_alerts, credits_authorize_spend, credits_register_spender, credits_spend_check, credits_refuse, contract_in_force, spendable_grants, grant_pays_for, grants_in_force, grant_in_force;
+DROP FUNCTION credits_charge_batch, credits_charge_one, credits_billable_subjects, credits_balance_alerts, credits_authorize_spend, credits_register_spender, credits_spend_check, credits_refuse, contract_in_force, spendable_grants, grant_pays_for, grants_in_force, grant_in_force;
 ALTER TABLE ledger_entries ALTER CONSTRAINT ledger_entries_operation_id_account_id_fkey NOT DEFERRABLE;
 ALTER TABLE billed_subjects ALTER CONSTRAINT billed_subjects_operation_id_account_id_fkey NOT DEFERRABLE;
