@@ -5,7 +5,7 @@ import { assertMicros, type Micros } from '../money.js';
 import type { Queryable } from './db.js';
 import { LedgerError } from './errors.js';
 import { fromDatabase } from './refusals.js';
-import type { KeyOrigin, UnknownUsersPolicy } from './inputs.js';
+import type { UnknownUsersPolicy } from './inputs.js';
 
 /** Spending priority by source when a grant does not set its own: lower is spent first. */
 export const DEFAULT_PRIORITY: Readonly<Record<GrantSource, number>> = {
@@ -46,89 +46,7 @@ export async function readAccount(client: Queryable, accountId: string): Promise
   return account;
 }
 
-export type OperationKind = 'grant' | 'top_up' | 'charge' | 'hold' | 'hold_extend' | 'hold_charge' | 'adjustment' | 'refund' | 'contract';
-
-export interface OperationSpec {
-  accountId: string;
-  kind: OperationKind;
-  idempotencyKey: string;
-  origin: KeyOrigin;
-  /** Everything that defines the request, without the key and the clock. */
-  request: Record<string, unknown>;
-  now: Date;
-  userId?: string | undefined;
-  feature?: string | undefined;
-  jobId?: string | null | undefined;
-  /** Who did it and why: required of an operator's adjustment, refund or contract. */
-  attribution?: { operator: string; reason: string };
-  /** The charge a refund gives back. */
-  refundOf?: string;
-}
-
-export interface OperationOutcome<R> {
-  result: R;
-  credits?: Micros;
-  quantity?: number;
-}
-
 export type Replayable<R> = R & { replayed: boolean };
-
-/**
- * Runs a mutation once per idempotency key. The caller must hold the account lock, so no other
- * request with the same key can be in flight: a replay of the same request returns the first
- * result, and the same key with another request is a conflict. A failed mutation leaves no row,
- * so retrying it later is evaluated afresh.
- */
-export async function runOnce<R extends object>(
-  client: Queryable,
-  spec: OperationSpec,
-  perform: (operationId: string) => Promise<OperationOutcome<R>>,
-): Promise<Replayable<R>> {
-  const requestHash = hashRequest(spec.kind, spec.request);
-  const existing = await client.query<{ kind: string; request_hash: string; result: R | null }>(
-    'SELECT kind, request_hash, result FROM operations WHERE account_id = $1 AND origin = $2 AND idempotency_key = $3',
-    [spec.accountId, spec.origin, spec.idempotencyKey],
-  );
-  const previous = existing.rows[0];
-  if (previous) {
-    if (previous.request_hash !== requestHash || previous.result === null) {
-      throw new LedgerError(
-        'IDEMPOTENCY_CONFLICT',
-        `idempotency key "${spec.idempotencyKey}" was already used for a different ${previous.kind.replace('_', ' ')} request`,
-        { idempotencyKey: spec.idempotencyKey, previousKind: previous.kind },
-      );
-    }
-    return { ...previous.result, replayed: true };
-  }
-  const inserted = await client.query<{ operation_id: string }>(
-    `INSERT INTO operations (account_id, origin, idempotency_key, kind, request_hash, user_id, feature, job_id, occurred_at, operator, reason, refund_of)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING operation_id::text`,
-    [
-      spec.accountId,
-      spec.origin,
-      spec.idempotencyKey,
-      spec.kind,
-      requestHash,
-      spec.userId ?? null,
-      spec.feature ?? null,
-      spec.jobId ?? null,
-      spec.now,
-      spec.attribution?.operator ?? null,
-      spec.attribution?.reason ?? null,
-      spec.refundOf ?? null,
-    ],
-  );
-  const operationId = inserted.rows[0]?.operation_id;
-  if (operationId === undefined) throw new Error('invariant: operation insert returned no id');
-  const outcome = await perform(operationId);
-  await client.query('UPDATE operations SET result = $2, credits = $3, quantity = $4 WHERE operation_id = $1', [
-    operationId,
-    JSON.stringify(outcome.result),
-    outcome.credits ?? 0,
-    outcome.quantity ?? 0,
-  ]);
-  return { ...outcome.result, replayed: false };
-}
 
 /** A stable digest of what defines a request, to tell a replay from a reused key. */
 export function hashRequest(kind: string, request: Record<string, unknown>): string {

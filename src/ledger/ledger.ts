@@ -498,7 +498,7 @@ function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transa
 
   return {
     catalog,
-    ...operatorOperations(catalog, pool, transaction),
+    ...operatorOperations(catalog, pool),
     createAccount,
     getAccount,
     setUser,

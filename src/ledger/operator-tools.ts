@@ -11,10 +11,8 @@ import { accountAtInput, adjustmentInput, contractInput, parseInput, refundInput
 import {
   DEFAULT_PRIORITY,
   hashRequest,
-  lockAccount,
   readAccount,
   requireFeature,
-  runOnce,
   type Replayable,
 } from './internals.js';
 import { runGrant, type GrantResult } from './grants.js';
@@ -65,9 +63,7 @@ export interface ContractOutcome {
   nextAllowance: Micros;
 }
 
-type Transaction = <T>(work: (client: Queryable) => Promise<T>) => Promise<T>;
-
-export function operatorOperations(catalog: Catalog, pool: Queryable, transaction: Transaction) {
+export function operatorOperations(catalog: Catalog, pool: Queryable) {
   async function adjust(raw: AdjustmentInput): Promise<Replayable<AdjustmentResult>> {
     const input = parseInput(adjustmentInput, raw);
     if (input.action === 'add') return addCredits(input);
@@ -129,22 +125,21 @@ export function operatorOperations(catalog: Catalog, pool: Queryable, transactio
   async function setContract(raw: ContractInput): Promise<Replayable<ContractResult>> {
     const input = parseInput(contractInput, raw);
     for (const featureId of input.extraFeatures) requireFeature(catalog, featureId);
-    return transaction(async (client) => {
-      await lockAccount(client, input.accountId);
-      const { idempotencyKey, origin, now, accountId, operator, reason, allowance, extraFeatures, effective } = input;
-      const spec = { accountId, kind: 'contract' as const, idempotencyKey, origin, request: { allowance, extraFeatures, effective }, now, attribution: { operator, reason } };
-      return runOnce(client, spec, async (operationId) => {
-        const { rows } = await client.query<{ contract_id: string }>(
-          `INSERT INTO account_contracts (account_id, operation_id, allowance_micros, allowance_per_seat, extra_features, effective_from, created_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING contract_id::text`,
-          [accountId, operationId, allowance?.credits ?? null, allowance?.perSeat ?? false, extraFeatures, input.effectiveFrom, now],
-        );
-        const contractId = rows[0]?.contract_id;
-        if (contractId === undefined) throw new Error('invariant: contract insert returned no id');
-        const result: ContractResult = { accountId, contractId, allowance, extraFeatures, effectiveFrom: input.effectiveFrom.toISOString(), operator, reason };
-        return { result };
-      });
-    });
+    const { idempotencyKey, origin, now, accountId, operator, reason, allowance, extraFeatures, effective } = input;
+    return callLedger(pool, 'credits_set_contract', [
+      json({
+        accountId,
+        origin,
+        idempotencyKey,
+        requestHash: hashRequest('contract', { allowance, extraFeatures, effective }),
+        allowance,
+        extraFeatures,
+        effectiveFrom: input.effectiveFrom.toISOString(),
+        operator,
+        reason,
+        now: now.toISOString(),
+      }),
+    ]);
   }
 
   /** Stores what applying contract `contractId` did with its operation's result, for replays to answer. */

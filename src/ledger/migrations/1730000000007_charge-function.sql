@@ -70,6 +70,24 @@ $$;
 ALTER TABLE ledger_entries ALTER CONSTRAINT ledger_entries_operation_id_account_id_fkey DEFERRABLE INITIALLY DEFERRED;
 ALTER TABLE billed_subjects ALTER CONSTRAINT billed_subjects_operation_id_account_id_fkey DEFERRABLE INITIALLY DEFERRED;
 
+-- Idempotency, the rule once: an operation's key (per account and origin) with the same request
+-- replays its first result, with another request it is a conflict; null when the key is new.
+CREATE FUNCTION credits_replay(account_key text, item jsonb) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  previous record;
+BEGIN
+  SELECT o.kind, o.request_hash, o.result INTO previous FROM operations o
+   WHERE o.account_id = account_key AND o.origin = item->>'origin' AND o.idempotency_key = item->>'idempotencyKey';
+  IF NOT FOUND THEN
+    RETURN NULL;
+  END IF;
+  IF previous.request_hash <> item->>'requestHash' OR previous.result IS NULL THEN
+    RETURN jsonb_build_object('refused', 'IDEMPOTENCY_CONFLICT', 'details', jsonb_build_object('idempotencyKey', item->>'idempotencyKey', 'previousKind', previous.kind));
+  END IF;
+  RETURN jsonb_build_object('ok', previous.result || '{"replayed": true}');
+END;
+$$;
+
 -- Refusals are raised with SQLSTATE CR001, the code as message and the details (amounts in micros)
 -- as JSON; src/ledger/refusals.ts turns them into LedgerErrors.
 CREATE FUNCTION credits_refuse(code text, details jsonb) RETURNS void LANGUAGE plpgsql AS $$
@@ -182,7 +200,7 @@ DECLARE
   instant timestamptz := (item->>'now')::timestamptz;
   feature_id text := item->>'feature';
   spender text := item->>'userId';
-  previous record;
+  previous jsonb;
   verdict jsonb;
   new_operation_id bigint;
   subjects text[];
@@ -204,13 +222,9 @@ BEGIN
   IF NOT FOUND THEN
     RETURN jsonb_build_object('refused', 'UNKNOWN_ACCOUNT', 'details', jsonb_build_object('accountId', item->>'accountId'));
   END IF;
-  SELECT o.kind, o.request_hash, o.result INTO previous FROM operations o
-   WHERE o.account_id = account.account_id AND o.origin = item->>'origin' AND o.idempotency_key = item->>'idempotencyKey';
-  IF FOUND THEN
-    IF previous.request_hash <> item->>'requestHash' OR previous.result IS NULL THEN
-      RETURN jsonb_build_object('refused', 'IDEMPOTENCY_CONFLICT', 'details', jsonb_build_object('idempotencyKey', item->>'idempotencyKey', 'previousKind', previous.kind));
-    END IF;
-    RETURN jsonb_build_object('ok', previous.result || '{"replayed": true}');
+  previous := credits_replay(account.account_id, item);
+  IF previous IS NOT NULL THEN
+    RETURN previous;
   END IF;
   verdict := credits_spend_check(account, feature_id, ARRAY(SELECT jsonb_array_elements_text(item->'plans')), spender, instant);
   IF verdict ? 'refused' THEN
@@ -296,6 +310,6 @@ END;
 $$;
 
 -- Down Migration
-DROP FUNCTION credits_charge_batch, credits_charge_one, credits_billable_subjects, credits_balance_alerts, credits_authorize_spend, credits_register_spender, credits_spend_check, credits_refuse, contract_in_force, spendable_grants, grant_pays_for, grants_in_force, grant_in_force;
+DROP FUNCTION credits_charge_batch, credits_charge_one, credits_replay, credits_billable_subjects, credits_balance_alerts, credits_authorize_spend, credits_register_spender, credits_spend_check, credits_refuse, contract_in_force, spendable_grants, grant_pays_for, grants_in_force, grant_in_force;
 ALTER TABLE ledger_entries ALTER CONSTRAINT ledger_entries_operation_id_account_id_fkey NOT DEFERRABLE;
 ALTER TABLE billed_subjects ALTER CONSTRAINT billed_subjects_operation_id_account_id_fkey NOT DEFERRABLE;

@@ -10,7 +10,7 @@ DECLARE
   hold_key bigint := (item->>'holdId')::bigint;
   instant timestamptz := (item->>'now')::timestamptz;
   hold holds%ROWTYPE;
-  previous record;
+  previous jsonb;
   charged bigint;
   needed bigint;
   earmark record;
@@ -28,13 +28,9 @@ BEGIN
   IF NOT FOUND THEN
     RETURN jsonb_build_object('refused', 'UNKNOWN_HOLD', 'details', jsonb_build_object('holdId', item->>'holdId', 'accountId', account_key));
   END IF;
-  SELECT o.kind, o.request_hash, o.result INTO previous FROM operations o
-   WHERE o.account_id = account_key AND o.origin = item->>'origin' AND o.idempotency_key = item->>'idempotencyKey';
-  IF FOUND THEN
-    IF previous.request_hash <> item->>'requestHash' OR previous.result IS NULL THEN
-      RETURN jsonb_build_object('refused', 'IDEMPOTENCY_CONFLICT', 'details', jsonb_build_object('idempotencyKey', item->>'idempotencyKey', 'previousKind', previous.kind));
-    END IF;
-    RETURN jsonb_build_object('ok', previous.result || '{"replayed": true}');
+  previous := credits_replay(account_key, item);
+  IF previous IS NOT NULL THEN
+    RETURN previous;
   END IF;
   IF hold.released_at IS NOT NULL THEN
     RETURN jsonb_build_object('refused', 'HOLD_RELEASED', 'details', jsonb_build_object('holdId', item->>'holdId'));
@@ -83,7 +79,7 @@ DECLARE
   kind text := item->>'kind';
   instant timestamptz := (item->>'now')::timestamptz;
   spender text := item->>'userId';
-  previous record;
+  previous jsonb;
   new_operation_id bigint;
   new_grant_id bigint;
   result jsonb;
@@ -92,13 +88,9 @@ BEGIN
   IF NOT FOUND THEN
     RETURN jsonb_build_object('refused', 'UNKNOWN_ACCOUNT', 'details', jsonb_build_object('accountId', account_key));
   END IF;
-  SELECT o.kind, o.request_hash, o.result INTO previous FROM operations o
-   WHERE o.account_id = account_key AND o.origin = item->>'origin' AND o.idempotency_key = item->>'idempotencyKey';
-  IF FOUND THEN
-    IF previous.request_hash <> item->>'requestHash' OR previous.result IS NULL THEN
-      RETURN jsonb_build_object('refused', 'IDEMPOTENCY_CONFLICT', 'details', jsonb_build_object('idempotencyKey', item->>'idempotencyKey', 'previousKind', previous.kind));
-    END IF;
-    RETURN jsonb_build_object('ok', previous.result || '{"replayed": true}');
+  previous := credits_replay(account_key, item);
+  IF previous IS NOT NULL THEN
+    RETURN previous;
   END IF;
   IF kind = 'top_up' AND NOT EXISTS (SELECT 1 FROM account_users u WHERE u.account_id = account_key AND u.user_id = spender AND u.role = 'admin') THEN
     RETURN jsonb_build_object('refused', 'NOT_ADMIN', 'details', jsonb_build_object('userId', spender, 'accountId', account_key));

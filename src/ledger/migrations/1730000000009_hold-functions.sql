@@ -45,7 +45,7 @@ DECLARE
   instant timestamptz := (item->>'now')::timestamptz;
   extending boolean := item->>'holdId' IS NOT NULL;
   hold holds%ROWTYPE;
-  previous record;
+  previous jsonb;
   verdict jsonb;
   feature_id text := item->>'feature';
   new_operation_id bigint;
@@ -63,13 +63,9 @@ BEGIN
       RETURN jsonb_build_object('refused', 'UNKNOWN_HOLD', 'details', jsonb_build_object('holdId', item->>'holdId', 'accountId', account.account_id));
     END IF;
   END IF;
-  SELECT o.kind, o.request_hash, o.result INTO previous FROM operations o
-   WHERE o.account_id = account.account_id AND o.origin = item->>'origin' AND o.idempotency_key = item->>'idempotencyKey';
-  IF FOUND THEN
-    IF previous.request_hash <> item->>'requestHash' OR previous.result IS NULL THEN
-      RETURN jsonb_build_object('refused', 'IDEMPOTENCY_CONFLICT', 'details', jsonb_build_object('idempotencyKey', item->>'idempotencyKey', 'previousKind', previous.kind));
-    END IF;
-    RETURN jsonb_build_object('ok', previous.result || '{"replayed": true}');
+  previous := credits_replay(account.account_id, item);
+  IF previous IS NOT NULL THEN
+    RETURN previous;
   END IF;
   new_operation_id := nextval('operations_operation_id_seq');
   IF extending THEN

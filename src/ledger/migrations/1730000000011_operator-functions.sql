@@ -6,23 +6,6 @@
 CREATE FUNCTION credits_available(account_key text, instant timestamptz) RETURNS bigint LANGUAGE sql STABLE
   RETURN (SELECT coalesce(sum(g.free), 0)::bigint FROM grants_in_force(account_key, instant) g);
 
--- The replay of an operation with this key, its conflict, or null when the key is new.
-CREATE FUNCTION credits_replay(account_key text, item jsonb) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
-DECLARE
-  previous record;
-BEGIN
-  SELECT o.kind, o.request_hash, o.result INTO previous FROM operations o
-   WHERE o.account_id = account_key AND o.origin = item->>'origin' AND o.idempotency_key = item->>'idempotencyKey';
-  IF NOT FOUND THEN
-    RETURN NULL;
-  END IF;
-  IF previous.request_hash <> item->>'requestHash' OR previous.result IS NULL THEN
-    RETURN jsonb_build_object('refused', 'IDEMPOTENCY_CONFLICT', 'details', jsonb_build_object('idempotencyKey', item->>'idempotencyKey', 'previousKind', previous.kind));
-  END IF;
-  RETURN jsonb_build_object('ok', previous.result || '{"replayed": true}');
-END;
-$$;
-
 -- Removes unheld credits from a grant in force: never below zero, never what a job holds.
 CREATE FUNCTION credits_remove_credits(item jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
@@ -158,5 +141,45 @@ BEGIN
 END;
 $$;
 
+-- Records contract terms from `effectiveFrom` (the account workflow chooses it: now, or its next
+-- period's start); a replay answers the terms first recorded.
+CREATE FUNCTION credits_set_contract(item jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  account_key text := item->>'accountId';
+  instant timestamptz := (item->>'now')::timestamptz;
+  replay jsonb;
+  new_operation_id bigint;
+  new_contract_id bigint;
+  result jsonb;
+BEGIN
+  PERFORM 1 FROM accounts a WHERE a.account_id = account_key FOR NO KEY UPDATE;
+  IF NOT FOUND THEN
+    RETURN jsonb_build_object('refused', 'UNKNOWN_ACCOUNT', 'details', jsonb_build_object('accountId', account_key));
+  END IF;
+  replay := credits_replay(account_key, item);
+  IF replay IS NOT NULL THEN
+    RETURN replay;
+  END IF;
+  new_operation_id := nextval('operations_operation_id_seq');
+  new_contract_id := nextval('account_contracts_contract_id_seq');
+  result := jsonb_build_object(
+    'accountId', account_key,
+    'contractId', new_contract_id::text,
+    'allowance', item->'allowance',
+    'extraFeatures', item->'extraFeatures',
+    'effectiveFrom', item->>'effectiveFrom',
+    'operator', item->>'operator',
+    'reason', item->>'reason');
+  INSERT INTO operations (operation_id, account_id, origin, idempotency_key, kind, request_hash, result, occurred_at, operator, reason)
+    OVERRIDING SYSTEM VALUE
+    VALUES (new_operation_id, account_key, item->>'origin', item->>'idempotencyKey', 'contract', item->>'requestHash', result, instant, item->>'operator', item->>'reason');
+  INSERT INTO account_contracts (contract_id, account_id, operation_id, allowance_micros, allowance_per_seat, extra_features, effective_from, created_at)
+    OVERRIDING SYSTEM VALUE
+    VALUES (new_contract_id, account_key, new_operation_id, (item->'allowance'->>'credits')::bigint, coalesce((item->'allowance'->>'perSeat')::boolean, false),
+            ARRAY(SELECT jsonb_array_elements_text(item->'extraFeatures')), (item->>'effectiveFrom')::timestamptz, instant);
+  RETURN jsonb_build_object('ok', result || '{"replayed": false}');
+END;
+$$;
+
 -- Down Migration
-DROP FUNCTION credits_refund, credits_remove_credits, credits_replay, credits_available;
+DROP FUNCTION credits_set_contract, credits_refund, credits_remove_credits, credits_available;
