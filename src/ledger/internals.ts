@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Catalog, Feature } from '../catalog/catalog.js';
 import type { GrantSource } from '../catalog/schema.js';
-import { assertMicros, type Micros } from '../money.js';
+import type { Micros } from '../money.js';
 import type { Queryable } from './db.js';
 import { LedgerError } from './errors.js';
 import { fromDatabase } from './refusals.js';
@@ -109,24 +109,6 @@ export function requireUnitPrice(catalog: Catalog, feature: Feature, variant: st
     });
   }
   return price;
-}
-
-export interface SpendableGrant {
-  grant_id: string;
-  source: GrantSource;
-  free: Micros;
-}
-
-/** Grants that can pay for `featureId` at `now`, in spending order: `spendable_grants` in SQL states the rule. */
-export async function spendableGrants(client: Queryable, accountId: string, featureId: string, now: Date): Promise<SpendableGrant[]> {
-  const { rows } = await client.query<SpendableGrant>('SELECT grant_id::text, source, free FROM spendable_grants($1, $2, $3)', [accountId, featureId, now]);
-  return rows;
-}
-
-export function sumFree(sources: readonly { free: Micros }[]): Micros {
-  const total = sources.reduce((sum, source) => sum + source.free, 0);
-  assertMicros(total, 'available');
-  return total;
 }
 
 export type EntryKind = 'grant' | 'charge' | 'hold' | 'release' | 'expire' | 'adjust' | 'refund';

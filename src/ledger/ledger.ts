@@ -32,8 +32,6 @@ import {
   readAccount,
   requireFeature,
   requireUnitPrice,
-  spendableGrants,
-  sumFree,
   upsertUser,
   type AccountRow,
   type Replayable,
@@ -346,7 +344,12 @@ function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transa
       ? await billableSubjects(client, account, input.subjectIds, feature.reexportWindowDays, catalog.subjectGroup(feature), input.now)
       : { billable: input.quantity ?? 1, deduped: input.quantity ?? 1 };
     const maxCredits = multiplyMicros(unitPrice, billable);
-    const available = sumFree(await spendableGrants(client, input.accountId, feature.id, input.now));
+    const { rows } = await client.query<{ available: Micros }>('SELECT coalesce(sum(free), 0)::bigint AS available FROM spendable_grants($1, $2, $3)', [
+      input.accountId,
+      feature.id,
+      input.now,
+    ]);
+    const available = rows[0]?.available ?? 0;
     return { feature: feature.id, maxCredits, billableQuantity: billable, dedupedQuantity: deduped, available, sufficient: available >= maxCredits };
   }
 

@@ -42,36 +42,6 @@ ALTER TABLE ledger_entries
     END
   );
 
--- A refund, like a spend, only touches a grant inside its validity window: credits that came from a
--- grant that has since expired are not put back into it.
-CREATE OR REPLACE FUNCTION ledger_entries_apply() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-  g grants%ROWTYPE;
-BEGIN
-  SELECT * INTO STRICT g FROM grants WHERE grant_id = NEW.grant_id FOR UPDATE;
-  IF NEW.kind IN ('charge', 'hold', 'refund') AND (
-       g.expired_at IS NOT NULL
-       OR NEW.occurred_at < g.effective_at
-       OR (g.expires_at IS NOT NULL AND NEW.occurred_at >= g.expires_at)) THEN
-    RAISE EXCEPTION 'grant % is not spendable at %', g.grant_id, NEW.occurred_at USING ERRCODE = 'check_violation';
-  END IF;
-  IF NEW.kind = 'hold' AND EXISTS (SELECT 1 FROM holds WHERE hold_id = NEW.hold_id AND released_at IS NOT NULL) THEN
-    RAISE EXCEPTION 'hold % is released', NEW.hold_id USING ERRCODE = 'check_violation';
-  END IF;
-  UPDATE grants SET remaining = remaining + NEW.amount, held = held + NEW.held_change WHERE grant_id = NEW.grant_id;
-  IF NEW.hold_id IS NOT NULL AND NEW.held_change > 0 THEN
-    INSERT INTO hold_allocations AS a (hold_id, grant_id, held) VALUES (NEW.hold_id, NEW.grant_id, NEW.held_change)
-      ON CONFLICT (hold_id, grant_id) DO UPDATE SET held = a.held + EXCLUDED.held;
-  ELSIF NEW.hold_id IS NOT NULL AND NEW.held_change < 0 THEN
-    UPDATE hold_allocations SET held = held + NEW.held_change WHERE hold_id = NEW.hold_id AND grant_id = NEW.grant_id;
-    IF NOT FOUND THEN
-      RAISE EXCEPTION 'hold % has nothing earmarked on grant %', NEW.hold_id, NEW.grant_id USING ERRCODE = 'check_violation';
-    END IF;
-  END IF;
-  RETURN NEW;
-END;
-$$;
-
 -- Terms agreed with one account on top of its plan: its own allowance (fixed or per seat) in place of
 -- the plan's unrestricted allowance, and extra features. The row in force at an instant is the
 -- latest whose effective_from is at or before it (src/ledger/contracts.ts).

@@ -23,6 +23,10 @@ CREATE FUNCTION grants_in_force(for_account text, at_instant timestamptz)
        AND grant_in_force(g.expired_at, g.effective_at, g.expires_at, at_instant);
   END;
 
+-- The account's available balance at an instant: every grant in force, net of holds.
+CREATE FUNCTION credits_available(account_key text, instant timestamptz) RETURNS bigint LANGUAGE sql STABLE
+  RETURN (SELECT coalesce(sum(g.free), 0)::bigint FROM grants_in_force(account_key, instant) g);
+
 -- A grant restricted to some features pays only for those.
 CREATE FUNCTION grant_pays_for(features text[], feature text) RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE
   RETURN features IS NULL OR feature = ANY (features);
@@ -85,6 +89,18 @@ BEGIN
     RETURN jsonb_build_object('refused', 'IDEMPOTENCY_CONFLICT', 'details', jsonb_build_object('idempotencyKey', item->>'idempotencyKey', 'previousKind', previous.kind));
   END IF;
   RETURN jsonb_build_object('ok', previous.result || '{"replayed": true}');
+END;
+$$;
+
+-- Every operation on an account takes its row lock first (a batch takes its accounts' locks in id
+-- order): that serializes an account's balance changes. Null once locked, or the refusal.
+CREATE FUNCTION credits_lock(account_key text) RETURNS jsonb LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM 1 FROM accounts a WHERE a.account_id = account_key FOR NO KEY UPDATE;
+  IF NOT FOUND THEN
+    RETURN jsonb_build_object('refused', 'UNKNOWN_ACCOUNT', 'details', jsonb_build_object('accountId', account_key));
+  END IF;
+  RETURN NULL;
 END;
 $$;
 
@@ -168,6 +184,33 @@ CREATE FUNCTION credits_billable_subjects(account_key text, billing_group text, 
      WHERE b.account_id = account_key AND b.subject_group = billing_group
        AND b.subject_id = ANY (subjects) AND b.billed_at > instant - make_interval(days => window_days)) END;
 
+-- Up to `wanted` credits for `feature_id` from the grants in force, in spending order (what a charge
+-- or a hold draws), with what the account has: credits free for the feature, available in all,
+-- and the period's allowance (for the balance alerts). One pass over the grants.
+CREATE FUNCTION credits_plan_draws(account_key text, feature_id text, wanted bigint, instant timestamptz,
+    OUT grant_ids bigint[], OUT amounts bigint[], OUT covered bigint, OUT free_for_feature bigint, OUT available bigint, OUT period_allowance bigint)
+  LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  g record;
+BEGIN
+  grant_ids := '{}'; amounts := '{}'; covered := 0; free_for_feature := 0; available := 0; period_allowance := 0;
+  FOR g IN SELECT * FROM grants_in_force(account_key, instant) r ORDER BY r.spend_rank LOOP
+    available := available + g.free;
+    IF g.source = 'allowance' THEN
+      period_allowance := period_allowance + g.amount;
+    END IF;
+    IF g.free > 0 AND grant_pays_for(g.features, feature_id) THEN
+      free_for_feature := free_for_feature + g.free;
+      IF covered < wanted THEN
+        grant_ids := grant_ids || g.grant_id;
+        amounts := amounts || least(g.free, wanted - covered);
+        covered := covered + least(g.free, wanted - covered);
+      END IF;
+    END IF;
+  END LOOP;
+END;
+$$;
+
 -- Balance alerts, once per crossing: balance.low when a spend takes the available balance from above
 -- the account's threshold (its own, or 10 % of the period's allowance) to at or below it,
 -- balance.depleted when it takes it to zero. Spends of one account run under its lock, one after
@@ -208,13 +251,7 @@ DECLARE
   window_days int := (item->>'windowDays')::int;
   billable bigint;
   charged bigint;
-  needed bigint;
-  draw record;
-  draw_grants bigint[] := '{}';
-  draw_amounts bigint[] := '{}';
-  free_for_feature bigint := 0;
-  available_before bigint := 0;
-  period_allowance bigint := 0;
+  draws record;
   available_after bigint;
   result jsonb;
 BEGIN
@@ -240,29 +277,14 @@ BEGIN
   END IF;
   charged := (item->>'unitPrice')::bigint * billable;
 
-  -- One pass over the grants in force: draws in spending order, the balance and the period's allowance.
-  needed := charged;
-  FOR draw IN SELECT * FROM grants_in_force(account.account_id, instant) g ORDER BY g.spend_rank LOOP
-    available_before := available_before + draw.free;
-    IF draw.source = 'allowance' THEN
-      period_allowance := period_allowance + draw.amount;
-    END IF;
-    IF draw.free > 0 AND grant_pays_for(draw.features, feature_id) THEN
-      free_for_feature := free_for_feature + draw.free;
-      IF needed > 0 THEN
-        draw_grants := draw_grants || draw.grant_id;
-        draw_amounts := draw_amounts || least(draw.free, needed);
-        needed := needed - least(draw.free, needed);
-      END IF;
-    END IF;
-  END LOOP;
-  IF needed > 0 THEN
-    RETURN jsonb_build_object('refused', 'INSUFFICIENT_CREDITS', 'details', jsonb_build_object('needed', charged, 'available', free_for_feature, 'feature', feature_id));
+  SELECT * INTO draws FROM credits_plan_draws(account.account_id, feature_id, charged, instant);
+  IF draws.covered < charged THEN
+    RETURN jsonb_build_object('refused', 'INSUFFICIENT_CREDITS', 'details', jsonb_build_object('needed', charged, 'available', draws.free_for_feature, 'feature', feature_id));
   END IF;
 
   -- Every check passed: now the writes.
   new_operation_id := nextval('operations_operation_id_seq');
-  available_after := available_before - charged;
+  available_after := draws.available - charged;
   result := jsonb_build_object(
     'chargeId', new_operation_id::text,
     'feature', feature_id,
@@ -284,8 +306,8 @@ BEGIN
     OVERRIDING SYSTEM VALUE
     VALUES (new_operation_id, account.account_id, item->>'origin', item->>'idempotencyKey', 'charge', item->>'requestHash', spender, feature_id, charged, billable, result, instant);
   INSERT INTO ledger_entries (account_id, operation_id, grant_id, kind, amount, held_change, occurred_at)
-  SELECT account.account_id, new_operation_id, d.grant_id, 'charge', -d.amount, 0, instant FROM unnest(draw_grants, draw_amounts) AS d (grant_id, amount);
-  PERFORM credits_balance_alerts(account, available_before, available_after, period_allowance, new_operation_id, instant);
+  SELECT account.account_id, new_operation_id, d.grant_id, 'charge', -d.amount, 0, instant FROM unnest(draws.grant_ids, draws.amounts) AS d (grant_id, amount);
+  PERFORM credits_balance_alerts(account, draws.available, available_after, draws.period_allowance, new_operation_id, instant);
   RETURN jsonb_build_object('ok', result || '{"replayed": false}');
 END;
 $$;
@@ -310,6 +332,6 @@ END;
 $$;
 
 -- Down Migration
-DROP FUNCTION credits_charge_batch, credits_charge_one, credits_replay, credits_billable_subjects, credits_balance_alerts, credits_authorize_spend, credits_register_spender, credits_spend_check, credits_refuse, contract_in_force, spendable_grants, grant_pays_for, grants_in_force, grant_in_force;
+DROP FUNCTION credits_charge_batch, credits_charge_one, credits_replay, credits_lock, credits_plan_draws, credits_available, credits_billable_subjects, credits_balance_alerts, credits_authorize_spend, credits_register_spender, credits_spend_check, credits_refuse, contract_in_force, spendable_grants, grant_pays_for, grants_in_force, grant_in_force;
 ALTER TABLE ledger_entries ALTER CONSTRAINT ledger_entries_operation_id_account_id_fkey NOT DEFERRABLE;
 ALTER TABLE billed_subjects ALTER CONSTRAINT billed_subjects_operation_id_account_id_fkey NOT DEFERRABLE;

@@ -6,6 +6,7 @@
 -- Answers {"ok": result} or {"refused": code, "details": {...}}; a refusal writes nothing.
 CREATE FUNCTION credits_hold_charge(item jsonb, prices jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
+  early jsonb;
   account_key text := item->>'accountId';
   hold_key bigint := (item->>'holdId')::bigint;
   instant timestamptz := (item->>'now')::timestamptz;
@@ -20,9 +21,9 @@ DECLARE
   new_operation_id bigint;
   result jsonb;
 BEGIN
-  PERFORM 1 FROM accounts a WHERE a.account_id = account_key FOR NO KEY UPDATE;
-  IF NOT FOUND THEN
-    RETURN jsonb_build_object('refused', 'UNKNOWN_ACCOUNT', 'details', jsonb_build_object('accountId', account_key));
+  early := credits_lock(account_key);
+  IF early IS NOT NULL THEN
+    RETURN early;
   END IF;
   SELECT * INTO hold FROM holds h WHERE h.hold_id = hold_key AND h.account_id = account_key;
   IF NOT FOUND THEN
@@ -75,6 +76,7 @@ $$;
 -- the operation (with its result), the grant and its entry. Answers {"ok": result} or {"refused": ...}.
 CREATE FUNCTION credits_grant(item jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
+  early jsonb;
   account_key text := item->>'accountId';
   kind text := item->>'kind';
   instant timestamptz := (item->>'now')::timestamptz;
@@ -84,9 +86,9 @@ DECLARE
   new_grant_id bigint;
   result jsonb;
 BEGIN
-  PERFORM 1 FROM accounts a WHERE a.account_id = account_key FOR NO KEY UPDATE;
-  IF NOT FOUND THEN
-    RETURN jsonb_build_object('refused', 'UNKNOWN_ACCOUNT', 'details', jsonb_build_object('accountId', account_key));
+  early := credits_lock(account_key);
+  IF early IS NOT NULL THEN
+    RETURN early;
   END IF;
   previous := credits_replay(account_key, item);
   IF previous IS NOT NULL THEN
@@ -113,7 +115,7 @@ BEGIN
   -- The balance after a purchase or an adjustment (an allowance written ahead is not in force yet).
   IF kind <> 'grant' THEN
     result := result || jsonb_build_object('balance', jsonb_build_object('available',
-      (SELECT coalesce(sum(g.free), 0) FROM grants_in_force(account_key, instant) g)
+      credits_available(account_key, instant)
         + CASE WHEN grant_in_force(NULL, (item->>'effectiveAt')::timestamptz, (item->>'expiresAt')::timestamptz, instant) THEN (item->>'credits')::bigint ELSE 0 END));
   END IF;
   INSERT INTO operations (operation_id, account_id, origin, idempotency_key, kind, request_hash, user_id, credits, result, occurred_at, operator, reason)

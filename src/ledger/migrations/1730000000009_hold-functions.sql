@@ -12,28 +12,13 @@ ALTER TABLE holds ALTER CONSTRAINT holds_operation_id_account_id_fkey DEFERRABLE
 CREATE FUNCTION credits_earmark(account accounts, hold_key bigint, feature_id text, operation bigint, max_credits bigint, instant timestamptz)
   RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
-  grant_row record;
-  needed bigint := max_credits;
-  draw_grants bigint[] := '{}';
-  draw_amounts bigint[] := '{}';
-  available_before bigint := 0;
-  period_allowance bigint := 0;
+  draws record;
 BEGIN
-  FOR grant_row IN SELECT * FROM grants_in_force(account.account_id, instant) g ORDER BY g.spend_rank LOOP
-    available_before := available_before + grant_row.free;
-    IF grant_row.source = 'allowance' THEN
-      period_allowance := period_allowance + grant_row.amount;
-    END IF;
-    IF needed > 0 AND grant_row.free > 0 AND grant_pays_for(grant_row.features, feature_id) THEN
-      draw_grants := draw_grants || grant_row.grant_id;
-      draw_amounts := draw_amounts || least(grant_row.free, needed);
-      needed := needed - least(grant_row.free, needed);
-    END IF;
-  END LOOP;
+  SELECT * INTO draws FROM credits_plan_draws(account.account_id, feature_id, max_credits, instant);
   INSERT INTO ledger_entries (account_id, operation_id, grant_id, hold_id, kind, amount, held_change, occurred_at)
-  SELECT account.account_id, operation, d.grant_id, hold_key, 'hold', 0, d.amount, instant FROM unnest(draw_grants, draw_amounts) AS d (grant_id, amount);
-  PERFORM credits_balance_alerts(account, available_before, available_before - (max_credits - needed), period_allowance, operation, instant);
-  RETURN max_credits - needed;
+  SELECT account.account_id, operation, d.grant_id, hold_key, 'hold', 0, d.amount, instant FROM unnest(draws.grant_ids, draws.amounts) AS d (grant_id, amount);
+  PERFORM credits_balance_alerts(account, draws.available, draws.available - draws.covered, draws.period_allowance, operation, instant);
+  RETURN draws.covered;
 END;
 $$;
 
@@ -41,6 +26,7 @@ $$;
 -- for an open one.
 CREATE FUNCTION credits_reserve(item jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
+  early jsonb;
   account accounts%ROWTYPE;
   instant timestamptz := (item->>'now')::timestamptz;
   extending boolean := item->>'holdId' IS NOT NULL;
@@ -53,10 +39,11 @@ DECLARE
   reserved bigint;
   result jsonb;
 BEGIN
-  SELECT * INTO account FROM accounts a WHERE a.account_id = item->>'accountId' FOR NO KEY UPDATE;
-  IF NOT FOUND THEN
-    RETURN jsonb_build_object('refused', 'UNKNOWN_ACCOUNT', 'details', jsonb_build_object('accountId', item->>'accountId'));
+  early := credits_lock(item->>'accountId');
+  IF early IS NOT NULL THEN
+    RETURN early;
   END IF;
+  SELECT * INTO account FROM accounts a WHERE a.account_id = item->>'accountId';
   IF extending THEN
     SELECT * INTO hold FROM holds h WHERE h.hold_id = (item->>'holdId')::bigint AND h.account_id = account.account_id;
     IF NOT FOUND THEN
@@ -103,11 +90,12 @@ $$;
 -- Returns everything a hold earmarks to its grants; releasing a released hold changes nothing.
 CREATE FUNCTION credits_release_hold(account_key text, hold_key bigint, instant timestamptz) RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
+  early jsonb;
   released timestamptz;
 BEGIN
-  PERFORM 1 FROM accounts a WHERE a.account_id = account_key FOR NO KEY UPDATE;
-  IF NOT FOUND THEN
-    RETURN jsonb_build_object('refused', 'UNKNOWN_ACCOUNT', 'details', jsonb_build_object('accountId', account_key));
+  early := credits_lock(account_key);
+  IF early IS NOT NULL THEN
+    RETURN early;
   END IF;
   SELECT h.released_at INTO released FROM holds h WHERE h.hold_id = hold_key AND h.account_id = account_key;
   IF NOT FOUND THEN

@@ -22,18 +22,19 @@ $$;
 
 CREATE FUNCTION credits_expiry_view(g grants, expired bigint, already boolean) RETURNS jsonb LANGUAGE sql STABLE
   RETURN jsonb_build_object('grantId', g.grant_id::text, 'source', g.source, 'expired', expired, 'alreadyExpired', already,
-                            'effectiveAt', credits_iso(g.effective_at), 'expiresAt', CASE WHEN g.expires_at IS NULL THEN NULL ELSE credits_iso(g.expires_at) END);
+                            'effectiveAt', credits_iso(g.effective_at), 'expiresAt', credits_iso(g.expires_at));
 
 -- `mode`: 'expire' (one grant past its expiry), 'revoke' (a grant not in effect yet), 'due' (every
 -- grant of the account past its expiry; `grant_key` is null). Answers {"ok": [expiry, ...]}.
 CREATE FUNCTION credits_expire(account_key text, grant_key bigint, instant timestamptz, mode text) RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
+  early jsonb;
   g grants%ROWTYPE;
   expiries jsonb[] := '{}';
 BEGIN
-  PERFORM 1 FROM accounts a WHERE a.account_id = account_key FOR NO KEY UPDATE;
-  IF NOT FOUND THEN
-    RETURN jsonb_build_object('refused', 'UNKNOWN_ACCOUNT', 'details', jsonb_build_object('accountId', account_key));
+  early := credits_lock(account_key);
+  IF early IS NOT NULL THEN
+    RETURN early;
   END IF;
   IF mode = 'due' THEN
     FOR g IN SELECT * FROM grants WHERE account_id = account_key AND expired_at IS NULL AND expires_at <= instant ORDER BY grant_id LOOP

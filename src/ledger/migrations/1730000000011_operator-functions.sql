@@ -2,13 +2,10 @@
 
 -- An operator's removal of credits and refunds of charges, one call each, attributed.
 
--- The account's available balance at an instant: every grant in force, net of holds.
-CREATE FUNCTION credits_available(account_key text, instant timestamptz) RETURNS bigint LANGUAGE sql STABLE
-  RETURN (SELECT coalesce(sum(g.free), 0)::bigint FROM grants_in_force(account_key, instant) g);
-
 -- Removes unheld credits from a grant in force: never below zero, never what a job holds.
 CREATE FUNCTION credits_remove_credits(item jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
+  early jsonb;
   account_key text := item->>'accountId';
   instant timestamptz := (item->>'now')::timestamptz;
   removed bigint := (item->>'credits')::bigint;
@@ -19,9 +16,9 @@ DECLARE
   new_operation_id bigint;
   result jsonb;
 BEGIN
-  PERFORM 1 FROM accounts a WHERE a.account_id = account_key FOR NO KEY UPDATE;
-  IF NOT FOUND THEN
-    RETURN jsonb_build_object('refused', 'UNKNOWN_ACCOUNT', 'details', jsonb_build_object('accountId', account_key));
+  early := credits_lock(account_key);
+  IF early IS NOT NULL THEN
+    RETURN early;
   END IF;
   replay := credits_replay(account_key, item);
   IF replay IS NOT NULL THEN
@@ -45,7 +42,7 @@ BEGIN
     'action', 'remove',
     'credits', removed,
     'grant', jsonb_build_object('grantId', g.grant_id::text, 'source', g.source, 'credits', g.amount, 'remaining', g.remaining - removed,
-                                'effectiveAt', credits_iso(g.effective_at), 'expiresAt', CASE WHEN g.expires_at IS NULL THEN NULL ELSE credits_iso(g.expires_at) END),
+                                'effectiveAt', credits_iso(g.effective_at), 'expiresAt', credits_iso(g.expires_at)),
     'balance', jsonb_build_object('available', credits_available(account_key, instant)));
   INSERT INTO operations (operation_id, account_id, origin, idempotency_key, kind, request_hash, credits, result, occurred_at, operator, reason)
     OVERRIDING SYSTEM VALUE
@@ -60,6 +57,7 @@ $$;
 -- back. All refunds of a charge together never exceed it.
 CREATE FUNCTION credits_refund(item jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
+  early jsonb;
   account_key text := item->>'accountId';
   charge_key bigint := (item->>'chargeId')::bigint;
   instant timestamptz := (item->>'now')::timestamptz;
@@ -78,9 +76,9 @@ DECLARE
   new_operation_id bigint;
   result jsonb;
 BEGIN
-  PERFORM 1 FROM accounts a WHERE a.account_id = account_key FOR NO KEY UPDATE;
-  IF NOT FOUND THEN
-    RETURN jsonb_build_object('refused', 'UNKNOWN_ACCOUNT', 'details', jsonb_build_object('accountId', account_key));
+  early := credits_lock(account_key);
+  IF early IS NOT NULL THEN
+    RETURN early;
   END IF;
   SELECT o.credits, o.user_id, o.feature, o.job_id INTO charge FROM operations o
    WHERE o.operation_id = charge_key AND o.account_id = account_key AND o.kind IN ('charge', 'hold_charge');
@@ -145,6 +143,7 @@ $$;
 -- period's start); a replay answers the terms first recorded.
 CREATE FUNCTION credits_set_contract(item jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
+  early jsonb;
   account_key text := item->>'accountId';
   instant timestamptz := (item->>'now')::timestamptz;
   replay jsonb;
@@ -152,9 +151,9 @@ DECLARE
   new_contract_id bigint;
   result jsonb;
 BEGIN
-  PERFORM 1 FROM accounts a WHERE a.account_id = account_key FOR NO KEY UPDATE;
-  IF NOT FOUND THEN
-    RETURN jsonb_build_object('refused', 'UNKNOWN_ACCOUNT', 'details', jsonb_build_object('accountId', account_key));
+  early := credits_lock(account_key);
+  IF early IS NOT NULL THEN
+    RETURN early;
   END IF;
   replay := credits_replay(account_key, item);
   IF replay IS NOT NULL THEN
@@ -182,4 +181,4 @@ END;
 $$;
 
 -- Down Migration
-DROP FUNCTION credits_set_contract, credits_refund, credits_remove_credits, credits_available;
+DROP FUNCTION credits_set_contract, credits_refund, credits_remove_credits;
