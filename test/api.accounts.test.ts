@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -10,6 +11,28 @@ import { errorCode, http, refusal } from './support/http.js';
 
 const stackOf = useApiStack();
 const call = (method: string, path: string, options?: Parameters<typeof http>[3]) => http(stackOf().api.url, method, path, options);
+
+/** A POST whose body is sent in chunks without a Content-Length; answers what the server said, even if it stopped reading early. */
+function chunkedPost(url: string, body: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    // A connection of its own: one the server closed after a 413 is not reused.
+    const req = request(url, { method: 'POST', agent: false, headers: { authorization: `Bearer ${API_TOKEN}`, 'content-type': 'application/json' } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
+      });
+    });
+    // The server may close the connection once it has answered 413: the answer is what counts.
+    req.on('error', (error) => {
+      if (!req.writableFinished) return;
+      reject(error);
+    });
+    const bytes = Buffer.from(body);
+    for (let offset = 0; offset < bytes.length; offset += 64 * 1024) req.write(bytes.subarray(offset, offset + 64 * 1024));
+    req.end();
+  });
+}
 
 const DAY_MS = 86_400_000;
 
@@ -246,6 +269,15 @@ describe('the HTTP surface', () => {
     expect([text.status, errorCode(text)]).toEqual([415, 'UNSUPPORTED_MEDIA_TYPE']);
     const huge = await call('POST', '/v1/accounts/acme/charges', { json: { feature: 'ai.variable', userId: 'alice', idempotencyKey: 'x'.repeat(2 * 1024 * 1024) } });
     expect([huge.status, errorCode(huge)]).toEqual([413, 'PAYLOAD_TOO_LARGE']);
+    // Without a Content-Length (chunked), the limit is counted as the body streams in.
+    const streamed = await chunkedPost(`${stackOf().api.url}/v1/accounts/acme/charges`, JSON.stringify({ feature: 'ai.variable', userId: 'alice', idempotencyKey: 'x'.repeat(2 * 1024 * 1024) }));
+    expect([streamed.status, (JSON.parse(streamed.body) as { error: { code: string } }).error.code]).toEqual([413, 'PAYLOAD_TOO_LARGE']);
+    const small = await chunkedPost(`${stackOf().api.url}/v1/accounts/acme/charges`, JSON.stringify({ feature: 'ai.variable' }));
+    expect([small.status, (JSON.parse(small.body) as { error: { code: string } }).error.code]).toEqual([422, 'VALIDATION_FAILED']);
+    // A job's records batch has a limit of its own, above the other routes' 1 MB.
+    const records = Array.from({ length: 100 }, (_, index) => ({ recordId: `r${index}`, input: 'x'.repeat(16_000) }));
+    const bigBatch = await call('POST', '/v1/jobs/no-such-job/records', { json: records });
+    expect([bigBatch.status, errorCode(bigBatch)]).toEqual([404, 'UNKNOWN_JOB']);
     const fields = await call('POST', '/v1/accounts/acme/top-ups', { json: { credits: 1.0000001, userId: 'alice', idempotencyKey: 'k', coupon: 'FREE' } });
     expect([fields.status, errorCode(fields)]).toEqual([422, 'VALIDATION_FAILED']);
     const issues = (fields.body as { error: { details: { issues: { path: string; message: string }[] } } }).error.details.issues;

@@ -46,25 +46,43 @@ export function createGroupCommit<I extends { accountId: string }, O>(runBatch: 
     return batch;
   }
 
+  /** The batch's accounts and slot are free again: the next batch goes before this one's callers are answered. */
+  function release(batch: Waiting<I, O>[]): void {
+    for (const waiting of batch) accountsInFlight.delete(waiting.item.accountId);
+    batchesInFlight--;
+    schedule();
+  }
+
   async function settle(batch: Waiting<I, O>[]): Promise<void> {
+    let outcomes: O[];
     try {
-      const outcomes = await runBatch(batch.map((waiting) => waiting.item));
+      outcomes = await runBatch(batch.map((waiting) => waiting.item));
       if (outcomes.length !== batch.length) throw new Error(`invariant: a batch of ${batch.length} answered ${outcomes.length} outcomes`);
-      batch.forEach((waiting, index) => {
-        waiting.resolve(outcomes[index] as O);
-      });
     } catch (error) {
-      if (batch.length === 1) {
-        batch[0]?.reject(error);
-        return;
-      }
-      for (const waiting of batch) {
-        try {
-          const [outcome] = await runBatch([waiting.item]);
-          waiting.resolve(outcome as O);
-        } catch (alone) {
-          waiting.reject(alone);
-        }
+      await settleOneByOne(batch, error);
+      release(batch);
+      return;
+    }
+    // The database is given the next batch before the callers of this one run their continuations
+    // (an HTTP answer each), so that it works while they do.
+    release(batch);
+    batch.forEach((waiting, index) => {
+      waiting.resolve(outcomes[index] as O);
+    });
+  }
+
+  /** After a batch failed as a whole, each item runs again alone, in order, so that one bad item fails only its own caller. */
+  async function settleOneByOne(batch: Waiting<I, O>[], batchError: unknown): Promise<void> {
+    if (batch.length === 1) {
+      batch[0]?.reject(batchError);
+      return;
+    }
+    for (const waiting of batch) {
+      try {
+        const [outcome] = await runBatch([waiting.item]);
+        waiting.resolve(outcome as O);
+      } catch (alone) {
+        waiting.reject(alone);
       }
     }
   }
@@ -74,11 +92,7 @@ export function createGroupCommit<I extends { accountId: string }, O>(runBatch: 
       const batch = nextBatch();
       if (batch.length === 0) return;
       batchesInFlight++;
-      void settle(batch).finally(() => {
-        for (const waiting of batch) accountsInFlight.delete(waiting.item.accountId);
-        batchesInFlight--;
-        schedule();
-      });
+      void settle(batch);
     }
   }
 
