@@ -46,7 +46,8 @@ describe('client and engine key spaces', () => {
   it('a job holds and charges its records after clients used its hold and record keys', async () => {
     await stackOf().client.createAccount({ accountId: 'job-keys', planId: 'sales-email-pro', seats: 2, users: [{ userId: 'admin', role: 'admin' }] });
     const jobId = 'keys-job';
-    for (const key of [engineKeys.jobHold(jobId), engineKeys.recordsCharge(jobId, 'keys-1')]) await chargeWithKey('job-keys', key.idempotencyKey);
+    // The hold's key, and the key credits_store_job_results gives the charge of a flush starting at record keys-1.
+    for (const key of [engineKeys.jobHold(jobId).idempotencyKey, `${jobId}:keys-1`]) await chargeWithKey('job-keys', key);
     await stackOf().client.createJob('job-keys', { jobId, feature: 'lead.email-finder', userId: 'admin', idempotencyKey: jobId, records: records('keys', 50), start: true });
     const done = await eventually(() => stackOf().client.getJob(jobId), (job: JobView) => job.status === 'completed', 'the job to complete', 60_000);
     expect(done.progress.processed).toBe(50);

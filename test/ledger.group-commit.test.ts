@@ -7,11 +7,13 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadCatalog } from '../src/catalog/catalog.js';
-import { chargeItem, runChargeBatch, type ChargeItem, type ChargeOutcome } from '../src/ledger/charges.js';
+import { createJobStore } from '../src/jobs/jobs.js';
+import { chargeItem, runChargeBatch, type BatchOutcome, type ChargeItem, type JobResultsItem } from '../src/ledger/charges.js';
 import { createGroupCommit } from '../src/ledger/group-commit.js';
 import { chargeInput, parseInput } from '../src/ledger/inputs.js';
 import { createLedger, type Ledger } from '../src/ledger/ledger.js';
 import { credits, freshDatabase } from './support/database.js';
+import { records } from './support/jobs.js';
 
 const catalog = loadCatalog();
 let pool: pg.Pool;
@@ -61,13 +63,18 @@ const item = (accountId: string, overrides: { feature?: string; quantity?: numbe
   );
 
 const available = async (accountId: string, now = new Date('2026-01-02T00:00:00Z')) => (await ledger.balance({ accountId, now })).available;
-const codes = (outcomes: ChargeOutcome[]) => outcomes.map((outcome) => ('refused' in outcome ? outcome.refused : outcome.ok.replayed ? 'replayed' : 'charged'));
+const codes = (outcomes: BatchOutcome[]) =>
+  outcomes.map((outcome) => {
+    if ('refused' in outcome) return outcome.refused;
+    if ('stored' in outcome.ok) return 'stored';
+    return outcome.ok.replayed ? 'replayed' : 'charged';
+  });
 
 describe('a batch of charges', () => {
   it('keeps each outcome its own: charged, 402, 403, a replay and a conflict in one transaction', async () => {
     const accountId = await account({ funds: 10 });
     const first = item(accountId, { quantity: 4, key: 'first' });
-    const outcomes = await runChargeBatch(pool, [
+    const outcomes = await runChargeBatch(pool, catalog, [
       first,
       item(accountId, { quantity: 7 }), // 4 + 7 > 10: refused, and writes nothing
       item(accountId, { feature: 'call.minute' }), // not on the plan
@@ -90,14 +97,50 @@ describe('a batch of charges', () => {
     const accountId = await account({ funds: 10, expiresAt });
     const before = item(accountId, { quantity: 2, now: new Date('2026-01-02T00:00:00.100Z') });
     const after = item(accountId, { quantity: 2, now: new Date('2026-01-02T00:00:00.900Z') });
-    expect(codes(await runChargeBatch(pool, [before, after]))).toEqual(['charged', 'INSUFFICIENT_CREDITS']);
+    expect(codes(await runChargeBatch(pool, catalog, [before, after]))).toEqual(['charged', 'INSUFFICIENT_CREDITS']);
   });
 
   it('charges several accounts in one batch, whatever order they arrive in', async () => {
     const [a, b] = [await account({ funds: 3 }), await account({ funds: 3 })];
-    const outcomes = await runChargeBatch(pool, [item(b), item(a), item(b), item(a, { quantity: 3 }), item(b)]);
+    const outcomes = await runChargeBatch(pool, catalog, [item(b), item(a), item(b), item(a, { quantity: 3 }), item(b)]);
     expect(codes(outcomes)).toEqual(['charged', 'charged', 'charged', 'INSUFFICIENT_CREDITS', 'charged']);
     expect([await available(a), await available(b)]).toEqual([credits(2), 0]);
+  });
+
+  it("runs a charge and a job's hold charge of one account in one batch, each with its own outcome", async () => {
+    const accountId = await account({ funds: 30 });
+    const jobs = createJobStore({ pool, ledger, catalog });
+    const now = new Date('2026-01-02T00:00:00Z');
+    await jobs.createJob({ accountId, jobId: `${accountId}-job`, feature: 'lead.email-finder', userId: 'member', idempotencyKey: 'job', records: records('r', 4), now });
+    // The job holds 4 records at 5 credits: 20 of the 30; 10 are free for charges.
+    expect((await jobs.begin(`${accountId}-job`, now)).credits).toMatchObject({ held: credits(20) });
+    const flush: JobResultsItem = {
+      kind: 'job_results',
+      accountId,
+      jobId: `${accountId}-job`,
+      results: [
+        { seq: 1, recordId: 'r-1', outcome: 'deliverable', data: { email: 'a@example.com' } },
+        { seq: 2, recordId: 'r-2', outcome: 'not_found', data: null },
+        { seq: 3, recordId: 'r-3', outcome: 'risky', data: null },
+      ],
+      chargeableOutcomes: ['deliverable', 'risky'],
+      failedOutcome: 'failed',
+      now: now.toISOString(),
+    };
+    const first = item(accountId, { quantity: 4 });
+    const outcomes = await runChargeBatch(pool, catalog, [first, flush, item(accountId, { quantity: 7 }), { ...flush }, { ...first }, item(accountId, { quantity: 6 })]);
+    // The flush charges its hold, not the free credits: the 402 is 4 + 7 > 10; the second flush finds
+    // its records stored already and charges nothing; the replay answers the first charge.
+    expect(codes(outcomes)).toEqual(['charged', 'stored', 'INSUFFICIENT_CREDITS', 'stored', 'replayed', 'charged']);
+    expect(outcomes[1]).toEqual({ ok: { stored: 3, verified: 2, notFound: 1, failed: 0, credits: credits(10), unpaid: 0, cancelled: false } });
+    expect(outcomes[3]).toEqual({ ok: { stored: 0, verified: 0, notFound: 0, failed: 0, credits: 0, unpaid: 0, cancelled: false } });
+    expect(await available(accountId)).toBe(0);
+    expect(await ledger.holdState({ accountId, holdId: (await jobs.getJob(`${accountId}-job`, now)).holdId ?? '', now })).toMatchObject({ held: credits(10), charged: credits(10) });
+    expect((await jobs.results(`${accountId}-job`, 0, 10)).map((result) => [result.recordId, result.charged])).toEqual([
+      ['r-1', credits(5)],
+      ['r-2', 0],
+      ['r-3', credits(5)],
+    ]);
   });
 
   it('falls back to one charge at a time when a batch fails as a whole, so only the bad charge fails', async () => {
@@ -107,7 +150,7 @@ describe('a batch of charges', () => {
     const groupCommit = createGroupCommit(
       async (items: ChargeItem[]) => {
         batches.push(items.length);
-        return runChargeBatch(pool, items);
+        return runChargeBatch(pool, catalog, items);
       },
       { maxBatchItems: 16, maxBatchesInFlight: 1 },
     );
@@ -126,7 +169,7 @@ describe('charges through the ledger', () => {
     try {
       await ledger.charge({ accountId, userId: 'member', feature: 'ai.variable', quantity: 1, idempotencyKey: 'alone', now: new Date('2026-01-02T00:00:00Z') });
       // One statement on the pool (no BEGIN, no COMMIT: it commits by itself).
-      expect(query.mock.calls.map(([statement]) => statement)).toEqual([expect.objectContaining({ name: 'credits_charge_batch', text: 'SELECT credits_charge_batch($1::jsonb) AS outcomes' })]);
+      expect(query.mock.calls.map(([statement]) => statement)).toEqual([expect.objectContaining({ name: 'credits_charge_batch', text: 'SELECT credits_charge_batch($1::jsonb, $2::jsonb) AS outcomes' })]);
     } finally {
       query.mockRestore();
     }

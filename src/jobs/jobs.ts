@@ -5,7 +5,8 @@ import type { Catalog, Feature } from '../catalog/catalog.js';
 import { appendEvent, type EventType } from '../events/outbox.js';
 import { withTransaction, type Queryable } from '../ledger/db.js';
 import { engineKeys } from '../ledger/keys.js';
-import { LedgerError, isLedgerError } from '../ledger/errors.js';
+import type { JobRecordResult, StoredJobResults } from '../ledger/charges.js';
+import { LedgerError } from '../ledger/errors.js';
 import { parseInput } from '../ledger/inputs.js';
 import { authorizeSpend, hashRequest, lockAccount, readAccount, requireFeature } from '../ledger/internals.js';
 import type { HoldState, Ledger } from '../ledger/ledger.js';
@@ -53,24 +54,9 @@ export interface PendingRecord {
   input: unknown;
 }
 
-export interface RecordResult {
-  seq: number;
-  recordId: string;
-  outcome: string;
-  data: unknown;
-}
-
-export interface StoredResults {
-  stored: number;
-  verified: number;
-  notFound: number;
-  failed: number;
-  credits: Micros;
-  /** The hold could not pay for these chargeable results; they were not stored and stay pending. */
-  unpaid: number;
-  /** The job's cancellation was asked for: nothing was stored or charged, and the batch must stop. */
-  cancelled: boolean;
-}
+/** One record's result from the provider, as a flush stores it. */
+export type RecordResult = JobRecordResult;
+export type StoredResults = StoredJobResults;
 
 interface JobRow {
   job_id: string;
@@ -392,74 +378,22 @@ export function createJobStore({ pool, ledger, catalog }: { pool: pg.Pool; ledge
   }
 
   /**
-   * Stores a flush of results in one transaction: every non-chargeable result, and every chargeable
-   * one together with its charge on the hold. A record already stored (by an earlier attempt) is
-   * skipped and never charged again. Chargeable results the hold cannot pay for are not stored.
+   * Stores a flush of results in one round trip (`credits_store_job_results`), in a batch with the
+   * account's concurrent charges: every result not stored yet, and every chargeable one together
+   * with its charge on the hold. A record already stored (by an earlier attempt) is skipped and never
+   * charged again. Chargeable results the hold cannot pay for are not stored.
    */
   async function storeResults(jobId: string, results: readonly RecordResult[], now: Date): Promise<StoredResults> {
-    return transaction(async (client) => {
-      // The job row first, as every other job transaction takes it: its counters change below.
-      const job = await readJob(client, jobId, true);
-      if (job.cancel_requested_at !== null) return { stored: 0, verified: 0, failed: 0, notFound: 0, credits: 0, unpaid: 0, cancelled: true };
-      const feature = enrichmentFeature(job.feature);
-      const chargeable = new Set(feature.chargeableOutcomes);
-      const { rows: pending } = await client.query<{ seq: number }>(
-        'SELECT seq FROM job_records WHERE job_id = $1 AND seq = ANY ($2::int[]) AND outcome IS NULL ORDER BY seq FOR UPDATE',
-        [jobId, results.map((result) => result.seq)],
-      );
-      const stillPending = new Set(pending.map((row) => row.seq));
-      const fresh = results.filter((result) => stillPending.has(result.seq)).sort((a, b) => a.seq - b.seq);
-      let toCharge = fresh.filter((result) => chargeable.has(result.outcome));
-      const free = fresh.filter((result) => !chargeable.has(result.outcome));
-      let operationId: string | null = null;
-      let credits = 0;
-      let unpaid = 0;
-      const first = toCharge[0];
-      if (first && job.hold_id) {
-        try {
-          const charge = await ledger.within(client).chargeHold({
-            accountId: job.account_id,
-            holdId: job.hold_id,
-            quantity: toCharge.length,
-            ...engineKeys.recordsCharge(jobId, first.recordId),
-            now,
-          });
-          operationId = charge.chargeId;
-          credits = charge.credits;
-        } catch (error) {
-          if (!isLedgerError(error, 'INSUFFICIENT_CREDITS')) throw error;
-          unpaid = toCharge.length;
-          toCharge = [];
-        }
-      }
-      const stored = [...free, ...toCharge];
-      const failed = free.filter((result) => result.outcome === FAILED_OUTCOME).length;
-      if (stored.length > 0) {
-        const charged = new Set(toCharge.map((result) => result.seq));
-        await client.query(
-          `UPDATE job_records j SET outcome = r.outcome, data = r.data, processed_at = $3,
-                  charged = CASE WHEN r.charged THEN $4::bigint ELSE 0 END,
-                  operation_id = CASE WHEN r.charged THEN $5::bigint END
-             FROM unnest($2::int[], $6::text[], $7::jsonb[], $8::bool[]) AS r (seq, outcome, data, charged)
-            WHERE j.job_id = $1 AND j.seq = r.seq`,
-          [
-            jobId,
-            stored.map((result) => result.seq),
-            now,
-            feature.unitPrice,
-            operationId,
-            stored.map((result) => result.outcome),
-            stored.map((result) => JSON.stringify(result.data ?? null)),
-            stored.map((result) => charged.has(result.seq)),
-          ],
-        );
-        await client.query(
-          `UPDATE jobs SET processed_count = processed_count + $2, verified_count = verified_count + $3, failed_count = failed_count + $4
-            WHERE job_id = $1`,
-          [jobId, stored.length, toCharge.length, failed],
-        );
-      }
-      return { stored: stored.length, verified: toCharge.length, failed, notFound: free.length - failed, credits, unpaid, cancelled: false };
+    const job = await readJob(pool, jobId);
+    const feature = enrichmentFeature(job.feature);
+    return ledger.storeJobResults({
+      kind: 'job_results',
+      accountId: job.account_id,
+      jobId,
+      results: results.map((result) => ({ seq: result.seq, recordId: result.recordId, outcome: result.outcome, data: result.data ?? null })),
+      chargeableOutcomes: feature.chargeableOutcomes ?? [],
+      failedOutcome: FAILED_OUTCOME,
+      now: now.toISOString(),
     });
   }
 

@@ -1,7 +1,8 @@
 /**
- * A charge is one call to `credits_charge_batch` (migration 1730000000007), a batch of charges at a
- * time: Node validates and prices, SQL applies the rules (idempotency, gating, the user switch, the
- * re-export window, spending order, no overdraft, balance alerts) under the account's lock.
+ * A charge is one call to `credits_charge_batch` (migrations 1730000000007 and 0012), a batch of
+ * charges and job flushes at a time: Node validates and prices, SQL applies the rules (idempotency,
+ * gating, the user switch, the re-export window, spending order, no overdraft, balance alerts)
+ * under the account's lock.
  */
 import type { Catalog } from '../catalog/catalog.js';
 import { multiplyMicros, type Micros } from '../money.js';
@@ -22,6 +23,7 @@ export interface ChargeResult {
 
 /** What `credits_charge_one` reads of one charge: validated, priced and hashed. */
 export interface ChargeItem {
+  kind: 'charge';
   accountId: string;
   origin: string;
   idempotencyKey: string;
@@ -40,6 +42,55 @@ export interface ChargeItem {
 
 export type ChargeOutcome = Outcome<Replayable<ChargeResult>>;
 
+/** One result of a job's record, as a flush stores it. */
+export interface JobRecordResult {
+  seq: number;
+  recordId: string;
+  outcome: string;
+  data: unknown;
+}
+
+/**
+ * What `credits_store_job_results` reads of a job's flush: its results, and which outcomes of its
+ * feature are charged. Its hold charge shares a batch with the account's other charges.
+ */
+export interface JobResultsItem {
+  kind: 'job_results';
+  accountId: string;
+  jobId: string;
+  results: readonly JobRecordResult[];
+  chargeableOutcomes: readonly string[];
+  /** The outcome counted as `failed` (the provider could not answer). */
+  failedOutcome: string;
+  now: string;
+}
+
+export interface StoredJobResults {
+  stored: number;
+  verified: number;
+  notFound: number;
+  failed: number;
+  credits: Micros;
+  /** The hold could not pay for these chargeable results; they were not stored and stay pending. */
+  unpaid: number;
+  /** The job's cancellation was asked for: nothing was stored or charged, and the batch must stop. */
+  cancelled: boolean;
+}
+
+/** What one batch (one transaction) holds: charges and job flushes, of one or more accounts. */
+export type BatchItem = ChargeItem | JobResultsItem;
+/** One outcome per item of a batch: the charge's, or the flush's. */
+export type BatchOutcome = ChargeOutcome | Outcome<StoredJobResults>;
+
+/** Runs one item in a batch and answers its own outcome, of its kind. */
+export interface BatchRunner {
+  (item: ChargeItem): Promise<ChargeOutcome>;
+  (item: JobResultsItem): Promise<Outcome<StoredJobResults>>;
+}
+
+/** `credits_charge_batch` answers each item with the outcome of its kind. */
+export const batchRunner = (run: (item: BatchItem) => Promise<BatchOutcome>): BatchRunner => run as BatchRunner;
+
 /** Prices and hashes a parsed charge; refuses an unknown feature or variant before any query. */
 export function chargeItem(catalog: Catalog, input: z.output<typeof chargeInput>): ChargeItem {
   const feature = requireFeature(catalog, input.feature);
@@ -48,6 +99,7 @@ export function chargeItem(catalog: Catalog, input: z.output<typeof chargeInput>
   multiplyMicros(unitPrice, input.subjectIds?.length ?? input.quantity ?? 1);
   const { idempotencyKey, origin, now, accountId, ...request } = input;
   return {
+    kind: 'charge',
     accountId,
     origin,
     idempotencyKey,
@@ -64,12 +116,16 @@ export function chargeItem(catalog: Catalog, input: z.output<typeof chargeInput>
   };
 }
 
-/** Runs charges in arrival order in one transaction (one round trip); one outcome per charge. */
-export async function runChargeBatch(client: Queryable, items: readonly ChargeItem[]): Promise<ChargeOutcome[]> {
+/** Runs a batch's items in arrival order in one transaction (one round trip); one outcome per item. */
+export async function runChargeBatch(client: Queryable, catalog: Catalog, items: readonly BatchItem[]): Promise<BatchOutcome[]> {
   // Named: each connection prepares it once.
-  const { rows } = await client.query<{ outcomes: ChargeOutcome[] }>({ name: 'credits_charge_batch', text: 'SELECT credits_charge_batch($1::jsonb) AS outcomes', values: [JSON.stringify(items)] });
+  const { rows } = await client.query<{ outcomes: BatchOutcome[] }>({
+    name: 'credits_charge_batch',
+    text: 'SELECT credits_charge_batch($1::jsonb, $2::jsonb) AS outcomes',
+    values: [JSON.stringify(items), unitPrices(catalog)],
+  });
   const outcomes = rows[0]?.outcomes;
-  if (outcomes?.length !== items.length) throw new Error(`invariant: ${items.length} charges answered ${String(outcomes?.length)} outcomes`);
+  if (outcomes?.length !== items.length) throw new Error(`invariant: ${items.length} batch items answered ${String(outcomes?.length)} outcomes`);
   return outcomes;
 }
 

@@ -23,6 +23,6 @@ export const engineKeys = {
   jobHold: (jobId: string) => engine(`job:${jobId}:hold`),
   /** More credits for a job's hold, keyed by what the hold had when it was asked for. */
   jobHoldExtension: (jobId: string, reserved: number, charged: number, at: Date) => engine(`job:${jobId}:reserve:${reserved}:${charged}:${at.toISOString()}`),
-  /** The charge of a flush of a job's results, keyed by its first record. */
-  recordsCharge: (jobId: string, firstRecordId: string) => engine(`${jobId}:${firstRecordId}`),
+  // The charge of a flush of a job's results is keyed `<jobId>:<first record charged>`, by
+  // credits_store_job_results (migration 1730000000012), which alone knows which records are charged.
 } as const;

@@ -37,8 +37,20 @@ import {
   type Replayable,
 } from './internals.js';
 import { runGrant, type GrantResult } from './grants.js';
-import { callLedger, json } from './refusals.js';
-import { chargeItem, chargeResult, runChargeBatch, runHoldCharge, type ChargeItem, type ChargeOutcome, type ChargeResult, type HoldChargeResult } from './charges.js';
+import { callLedger, json, unwrap } from './refusals.js';
+import {
+  batchRunner,
+  chargeItem,
+  chargeResult,
+  runChargeBatch,
+  runHoldCharge,
+  type BatchItem,
+  type BatchRunner,
+  type ChargeResult,
+  type HoldChargeResult,
+  type JobResultsItem,
+  type StoredJobResults,
+} from './charges.js';
 import { createGroupCommit, DEFAULT_GROUP_COMMIT, type GroupCommitOptions } from './group-commit.js';
 import { operatorOperations } from './operator-tools.js';
 import { createReports } from './reports.js';
@@ -137,9 +149,6 @@ export interface LedgerDeps {
   groupCommit?: GroupCommitOptions;
 }
 
-/** Runs charges: a batch of them in one transaction. */
-type ChargeRunner = (item: ChargeItem) => Promise<ChargeOutcome>;
-
 export type Ledger = ReturnType<typeof createLedger>;
 export type LedgerOperations = ReturnType<typeof ledgerOperations>;
 
@@ -147,19 +156,28 @@ export type Transaction = <T>(work: (client: Queryable) => Promise<T>) => Promis
 
 /** The ledger: every operation is one PostgreSQL transaction, and every mutation is idempotent. */
 export function createLedger({ pool, catalog, groupCommit = DEFAULT_GROUP_COMMIT }: LedgerDeps) {
-  const charges = createGroupCommit((items: ChargeItem[]) => runChargeBatch(pool, items), groupCommit);
+  const batches = createGroupCommit((items: BatchItem[]) => runChargeBatch(pool, catalog, items), groupCommit);
   return {
-    ...ledgerOperations(catalog, pool, (work) => withTransaction(pool, work), (item) => charges.submit(item)),
+    ...ledgerOperations(catalog, pool, (work) => withTransaction(pool, work), batchRunner((item) => batches.submit(item))),
     /**
      * The same operations inside a transaction the caller already holds, so that its own writes
      * (a job's results, an outbox event) commit or roll back together with the ledger's.
      */
     within: (client: Queryable): LedgerOperations =>
-      ledgerOperations(catalog, client, (work) => work(client), async (item) => (await runChargeBatch(client, [item]))[0] as ChargeOutcome),
+      ledgerOperations(
+        catalog,
+        client,
+        (work) => work(client),
+        batchRunner(async (item) => {
+          const [outcome] = await runChargeBatch(client, catalog, [item]);
+          if (!outcome) throw new Error('invariant: a batch of one answered no outcome');
+          return outcome;
+        }),
+      ),
   };
 }
 
-function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transaction, runCharge: ChargeRunner) {
+function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transaction, inBatch: BatchRunner) {
 
   async function createAccount(raw: CreateAccountInput): Promise<AccountResult> {
     const input = parseInput(createAccountInput, raw);
@@ -329,7 +347,15 @@ function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transa
   /** One round trip: `credits_charge_batch` applies every rule, in a batch with concurrent charges. */
   async function charge(raw: ChargeInput): Promise<Replayable<ChargeResult>> {
     const item = chargeItem(catalog, parseInput(chargeInput, raw));
-    return chargeResult(await runCharge(item));
+    return chargeResult(await inBatch(item));
+  }
+
+  /**
+   * A job's flush (its results stored, its chargeable records charged on its hold) in one round
+   * trip, in a batch with the account's concurrent charges.
+   */
+  async function storeJobResults(item: JobResultsItem): Promise<StoredJobResults> {
+    return unwrap(await inBatch(item));
   }
 
   async function estimate(raw: EstimateInput): Promise<EstimateResult> {
@@ -516,6 +542,7 @@ function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transa
     reserve,
     extendHold,
     chargeHold,
+    storeJobResults,
     releaseHold,
     holdState,
     expireGrant,
