@@ -43,7 +43,7 @@ import type pg from 'pg';
 import { loadCatalog } from '../src/catalog/catalog.js';
 import { startTemporalDevServer, type RunningTemporalDevServer } from '../src/devstack/temporal-dev-server.js';
 import { createJobStore } from '../src/jobs/jobs.js';
-import { JOB_LIMITS } from '../src/jobs/inputs.js';
+import { JOB_LIMITS } from '../src/contract/limits.js';
 import { createPool } from '../src/ledger/db.js';
 import { createLedger } from '../src/ledger/ledger.js';
 import { createSimulatedProvider } from '../src/providers/simulated.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { JOB_LIMITS } from '../src/jobs/inputs.js';
+import { JOB_LIMITS } from '../src/contract/limits.js';
 import { startJob } from '../src/temporal/jobs.js';
 import { jobWorkflowId } from '../workflows/job-messages.js';
 import { credits } from './support/database.js';

@@ -1,5 +1,5 @@
 import type { Catalog } from '../catalog/catalog.js';
-import { GRANT_SOURCES } from '../catalog/schema.js';
+import { GRANT_SOURCES } from '../contract/fields.js';
 import type { JobView as StoredJob } from '../jobs/jobs.js';
 import type { Balance } from '../ledger/reports.js';
 import { microsToCredits as c } from '../money.js';

@@ -17,9 +17,6 @@ const credits = z
     }
   });
 
-export const GRANT_SOURCES = ['allowance', 'trial', 'purchase', 'promo', 'adjustment'] as const;
-export type GrantSource = (typeof GRANT_SOURCES)[number];
-
 const featureSchema = z.strictObject({
   name: z.string().min(1),
   unit: z.string().min(1).default('unit'),

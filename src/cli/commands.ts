@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { JobListParams, LedgerPage, UsageParams } from '../client/client.js';
-import { LIMITS } from '../ledger/inputs.js';
+import { LIMITS } from '../contract/limits.js';
 import { connect, type ApiOptions } from './api.js';
 import { formatAccount, formatAdjustment, formatContract, formatContractChange, formatGrants, formatJob, formatJobs, formatLedger, formatRefund, formatTopUp, formatUsage } from './format.js';
 import { watchJob } from './watch.js';

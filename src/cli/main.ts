@@ -1,9 +1,8 @@
 import { Command, Option } from 'commander';
 import { loadCatalog } from '../catalog/catalog.js';
 import { loadConfig, requireDatabaseUrl } from '../config.js';
-import { JOB_STATUSES } from '../jobs/inputs.js';
+import { JOB_STATUSES, USAGE_GROUPS } from '../contract/fields.js';
 import { createPool } from '../ledger/db.js';
-import { USAGE_GROUPS } from '../ledger/inputs.js';
 import { createLedger } from '../ledger/ledger.js';
 import { migrate } from '../ledger/migrate.js';
 import { DEFAULT_API_URL, DEV_TOKEN_FILE, reportFailure } from './api.js';

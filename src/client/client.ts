@@ -62,9 +62,9 @@ import {
   type UsageView,
   type UserView,
   type UsersView,
-} from '../api/schemas.js';
+} from '../contract/schemas.js';
 
-export type * from '../api/schemas.js';
+export type * from '../contract/schemas.js';
 
 /** An error answered by the API, with its stable code (INSUFFICIENT_CREDITS, NOT_ADMIN, ...). */
 export class CreditsApiError extends Error {

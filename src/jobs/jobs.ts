@@ -12,7 +12,9 @@ import { authorizeSpend, hashRequest, lockAccount, readAccount, requireFeature }
 import type { HoldState, Ledger } from '../ledger/ledger.js';
 import { multiplyMicros, type Micros } from '../money.js';
 import { FAILED_OUTCOME } from '../providers/provider.js';
-import { appendRecordsInput, createJobInput, isFinalJobStatus, JOB_LIMITS, type FinalJobStatus, type JobStatus, type PauseReason } from './inputs.js';
+import type { JobStatus, PauseReason } from '../contract/fields.js';
+import { JOB_LIMITS } from '../contract/limits.js';
+import { appendRecordsInput, createJobInput, isFinalJobStatus, type FinalJobStatus } from './inputs.js';
 
 export interface JobProgress {
   total: number;

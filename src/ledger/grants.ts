@@ -3,7 +3,7 @@
  * promo, an admin's purchase, or an operator's adjustment. Node validates; SQL applies the account's
  * lock, the idempotency key, the admin rule for purchases and the one trial per account.
  */
-import type { GrantSource } from '../catalog/schema.js';
+import type { GrantSource } from '../contract/fields.js';
 import type { Micros } from '../money.js';
 import type { Queryable } from './db.js';
 import type { Replayable } from './internals.js';

@@ -1,21 +1,38 @@
-import { IANAZone } from 'luxon';
 import { z } from 'zod';
+import {
+  ACCOUNT_STATUSES,
+  CONTRACT_EFFECTS,
+  USAGE_GROUPS,
+  accountId,
+  actionShape,
+  attribution,
+  chargeId,
+  extraFeatures,
+  featureId,
+  grantFeatures,
+  grantId,
+  grantSource,
+  holdId,
+  idempotencyKey,
+  planId,
+  quantityOrSubjects,
+  quantityOrSubjectsIssue,
+  role,
+  seats,
+  timeZone,
+  unknownUsersPolicy,
+  userId,
+  users,
+} from '../contract/fields.js';
+import { LIMITS } from '../contract/limits.js';
 import { MAX_MICROS } from '../money.js';
-import { GRANT_SOURCES } from '../catalog/schema.js';
 import { LedgerError } from './errors.js';
 
-/** Limits on every input: nothing unbounded reaches a query. */
-export const LIMITS = {
-  maxQuantity: 1_000_000,
-  maxSubjectsPerCharge: 10_000,
-  maxUsersPerAccount: 10_000,
-  maxPageSize: 1_000,
-} as const;
+/**
+ * The ledger's inputs: the contract's fields (src/contract/fields.ts) with amounts in micros and
+ * instants as Dates, as the API, the jobs and the workflows hand them over.
+ */
 
-export const accountId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$/, 'must be 1-128 letters, digits or _.:@- and start with a letter or digit');
-export const userId = z.string().min(1).max(128);
-export const featureId = z.string().min(1).max(64);
-export const idempotencyKey = z.string().min(1).max(256);
 /**
  * Whose key space an idempotency key belongs to: a client's (the API's callers) or the engine's own
  * (allowances, trials, job holds and record charges, built in keys.ts). The two never collide:
@@ -27,25 +44,13 @@ const keyed = { idempotencyKey, origin: keyOrigin };
 export const micros = z.number().int().min(0).max(MAX_MICROS);
 export const positiveMicros = micros.min(1);
 export const instant = z.date().refine((date) => !Number.isNaN(date.getTime()), 'must be a valid date');
-export const timeZone = z.string().refine((zone) => IANAZone.isValidZone(zone), 'must be an IANA time zone such as "Europe/Paris"');
-export const role = z.enum(['admin', 'member']);
-/** What a spend by a user the account has not registered does: refused (UNKNOWN_USER), or registers them as a member. */
-export const UNKNOWN_USERS_POLICIES = ['refuse', 'register'] as const;
-export const unknownUsersPolicy = z.enum(UNKNOWN_USERS_POLICIES);
-export type UnknownUsersPolicy = z.infer<typeof unknownUsersPolicy>;
-export const grantSource = z.enum(GRANT_SOURCES);
-export const holdId = z.string().regex(/^\d{1,18}$/, 'must be a hold id');
-export const grantId = z.string().regex(/^\d{1,18}$/, 'must be a grant id');
 
 export const createAccountInput = z.strictObject({
   accountId,
-  planId: z.string().min(1).max(64),
-  seats: z.number().int().min(1).max(100_000).default(1),
+  planId,
+  seats: seats.default(1),
   timeZone: timeZone.default('UTC'),
-  users: z
-    .array(z.strictObject({ userId, role, creditsAllowed: z.boolean().default(true) }))
-    .max(LIMITS.maxUsersPerAccount)
-    .default([]),
+  users: users.default([]),
   unknownUsers: unknownUsersPolicy.default('refuse'),
   now: instant,
 });
@@ -61,8 +66,8 @@ export const grantInput = z
     credits: positiveMicros,
     effectiveAt: instant,
     expiresAt: instant.optional(),
-    priority: z.number().int().min(0).max(1000).optional(),
-    features: z.array(featureId).min(1).max(64).optional(),
+    priority: z.number().int().min(0).max(LIMITS.maxGrantPriority).optional(),
+    features: grantFeatures.optional(),
     ...keyed,
     now: instant,
   })
@@ -75,27 +80,11 @@ export const topUpInput = z
   .strictObject({ accountId, userId, credits: positiveMicros, expiresAt: instant.optional(), ...keyed, now: instant })
   .refine((input) => !input.expiresAt || input.expiresAt > input.now, { path: ['expiresAt'], message: 'must be in the future' });
 
-const chargeShape = {
-  accountId,
-  userId,
-  feature: featureId,
-  variant: z.string().min(1).max(64).optional(),
-  quantity: z.number().int().min(1).max(LIMITS.maxQuantity).optional(),
-  subjectIds: z.array(z.string().min(1).max(256)).min(1).max(LIMITS.maxSubjectsPerCharge).optional(),
-  now: instant,
-};
-const quantityXorSubjects = {
-  message: 'give either quantity or subjectIds, not both',
-  path: ['quantity'],
-};
+const chargeShape = { accountId, userId, ...actionShape, now: instant };
 
-export const chargeInput = z
-  .strictObject({ ...chargeShape, ...keyed })
-  .refine((input) => input.quantity === undefined || input.subjectIds === undefined, quantityXorSubjects);
+export const chargeInput = z.strictObject({ ...chargeShape, ...keyed }).refine(quantityOrSubjects, quantityOrSubjectsIssue);
 
-export const estimateInput = z
-  .strictObject({ ...chargeShape, userId: userId.optional() })
-  .refine((input) => input.quantity === undefined || input.subjectIds === undefined, quantityXorSubjects);
+export const estimateInput = z.strictObject({ ...chargeShape, userId: userId.optional() }).refine(quantityOrSubjects, quantityOrSubjectsIssue);
 
 export const reserveInput = z.strictObject({
   accountId,
@@ -117,11 +106,11 @@ export const chargeHoldInput = z.strictObject({
   now: instant,
 });
 
-export const accountStatus = z.enum(['active', 'cancelling', 'cancelled']);
+export const accountStatus = z.enum(ACCOUNT_STATUSES);
 export const setAccountPlanInput = z.strictObject({
   accountId,
-  planId: z.string().min(1).max(64),
-  seats: z.number().int().min(1).max(100_000),
+  planId,
+  seats,
   status: accountStatus,
   now: instant,
 });
@@ -131,7 +120,6 @@ export const expireGrantInput = z.strictObject({ accountId, grantId, now: instan
 export const accountRefInput = z.strictObject({ accountId });
 export const accountAtInput = z.strictObject({ accountId, now: instant });
 
-export const USAGE_GROUPS = ['feature', 'user', 'job', 'day'] as const;
 export const usageInput = z
   .strictObject({ accountId, from: instant, to: instant, groupBy: z.enum(USAGE_GROUPS) })
   .refine((input) => input.to > input.from, { path: ['to'], message: 'must be after from' });
@@ -151,11 +139,6 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.ou
   throw new LedgerError('VALIDATION_FAILED', `invalid input: ${summary}`, { issues });
 }
 
-const attribution = {
-  operator: z.string().min(1).max(128),
-  reason: z.string().min(1).max(500),
-};
-
 export const adjustmentInput = z.discriminatedUnion('action', [
   z
     .strictObject({
@@ -164,7 +147,7 @@ export const adjustmentInput = z.discriminatedUnion('action', [
       source: z.enum(['promo', 'adjustment']).default('adjustment'),
       credits: positiveMicros,
       expiresAt: instant.optional(),
-      features: z.array(featureId).min(1).max(64).optional(),
+      features: grantFeatures.optional(),
       ...attribution,
       ...keyed,
       now: instant,
@@ -173,7 +156,6 @@ export const adjustmentInput = z.discriminatedUnion('action', [
   z.strictObject({ accountId, action: z.literal('remove'), grantId, credits: positiveMicros, ...attribution, ...keyed, now: instant }),
 ]);
 
-export const chargeId = z.string().regex(/^\d{1,18}$/, 'must be a charge id');
 export const refundInput = z.strictObject({
   accountId,
   chargeId,
@@ -184,12 +166,11 @@ export const refundInput = z.strictObject({
   now: instant,
 });
 
-export const CONTRACT_EFFECTS = ['now', 'next_period'] as const;
 export const contractInput = z.strictObject({
   accountId,
   /** Null: the plan's allowance applies. */
   allowance: z.strictObject({ credits: micros, perSeat: z.boolean().default(false) }).nullable(),
-  extraFeatures: z.array(featureId).max(64).default([]),
+  extraFeatures: extraFeatures.default([]),
   /** What the caller asked for; the account workflow turns it into `effectiveFrom`. */
   effective: z.enum(CONTRACT_EFFECTS),
   effectiveFrom: instant,

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { Catalog, Feature } from '../catalog/catalog.js';
-import type { GrantSource } from '../catalog/schema.js';
+import type { GrantSource } from '../contract/fields.js';
 import type { Micros } from '../money.js';
 import type { Queryable } from './db.js';
 import { LedgerError } from './errors.js';
 import { fromDatabase } from './refusals.js';
-import type { UnknownUsersPolicy } from './inputs.js';
+import type { UnknownUsersPolicy } from '../contract/fields.js';
 
 /** Spending priority by source when a grant does not set its own: lower is spent first. */
 export const DEFAULT_PRIORITY: Readonly<Record<GrantSource, number>> = {

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Catalog } from '../catalog/catalog.js';
-import type { GrantSource } from '../catalog/schema.js';
+import type { GrantSource } from '../contract/fields.js';
 import { multiplyMicros, type Micros } from '../money.js';
 import { withTransaction } from './db.js';
 import { LedgerError } from './errors.js';
@@ -21,9 +21,9 @@ import {
   setUserInput,
   topUpInput,
   accountRefInput,
-  LIMITS,
-  type UnknownUsersPolicy,
 } from './inputs.js';
+import type { UnknownUsersPolicy } from '../contract/fields.js';
+import { LIMITS } from '../contract/limits.js';
 import {
   authorizeSpend,
   DEFAULT_PRIORITY,

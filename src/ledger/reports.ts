@@ -1,7 +1,8 @@
 import type { Queryable } from './db.js';
-import { GRANT_SOURCES, type GrantSource } from '../catalog/schema.js';
+import { GRANT_SOURCES, type GrantSource } from '../contract/fields.js';
 import { assertMicros, type Micros } from '../money.js';
-import { accountAtInput, entriesInput, parseInput, usageInput, type USAGE_GROUPS } from './inputs.js';
+import type { USAGE_GROUPS } from '../contract/fields.js';
+import { accountAtInput, entriesInput, parseInput, usageInput } from './inputs.js';
 import { readAccount, type EntryKind } from './internals.js';
 import type { z } from 'zod';
 

@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { JOB_LIMITS } from '../../jobs/inputs.js';
+import { JOB_LIMITS } from '../../contract/limits.js';
 import type { JobStatusView, JobView as StoredJob } from '../../jobs/jobs.js';
 import { microsToCredits, parseCredits } from '../../money.js';
 import type { ApiApp, ApiDeps } from '../context.js';

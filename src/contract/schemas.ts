@@ -1,0 +1,381 @@
+/**
+ * The API's contract: every request and response shape, as plain zod schemas (no server code), with
+ * descriptions and examples as zod metadata. The routes validate with them and the API names them as
+ * OpenAPI components (src/api/schemas.ts); the typed client (src/client/) shares their types. Amounts
+ * are credits as JSON numbers with at most 6 decimals; the ledger's micros never leave the server.
+ */
+import { z } from 'zod';
+import {
+  ACCOUNT_STATUSES,
+  CONTRACT_EFFECTS,
+  GRANT_SOURCES,
+  JOB_STATUSES,
+  PAUSE_REASONS,
+  USAGE_GROUPS,
+  accountId,
+  actionShape,
+  attribution,
+  credits,
+  cursor,
+  extraFeatures,
+  featureId,
+  grantFeatures,
+  grantId,
+  idempotencyKey,
+  isoInstant,
+  jobId,
+  jobRecord,
+  pageLimit,
+  planId,
+  positiveCredits,
+  quantityOrSubjects,
+  quantityOrSubjectsIssue,
+  role,
+  seats,
+  signedCredits,
+  timeZone,
+  unknownUsersPolicy,
+  userId,
+  users,
+} from './fields.js';
+import { JOB_LIMITS, LIMITS } from './limits.js';
+
+export const ErrorResponse = z
+  .object({
+    error: z.object({
+      code: z.string().meta({ example: 'INSUFFICIENT_CREDITS' }),
+      message: z.string(),
+      details: z.record(z.string(), z.unknown()),
+    }),
+  });
+export type ErrorBody = z.infer<typeof ErrorResponse>;
+
+// ---- catalog
+
+export const CatalogResponse = z
+  .object({
+    features: z.array(
+      z.object({
+        featureId: z.string(),
+        name: z.string(),
+        unit: z.string(),
+        kind: z.enum(['action', 'enrichment']),
+        unitPrice: credits,
+        variants: z.record(z.string(), credits),
+        chargeableOutcomes: z.array(z.string()).nullable(),
+        reexportWindowDays: z.number().int().nullable(),
+      }),
+    ),
+    plans: z.array(
+      z.object({
+        planId: z.string(),
+        name: z.string(),
+        features: z.array(z.string()),
+        allowances: z.array(z.object({ credits, perSeat: z.boolean(), features: z.array(z.string()).nullable() })),
+        trialCredits: credits.nullable(),
+        period: z.record(z.string(), z.unknown()),
+      }),
+    ),
+  });
+export type CatalogView = z.infer<typeof CatalogResponse>;
+
+// ---- accounts
+
+export const CreateAccountRequest = z
+  .strictObject({
+    accountId,
+    planId,
+    seats: seats.default(1),
+    timeZone: timeZone.default('UTC'),
+    startAt: isoInstant.optional().meta({ description: 'When the first period starts; now by default' }),
+    trial: z.boolean().default(false),
+    users: users.default([]),
+    unknownUsers: unknownUsersPolicy.default('refuse').meta({ description: 'A spend by a user not in `users`: refused with 404 UNKNOWN_USER, or registers them as a member' }),
+  });
+export type CreateAccountBody = z.input<typeof CreateAccountRequest>;
+
+const GrantView = z.object({
+  id: z.string(),
+  source: z.enum(GRANT_SOURCES),
+  amount: credits,
+  remaining: credits,
+  held: credits,
+  available: credits,
+  status: z.enum(['active', 'pending', 'expired', 'depleted']),
+  effectiveAt: z.string(),
+  expiresAt: z.string().nullable(),
+  priority: z.number().int(),
+  features: z.array(z.string()).nullable(),
+});
+
+export const AccountResponse = z
+  .object({
+    accountId: z.string(),
+    planId: z.string(),
+    seats: z.number().int(),
+    timeZone: z.string(),
+    status: z.enum(['opening', 'active', 'cancelling', 'cancelled']),
+    period: z.object({ start: z.string(), end: z.string(), daysLeft: z.number().int() }).nullable().meta({ description: 'Null while the account is opening' }),
+    nextPlan: z.object({ planId: z.string(), seats: z.number().int() }).nullable(),
+    balance: z.object({
+      available: credits,
+      held: credits,
+      bySource: z.object(Object.fromEntries(GRANT_SOURCES.map((source) => [source, credits])) as Record<(typeof GRANT_SOURCES)[number], typeof credits>),
+    }),
+    grants: z.array(GrantView),
+  });
+export type AccountView = z.infer<typeof AccountResponse>;
+
+export const CreateAccountResponse = AccountResponse.extend({
+  trialGranted: z.boolean().meta({ description: 'Whether this subscription got the plan trial' }),
+  trialNote: z.string().nullable().meta({ description: 'Why not, when it did not' }),
+});
+export type CreatedAccountView = z.infer<typeof CreateAccountResponse>;
+
+export const ChangePlanRequest = z.strictObject({ planId, seats: seats.default(1) });
+export type ChangePlanBody = z.input<typeof ChangePlanRequest>;
+export const ChangePlanResponse = z
+  .object({ effective: z.enum(CONTRACT_EFFECTS), planId: z.string(), seats: z.number().int(), grantedNow: credits, effectiveAt: z.string() });
+export type ChangePlanView = z.infer<typeof ChangePlanResponse>;
+
+export const CancelAccountResponse = z.object({ status: z.enum(ACCOUNT_STATUSES), endsAt: z.string() });
+export type CancelAccountView = z.infer<typeof CancelAccountResponse>;
+
+export const SetUserRequest = z.strictObject({ role, creditsAllowed: z.boolean() });
+export type SetUserBody = z.input<typeof SetUserRequest>;
+export const UserResponse = z.object({ accountId: z.string(), userId: z.string(), role, creditsAllowed: z.boolean() });
+export type UserView = z.infer<typeof UserResponse>;
+export const UsersResponse = z
+  .object({
+    accountId: z.string(),
+    unknownUsers: unknownUsersPolicy,
+    users: z.array(z.object({ userId: z.string(), role, creditsAllowed: z.boolean(), updatedAt: z.string() })),
+  });
+export type UsersView = z.infer<typeof UsersResponse>;
+export const AccountSettingsRequest = z
+  .strictObject({
+    unknownUsers: unknownUsersPolicy.optional(),
+    lowBalanceCredits: credits.nullable().optional().meta({ description: 'balance.low fires when the available balance falls to or below this; null: 10 % of the period allowance' }),
+  });
+export type AccountSettingsBody = z.input<typeof AccountSettingsRequest>;
+export const AccountSettingsResponse = z
+  .object({ accountId: z.string(), unknownUsers: unknownUsersPolicy, lowBalanceCredits: credits.nullable() });
+export type AccountSettingsView = z.infer<typeof AccountSettingsResponse>;
+
+export const TopUpRequest = z
+  .strictObject({ credits: positiveCredits, userId, idempotencyKey, expiresAt: isoInstant.optional() });
+export type TopUpBody = z.input<typeof TopUpRequest>;
+export const TopUpResponse = z
+  .object({ grantId: z.string(), credits, expiresAt: z.string().nullable(), balance: z.object({ available: credits }) });
+export type TopUpView = z.infer<typeof TopUpResponse>;
+
+
+export const AdjustmentRequest = z
+  .discriminatedUnion('action', [
+    z.strictObject({
+      action: z.literal('add'),
+      source: z.enum(['promo', 'adjustment']).default('adjustment'),
+      credits: positiveCredits,
+      expiresAt: isoInstant.optional(),
+      features: grantFeatures.optional().meta({ description: 'Only these features may spend the credits' }),
+      ...attribution, idempotencyKey,
+    }),
+    z.strictObject({ action: z.literal('remove'), grantId, credits: positiveCredits, ...attribution, idempotencyKey }),
+  ]);
+export type AdjustmentBody = z.input<typeof AdjustmentRequest>;
+export const AdjustmentResponse = z
+  .object({
+    adjustmentId: z.string(),
+    action: z.enum(['add', 'remove']),
+    credits,
+    grant: z.object({ grantId: z.string(), source: z.enum(GRANT_SOURCES), amount: credits, remaining: credits, effectiveAt: z.string(), expiresAt: z.string().nullable() }),
+    balance: z.object({ available: credits }),
+  });
+export type AdjustmentView = z.infer<typeof AdjustmentResponse>;
+
+export const RefundRequest = z
+  .strictObject({ credits: positiveCredits.optional().meta({ description: 'Omitted: everything of the charge not refunded yet' }), ...attribution, idempotencyKey });
+export type RefundBody = z.input<typeof RefundRequest>;
+export const RefundResponse = z
+  .object({
+    refundId: z.string(),
+    chargeId: z.string(),
+    credits: credits.meta({ description: 'Credits of the charge this refund covers: returned + expired' }),
+    returned: credits.meta({ description: 'Put back into the grants the charge drew on' }),
+    expired: credits.meta({ description: 'Drawn on grants that have expired since: reported, not put back (add them with an adjustment if you mean to)' }),
+    grants: z.array(z.object({ grantId: z.string(), credits, returned: z.boolean() })),
+    charge: z.object({ credits, refunded: credits, refundable: credits }),
+    balance: z.object({ available: credits }),
+  });
+export type RefundView = z.infer<typeof RefundResponse>;
+
+export const ContractRequest = z
+  .strictObject({
+    allowance: z
+      .strictObject({ credits, perSeat: z.boolean().default(false) })
+      .nullable()
+      .default(null)
+      .meta({ description: "The account's own allowance per period, in place of the plan's unrestricted one; null: the plan's" }),
+    extraFeatures: extraFeatures.default([]).meta({ description: 'Features on top of the plan' }),
+    effective: z.enum(CONTRACT_EFFECTS).default('next_period'),
+    ...attribution, idempotencyKey,
+  });
+export type ContractBody = z.input<typeof ContractRequest>;
+export const ContractChangeResponse = z
+  .object({
+    contractId: z.string(),
+    effective: z.enum(CONTRACT_EFFECTS),
+    effectiveAt: z.string(),
+    grantedNow: credits.meta({ description: 'Credits granted now for the rest of the period (an increase effective now)' }),
+    nextAllowance: credits.meta({ description: "The next period's allowance under the new terms" }),
+  });
+export type ContractChangeView = z.infer<typeof ContractChangeResponse>;
+const ContractTermsView = z.object({
+  contractId: z.string(),
+  allowance: z.object({ credits, perSeat: z.boolean() }).nullable(),
+  extraFeatures: z.array(z.string()),
+  effectiveFrom: z.string(),
+  operator: z.string(),
+  reason: z.string(),
+});
+export const ContractResponse = z
+  .object({ accountId: z.string(), inForce: ContractTermsView.nullable(), scheduled: ContractTermsView.nullable() });
+export type ContractView = z.infer<typeof ContractResponse>;
+
+
+export const ChargeRequest = z
+  .strictObject({ ...actionShape, userId, idempotencyKey })
+  .refine(quantityOrSubjects, quantityOrSubjectsIssue);
+export type ChargeBody = z.input<typeof ChargeRequest>;
+export const ChargeResponse = z
+  .object({
+    chargeId: z.string(),
+    feature: z.string(),
+    credits,
+    billableQuantity: z.number().int(),
+    freeQuantity: z.number().int(),
+    balance: z.object({ available: credits }),
+  });
+export type ChargeView = z.infer<typeof ChargeResponse>;
+
+export const EstimateRequest = z
+  .strictObject({ ...actionShape, userId: userId.optional() })
+  .refine(quantityOrSubjects, quantityOrSubjectsIssue);
+export type EstimateBody = z.input<typeof EstimateRequest>;
+export const EstimateResponse = z
+  .object({
+    feature: z.string(),
+    maxCredits: credits,
+    billableQuantity: z.number().int().meta({ description: 'Units that would be charged: subjects inside the re-export window are free' }),
+    dedupedQuantity: z.number().int().meta({ description: 'Units asked for, with repeated subjectIds counted once' }),
+    available: credits,
+    sufficient: z.boolean(),
+  });
+export type EstimateView = z.infer<typeof EstimateResponse>;
+
+export const UsageQuery = z
+  .strictObject({
+    from: isoInstant,
+    to: isoInstant,
+    groupBy: z.enum(USAGE_GROUPS).default('feature'),
+  })
+  .refine((query) => Date.parse(query.to) > Date.parse(query.from), { path: ['to'], message: 'must be after from' });
+export type UsageParams = z.input<typeof UsageQuery>;
+export const UsageResponse = z
+  .object({
+    groupBy: z.enum(USAGE_GROUPS),
+    from: z.string(),
+    to: z.string(),
+    rows: z.array(
+      z.object({ key: z.string(), credits, refunded: credits.meta({ description: 'Credits refunded in the range, of charges grouped under this key' }), quantity: z.number().int(), charges: z.number().int() }),
+    ),
+  });
+export type UsageView = z.infer<typeof UsageResponse>;
+
+
+export const LedgerQuery = z.strictObject({ after: cursor, limit: pageLimit(LIMITS.maxPageSize) });
+export type LedgerParams = z.input<typeof LedgerQuery>;
+export const LedgerResponse = z
+  .object({
+    entries: z.array(
+      z.object({
+        entryId: z.number().int(),
+        operationId: z.string().nullable(),
+        grantId: z.string(),
+        holdId: z.string().nullable(),
+        kind: z.enum(['grant', 'charge', 'hold', 'release', 'expire', 'adjust', 'refund']),
+        amount: signedCredits,
+        heldChange: signedCredits,
+        occurredAt: z.string(),
+      }),
+    ),
+    nextAfter: z.number().int().nullable().meta({ description: 'Pass as `after` for the next page; null on the last page' }),
+  });
+export type LedgerPage = z.infer<typeof LedgerResponse>;
+
+// ---- jobs
+
+export const JobRecord = jobRecord;
+export type JobRecordBody = z.input<typeof JobRecord>;
+
+export const CreateJobRequest = z
+  .strictObject({
+    jobId: jobId.optional(),
+    feature: featureId,
+    userId,
+    idempotencyKey,
+    maxCredits: positiveCredits.optional().meta({ description: 'Credit cap for the whole job' }),
+    records: z.array(JobRecord).max(JOB_LIMITS.maxRecordsPerAppend).default([]),
+    start: z.boolean().default(false).meta({ description: 'Start the job right away' }),
+  });
+export type CreateJobBody = z.input<typeof CreateJobRequest>;
+
+export const AppendRecordsRequest = z.array(JobRecord).min(1).max(JOB_LIMITS.maxRecordsPerAppend);
+export const AppendRecordsResponse = z.object({ jobId: z.string(), added: z.number().int(), total: z.number().int() });
+export type AppendRecordsView = z.infer<typeof AppendRecordsResponse>;
+
+export const JobResponse = z
+  .object({
+    jobId: z.string(),
+    accountId: z.string(),
+    feature: z.string(),
+    userId: z.string(),
+    status: z.enum(JOB_STATUSES),
+    pauseReason: z.enum(PAUSE_REASONS).nullable(),
+    stopReason: z.string().nullable(),
+    maxCredits: credits.nullable(),
+    progress: z.object({ total: z.number().int(), processed: z.number().int(), verified: z.number().int(), notFound: z.number().int(), failed: z.number().int() }),
+    credits: z.object({ reserved: credits, charged: credits, released: credits, expired: credits, held: credits }),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  });
+export type JobView = z.infer<typeof JobResponse>;
+
+export const JobListQuery = z.strictObject({ status: z.enum(JOB_STATUSES).optional(), limit: pageLimit(JOB_LIMITS.maxResultsPage) });
+export type JobListParams = z.input<typeof JobListQuery>;
+export const JobListResponse = z.object({ jobs: z.array(JobResponse) });
+export type JobList = z.infer<typeof JobListResponse>;
+
+export const JobResultsQuery = z.strictObject({ after: cursor, limit: pageLimit(JOB_LIMITS.maxResultsPage) });
+export type JobResultsParams = z.input<typeof JobResultsQuery>;
+export const JobResultsResponse = z
+  .object({
+    results: z.array(z.object({ seq: z.number().int(), recordId: z.string(), outcome: z.string(), data: z.unknown(), charged: credits })),
+    nextAfter: z.number().int().nullable(),
+  });
+export type JobResultsPage = z.infer<typeof JobResultsResponse>;
+
+// ---- events
+
+export const EventsQuery = z.strictObject({ after: cursor, limit: pageLimit(1_000), accountId: accountId.optional() });
+export type EventsParams = z.input<typeof EventsQuery>;
+export const EventsResponse = z
+  .object({
+    events: z.array(
+      z.object({ eventId: z.string(), type: z.string(), accountId: z.string(), jobId: z.string().nullable(), occurredAt: z.string(), data: z.record(z.string(), z.unknown()) }),
+    ),
+    nextAfter: z.number().int(),
+  });
+export type EventsPage = z.infer<typeof EventsResponse>;
+
+export const HealthResponse = z.object({ status: z.literal('ok') });
