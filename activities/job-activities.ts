@@ -2,8 +2,7 @@ import { setMaxListeners } from 'node:events';
 import { activityInfo, cancellationSignal, heartbeat } from '@temporalio/activity';
 import PQueue from 'p-queue';
 import type { JobStore, JobView, RecordResult } from '../src/jobs/jobs.js';
-import type { PauseReason } from '../src/contract/fields.js';
-import type { FinalJobStatus } from '../src/jobs/inputs.js';
+import type { FinalJobStatus, PauseReason } from '../src/contract/job-status.js';
 import type { EnrichmentProvider } from '../src/providers/provider.js';
 import { asActivityFailure } from './failures.js';
 

@@ -16,6 +16,7 @@ import {
 } from '@temporalio/workflow';
 import type { JobActivities } from '../activities/job-activities.js';
 import { formatCredits, microsToCredits } from '../src/money.js';
+import { canCancelJob, canResumeJob } from '../src/contract/job-status.js';
 import {
   cancelJobUpdate,
   jobStateQuery,
@@ -117,7 +118,7 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobState> {
     },
     {
       validator: () => {
-        if (state.status !== 'paused') throw new Error(`job ${jobId} is ${state.status}: only a paused job can be resumed`);
+        if (!canResumeJob(state.status)) throw new Error(`job ${jobId} is ${state.status}: only a paused job can be resumed`);
       },
     },
   );
@@ -131,7 +132,7 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobState> {
     },
     {
       validator: () => {
-        if (state.status === 'completed' || state.status === 'cancelled') throw new Error(`job ${jobId} is already ${state.status}`);
+        if (!canCancelJob(state.status)) throw new Error(`job ${jobId} is already ${state.status}`);
       },
     },
   );

@@ -1,7 +1,8 @@
 import { Command, Option } from 'commander';
 import { loadCatalog } from '../catalog/catalog.js';
 import { loadConfig, requireDatabaseUrl } from '../config.js';
-import { JOB_STATUSES, USAGE_GROUPS } from '../contract/fields.js';
+import { USAGE_GROUPS } from '../contract/fields.js';
+import { JOB_STATUSES } from '../contract/job-status.js';
 import { createPool } from '../ledger/db.js';
 import { createLedger } from '../ledger/ledger.js';
 import { migrate } from '../ledger/migrate.js';

@@ -50,10 +50,6 @@ export type UsageGroup = (typeof USAGE_GROUPS)[number];
 export const CONTRACT_EFFECTS = ['now', 'next_period'] as const;
 export const ACCOUNT_STATUSES = ['active', 'cancelling', 'cancelled'] as const;
 
-export const JOB_STATUSES = ['draft', 'running', 'paused', 'completed', 'cancelled', 'failed'] as const;
-export type JobStatus = (typeof JOB_STATUSES)[number];
-export const PAUSE_REASONS = ['OUT_OF_CREDITS'] as const;
-export type PauseReason = (typeof PAUSE_REASONS)[number];
 
 export const attribution = {
   operator: z.string().min(1).max(128).meta({ description: 'Who does it (an operator id or email)', example: 'jane@support' }),

@@ -9,8 +9,6 @@ import {
   ACCOUNT_STATUSES,
   CONTRACT_EFFECTS,
   GRANT_SOURCES,
-  JOB_STATUSES,
-  PAUSE_REASONS,
   USAGE_GROUPS,
   accountId,
   actionShape,
@@ -38,6 +36,7 @@ import {
   userId,
   users,
 } from './fields.js';
+import { JOB_STATUSES, PAUSE_REASONS } from './job-status.js';
 import { JOB_LIMITS, LIMITS } from './limits.js';
 
 export const ErrorResponse = z

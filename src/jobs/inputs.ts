@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { accountId, featureId, idempotencyKey, jobId, jobRecord, userId, type JobStatus } from '../contract/fields.js';
+import { accountId, featureId, idempotencyKey, jobId, jobRecord, userId } from '../contract/fields.js';
 import { JOB_LIMITS } from '../contract/limits.js';
 import { instant, positiveMicros } from '../ledger/inputs.js';
 
@@ -21,8 +21,3 @@ export const appendRecordsInput = z.strictObject({
   records: z.array(jobRecord).min(1).max(JOB_LIMITS.maxRecordsPerAppend),
   now: instant,
 });
-
-/** The statuses a job ends in; nothing changes it afterwards. */
-export const FINAL_JOB_STATUSES = ['completed', 'cancelled', 'failed'] as const satisfies readonly JobStatus[];
-export type FinalJobStatus = (typeof FINAL_JOB_STATUSES)[number];
-export const isFinalJobStatus = (status: JobStatus): status is FinalJobStatus => (FINAL_JOB_STATUSES as readonly JobStatus[]).includes(status);

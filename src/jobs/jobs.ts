@@ -12,9 +12,9 @@ import { authorizeSpend, hashRequest, lockAccount, readAccount, requireFeature }
 import type { HoldState, Ledger } from '../ledger/ledger.js';
 import { multiplyMicros, type Micros } from '../money.js';
 import { FAILED_OUTCOME } from '../providers/provider.js';
-import type { JobStatus, PauseReason } from '../contract/fields.js';
+import { canMoveJob, isFinalJobStatus, type FinalJobStatus, type JobStatus, type PauseReason } from '../contract/job-status.js';
 import { JOB_LIMITS } from '../contract/limits.js';
-import { appendRecordsInput, createJobInput, isFinalJobStatus, type FinalJobStatus } from './inputs.js';
+import { appendRecordsInput, createJobInput } from './inputs.js';
 
 export interface JobProgress {
   total: number;
@@ -265,7 +265,10 @@ export function createJobStore({ pool, ledger, catalog }: { pool: pg.Pool; ledge
   }
 
   async function setStatus(client: Queryable, job: JobRow, status: JobStatus, pauseReason: PauseReason | null, event: EventType | null, now: Date, payload: Record<string, unknown> = {}): Promise<void> {
+    if (!canMoveJob(job.status, status)) throw new Error(`invariant: job ${job.job_id} cannot go from ${job.status} to ${status}`);
     await client.query('UPDATE jobs SET status = $2, pause_reason = $3, updated_at = $4 WHERE job_id = $1', [job.job_id, status, pauseReason, now]);
+    // The caller's row follows, so that a second move in the same transaction is checked from here.
+    job.status = status;
     if (event) await appendEvent(client, { type: event, accountId: job.account_id, jobId: job.job_id, payload: { status, pauseReason, ...payload } }, now);
   }
 

@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { canCancelJob, canResumeJob } from '../../contract/job-status.js';
 import { JOB_LIMITS } from '../../contract/limits.js';
 import type { JobStatusView, JobView as StoredJob } from '../../jobs/jobs.js';
 import { microsToCredits, parseCredits } from '../../money.js';
@@ -204,7 +205,7 @@ export function jobRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openapi(resumeJob, async (c) => {
     const { jobId } = c.req.valid('param');
     const job = await reconciled(jobId);
-    if (job.status !== 'paused') {
+    if (!canResumeJob(job.status)) {
       throw new ApiError('JOB_STATE_CONFLICT', `job "${jobId}" is ${job.status}: only a paused job can be resumed`, { jobId, status: job.status });
     }
     await temporal.resumeJob(jobId);
@@ -214,7 +215,7 @@ export function jobRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openapi(cancelJob, async (c) => {
     const { jobId } = c.req.valid('param');
     const job = await jobs.jobStatus(jobId);
-    if (job.status === 'completed' || job.status === 'cancelled' || job.status === 'failed') {
+    if (!canCancelJob(job.status)) {
       throw new ApiError('JOB_STATE_CONFLICT', `job "${jobId}" is already ${job.status}`, { jobId, status: job.status });
     }
     const signalled = await temporal.cancelJob(jobId);
