@@ -48,6 +48,7 @@ import { createPool } from '../src/ledger/db.js';
 import { createLedger } from '../src/ledger/ledger.js';
 import { createSimulatedProvider } from '../src/providers/simulated.js';
 import { startJob } from '../src/temporal/jobs.js';
+import { createWorkerDeps } from '../src/worker/deps.js';
 import { createCreditsWorker, WORKFLOWS_PATH } from '../src/worker/worker.js';
 import { envInt, round, sampleRss, type BenchContext, type Benchmark, type Figure } from './harness.js';
 import { clockTicksPerSecond, cpuShares, cpuSnapshot, readMemoryMb } from './proc-stats.js';
@@ -106,16 +107,15 @@ async function workerMain(): Promise<void> {
       namespace: settings.namespace,
       taskQueue: settings.taskQueue,
       workflowBundle: { codePath: settings.workflowCodePath },
-      deps: {
+      deps: createWorkerDeps({
         pool,
         ledger,
         catalog,
-        jobs: createJobStore({ pool, ledger, catalog }),
         provider: createSimulatedProvider(catalog, { verifiedRate: settings.verifiedRate, latencyMs: settings.latencyMs }),
         batchConcurrency: settings.batchConcurrency,
         flushSize: settings.flushSize,
         flushIntervalMs: settings.flushIntervalMs,
-      },
+      }),
     });
     // The bench gone (its IPC channel closed): stop rather than poll forever.
     process.once('disconnect', () => {

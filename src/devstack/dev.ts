@@ -22,12 +22,12 @@ import { startApiServer } from '../api/server.js';
 import { createApiDeps } from '../api/deps.js';
 import { loadCatalog, EXAMPLE_CATALOG_PATH } from '../catalog/catalog.js';
 import { createCreditsClient, CreditsApiError, type CreditsClient } from '../client/client.js';
-import { createJobStore } from '../jobs/jobs.js';
 import { createPool } from '../ledger/db.js';
 import { createLedger } from '../ledger/ledger.js';
 import { migrate } from '../ledger/migrate.js';
 import { createSimulatedProvider } from '../providers/simulated.js';
 import { registerSearchAttributes } from '../temporal/search-attributes.js';
+import { createWorkerDeps } from '../worker/deps.js';
 import { createCreditsWorker, WORKFLOWS_PATH } from '../worker/worker.js';
 import { createDatabase, freePort, startEmbeddedPostgres } from './postgres.js';
 import { startSupervised } from './supervise.js';
@@ -415,21 +415,17 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     const pool: pg.Pool = createPool({ connectionString: database.url, max: 20, applicationName: 'credits-dev', logger });
     running.push({ name: 'the database pool', stop: () => pool.end() });
     const ledger = createLedger({ pool, catalog });
-    const jobs = createJobStore({ pool, ledger, catalog });
 
     progress('starting the worker');
     const nativeConnection = await NativeConnection.connect({ address: temporal.address });
     running.push({ name: 'the worker connection', stop: () => nativeConnection.close() });
-    const deps = {
+    const deps = createWorkerDeps({
       pool,
       ledger,
       catalog,
-      jobs,
       provider: createSimulatedProvider(catalog, { verifiedRate: options.providerVerifiedRate ?? 0.6, latencyMs: options.providerLatencyMs ?? 20 }),
-      batchConcurrency: options.providerConcurrency ?? 20,
-      flushSize: 1_000,
-      flushIntervalMs: 250,
-    };
+      ...(options.providerConcurrency === undefined ? {} : { batchConcurrency: options.providerConcurrency }),
+    });
     const worker: Worker = await createCreditsWorker({ connection: nativeConnection, namespace, taskQueue, deps, workflowBundle: await bundling, identity: `credits-dev@${process.pid}` });
     const workerRun = worker.run();
     workerRun.catch((error: unknown) => {

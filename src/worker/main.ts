@@ -6,12 +6,11 @@ import { loadConfig, requireDatabaseUrl, type Config } from '../config.js';
 import { probeDatabase } from '../health/probes.js';
 import { createHealthWatch } from '../health/watch.js';
 import { createPool } from '../ledger/db.js';
-import { createJobStore } from '../jobs/jobs.js';
-import { createLedger } from '../ledger/ledger.js';
 import { migrate } from '../ledger/migrate.js';
 import { providerFromConfig } from '../providers/from-config.js';
 import { registerSearchAttributes } from '../temporal/search-attributes.js';
 import { startWebhookDelivery } from '../temporal/webhooks.js';
+import { createWorkerDeps } from './deps.js';
 import { createCreditsWorker } from './worker.js';
 
 const logger = pino({ name: 'credits-worker' });
@@ -52,23 +51,18 @@ async function main(): Promise<void> {
   const health = createHealthWatch({ probes: { database: probeDatabase(pool) }, labels: { database: 'database' }, logger });
   health.start();
   const connection = await NativeConnection.connect({ address: config.temporal.address });
-  const ledger = createLedger({ pool, catalog });
   try {
     const worker = await createCreditsWorker({
       connection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
-      deps: {
+      deps: createWorkerDeps({
         pool,
-        ledger,
         catalog,
-        jobs: createJobStore({ pool, ledger, catalog }),
         provider: providerFromConfig(config.enrichment, catalog),
         batchConcurrency: config.enrichment.concurrency,
-        flushSize: 1_000,
-        flushIntervalMs: 250,
         ...(config.webhook ? { webhook: config.webhook } : {}),
-      },
+      }),
     });
     await prepareTemporal(config);
     logger.info(

@@ -9,6 +9,7 @@ import { createSimulatedProvider } from '../../src/providers/simulated.js';
 import { temporalCliPath, temporalTestServerPath } from '../../src/devstack/temporal-binaries.js';
 import type { Ledger } from '../../src/ledger/ledger.js';
 import { registerSearchAttributes } from '../../src/temporal/search-attributes.js';
+import { createWorkerDeps } from '../../src/worker/deps.js';
 import { createCreditsWorker, WORKFLOWS_PATH } from '../../src/worker/worker.js';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes.js';
 import { freshLedger } from './database.js';
@@ -68,17 +69,16 @@ export async function runWorker(env: TestWorkflowEnvironment, taskQueue: string,
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
     taskQueue,
-    deps: {
+    deps: createWorkerDeps({
       pool,
       ...(deps.webhook ? { webhook: deps.webhook } : {}),
       ledger,
       catalog,
-      jobs: createJobStore({ pool, ledger, catalog }),
       provider: deps.provider ?? createSimulatedProvider(catalog, { verifiedRate: 0.6, latencyMs: 0 }),
-      batchConcurrency: deps.batchConcurrency ?? 20,
+      ...(deps.batchConcurrency === undefined ? {} : { batchConcurrency: deps.batchConcurrency }),
       flushSize: deps.flushSize ?? 100,
       flushIntervalMs: 100,
-    },
+    }),
     workflowBundle: await workflowBundle(),
   });
   const running = worker.run();
