@@ -8,6 +8,7 @@ import type { ZodError } from 'zod';
 import { isDatabaseUnavailable } from '../ledger/db.js';
 import { LedgerError } from '../ledger/errors.js';
 import { CreditAmountError } from '../money.js';
+import { TemporalUnavailable, WorkflowRefused } from '../temporal/errors.js';
 import type { ApiApp, ApiDeps, AppEnv } from './context.js';
 import { bearerTokens } from './auth.js';
 import { ApiError, RETRY_AFTER_S, type ApiErrorCode } from './errors.js';
@@ -74,6 +75,8 @@ function toApiError(error: unknown, c: Context<AppEnv>, deps: ApiDeps): ApiError
     return new ApiError('DATABASE_UNAVAILABLE', 'the database is unavailable or did not answer in time: retry later with the same idempotency key (nothing is applied twice)');
   }
   if (error instanceof LedgerError) return new ApiError(error.code, error.message, error.details);
+  if (error instanceof WorkflowRefused) return new ApiError(error.code, error.message, error.details);
+  if (error instanceof TemporalUnavailable) return new ApiError('UNAVAILABLE', error.message);
   if (error instanceof CreditAmountError) return new ApiError('VALIDATION_FAILED', error.message, { issues: [{ path: '', message: error.message }] });
   if (error instanceof HTTPException) {
     const code = STATUS_CODES[error.status];

@@ -5,7 +5,7 @@ import type { Catalog } from '../catalog/catalog.js';
 import type { JobStore } from '../jobs/jobs.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { HealthWatch } from '../health/watch.js';
-import type { TemporalGateway } from './temporal-gateway.js';
+import type { TemporalGateway } from '../temporal/gateway.js';
 
 /** What the API depends on, each reported by GET /health. */
 export type ApiDependency = 'database' | 'temporal' | 'worker';

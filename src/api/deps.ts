@@ -7,7 +7,7 @@ import { createLedger, type Ledger } from '../ledger/ledger.js';
 import { probeDatabase, probeTemporal } from '../health/probes.js';
 import { createHealthWatch } from '../health/watch.js';
 import type { ApiDeps } from './context.js';
-import { createTemporalGateway } from './temporal-gateway.js';
+import { createTemporalGateway } from '../temporal/gateway.js';
 
 export interface ApiWiring {
   pool: pg.Pool;

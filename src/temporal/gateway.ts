@@ -3,8 +3,9 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError, isGrpcServiceError, t
 import { ApplicationFailure } from '@temporalio/common';
 import { LEDGER_ERROR_CODES, type LedgerErrorCode } from '../ledger/errors.js';
 import type { AccountView as LedgerAccountView } from '../ledger/ledger.js';
-import { startAccount, type StartAccountInput } from '../temporal/accounts.js';
-import { startJob, type StartJobInput } from '../temporal/jobs.js';
+import { startAccount, type StartAccountInput } from './accounts.js';
+import { TemporalUnavailable, WorkflowRefused, type WorkflowRefusalCode } from './errors.js';
+import { startJob, type StartJobInput } from './jobs.js';
 import {
   accountStateQuery,
   accountWorkflowId,
@@ -20,7 +21,6 @@ import {
 } from '../../workflows/account-messages.js';
 import type { accountWorkflow } from '../../workflows/account.js';
 import { cancelJobUpdate, jobWorkflowId, resumeJobUpdate, type ResumeResult } from '../../workflows/job-messages.js';
-import { ApiError, type ApiErrorCode } from './errors.js';
 
 /** How long a call waits for Temporal and a worker before the API answers 503, unless told otherwise. */
 const DEFAULT_CALL_DEADLINE_MS = 15_000;
@@ -36,8 +36,8 @@ function unreachable(error: unknown): boolean {
 }
 
 /**
- * The API's calls into Temporal: starting the account and job workflows and sending them updates,
- * with Temporal's failures turned into the API's error codes.
+ * The client side of Temporal, in one place: starting the account and job workflows, querying them
+ * and sending them updates, with Temporal's failures turned into neutral errors (src/temporal/errors.ts).
  */
 export function createTemporalGateway({ client, taskQueue, callDeadlineMs = DEFAULT_CALL_DEADLINE_MS }: { client: Client; taskQueue: string; callDeadlineMs?: number }) {
   async function call<T>(deadlineMs: number, work: () => Promise<T>): Promise<T> {
@@ -45,23 +45,23 @@ export function createTemporalGateway({ client, taskQueue, callDeadlineMs = DEFA
       return await client.connection.withDeadline(Date.now() + deadlineMs, work);
     } catch (error) {
       if (unreachable(error)) {
-        throw new ApiError('UNAVAILABLE', `Temporal did not answer within ${deadlineMs / 1000} s: is the server up and a worker polling task queue "${taskQueue}"?`);
+        throw new TemporalUnavailable(`Temporal did not answer within ${deadlineMs / 1000} s: is the server up and a worker polling task queue "${taskQueue}"?`);
       }
       throw error;
     }
   }
 
   /**
-   * Turns a refused or failed update into the API's error: a business failure keeps its code (such
+   * Turns a refused or failed update into a WorkflowRefused: a business failure keeps its code (such
    * as INSUFFICIENT_CREDITS with its details), a validator's refusal is a state conflict.
    */
-  function updateError(error: unknown, conflict: ApiErrorCode, notRunning: string): unknown {
-    if (error instanceof WorkflowNotFoundError) return new ApiError(conflict, notRunning);
+  function updateError(error: unknown, conflict: WorkflowRefusalCode, notRunning: string): unknown {
+    if (error instanceof WorkflowNotFoundError) return new WorkflowRefused(conflict, notRunning);
     if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
       const failure = error.cause;
       const code = LEDGER_ERROR_CODES.find((known): known is LedgerErrorCode => known === failure.type);
       const details = (failure.details?.[0] ?? {}) as Record<string, unknown>;
-      return new ApiError(code ?? conflict, failure.message, code ? details : {});
+      return new WorkflowRefused(code ?? conflict, failure.message, code ? details : {});
     }
     return error;
   }
