@@ -123,6 +123,12 @@ export interface ContractChangeResult {
 }
 
 export const accountStateQuery = defineQuery<AccountView>('accountState');
+/**
+ * Answers the account's view once it is open (its first period and the next one written ahead):
+ * the API opens an account with this update and the workflow's start in one call
+ * (update-with-start), rather than polling the state query.
+ */
+export const openedUpdate = defineUpdate<AccountView>('opened');
 export const changePlanUpdate = defineUpdate<ChangePlanResult, [ChangePlanInput]>('changePlan');
 export const cancelUpdate = defineUpdate<CancelResult>('cancel');
 export const changeContractUpdate = defineUpdate<ContractChangeResult, [ContractChangeInput]>('changeContract');

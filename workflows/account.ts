@@ -15,9 +15,11 @@ import {
 import type { AccountActivities, PlanTerms } from '../activities/account-activities.js';
 import type { ContractOutcome } from '../src/ledger/operator-tools.js';
 import { formatCredits } from '../src/money.js';
+import { LIMITS } from '../src/contract/limits.js';
 import { periodAt, periodByIndex } from '../src/periods/periods.js';
 import {
   accountStateQuery,
+  openedUpdate,
   cancelUpdate,
   changeContractUpdate,
   changePlanUpdate,
@@ -43,7 +45,6 @@ const ACTIVITY_OPTIONS = {
 
 const activities = proxyActivities<AccountActivities>(ACTIVITY_OPTIONS);
 
-const MAX_SEATS = 100_000;
 
 /** Patch: a plan change writes the next period ahead with the terms in force at its start (workflows started before it used the terms of the moment). */
 const NEXT_TERMS_AT_PERIOD_START = 'next-terms-at-period-start';
@@ -297,10 +298,14 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<Open
   }
 
   setHandler(accountStateQuery, view);
+  setHandler(openedUpdate, async () => {
+    await condition(() => opened !== undefined && firstPeriodsWritten);
+    return view();
+  });
   setHandler(changePlanUpdate, changePlan, {
     validator: (change: ChangePlanInput) => {
       if (typeof change.planId !== 'string' || change.planId.length === 0 || change.planId.length > 64) throw new Error('planId must be a plan id');
-      if (!Number.isInteger(change.seats) || change.seats < 1 || change.seats > MAX_SEATS) throw new Error(`seats must be an integer from 1 to ${MAX_SEATS}`);
+      if (!Number.isInteger(change.seats) || change.seats < 1 || change.seats > LIMITS.maxSeats) throw new Error(`seats must be an integer from 1 to ${LIMITS.maxSeats}`);
       if (!opened) return; // still opening: the handler runs once it is open
       if (opened.status !== 'active') throw new Error(`account ${accountId} is ${opened.status}: its plan can no longer change`);
       const scheduled = opened.next?.plan ?? opened.plan;

@@ -3,7 +3,7 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError, isGrpcServiceError, t
 import { ApplicationFailure } from '@temporalio/common';
 import { LEDGER_ERROR_CODES, type LedgerErrorCode } from '../ledger/errors.js';
 import type { AccountView as LedgerAccountView } from '../ledger/ledger.js';
-import { startAccount, type StartAccountInput } from './accounts.js';
+import { openAccount, startAccount, type StartAccountInput } from './accounts.js';
 import { TemporalUnavailable, WorkflowRefused, type WorkflowRefusalCode } from './errors.js';
 import { startJob, type StartJobInput } from './jobs.js';
 import {
@@ -24,6 +24,8 @@ import { cancelJobUpdate, jobWorkflowId, resumeJobUpdate, type ResumeResult } fr
 
 /** How long a call waits for Temporal and a worker before the API answers 503, unless told otherwise. */
 const DEFAULT_CALL_DEADLINE_MS = 15_000;
+/** How long opening an account waits for its workflow to have written its first periods. */
+const OPENING_DEADLINE_MS = 10_000;
 /** How long reading an account waits for its workflow's answer before showing the ledger alone. */
 const QUERY_DEADLINE_MS = 3_000;
 
@@ -89,8 +91,20 @@ export function createTemporalGateway({ client, taskQueue, callDeadlineMs = DEFA
   }
 
   return {
-    async startAccount(input: StartAccountInput): Promise<void> {
-      await call(callDeadlineMs, () => startAccount(client, taskQueue, input));
+    /**
+     * Starts the account's workflow and answers its view once it is open, in one call
+     * (update-with-start). Null when it is not open in time (is a worker polling?): its workflow is
+     * started by then, and opens the account when a worker comes.
+     */
+    async openAccount(input: StartAccountInput): Promise<AccountWorkflowView | null> {
+      try {
+        return await client.connection.withDeadline(Date.now() + Math.min(OPENING_DEADLINE_MS, callDeadlineMs), () => openAccount(client, taskQueue, input));
+      } catch (error) {
+        if (!unreachable(error)) throw error;
+        // No answer in time: Temporal is down (then this start fails too), or no worker opened the account yet.
+        await call(callDeadlineMs, () => startAccount(client, taskQueue, input));
+        return null;
+      }
     },
 
     /** The account workflow's own view, or null when it cannot answer right now. */

@@ -1,6 +1,5 @@
 import { createRoute } from '@hono/zod-openapi';
 import { microsToCredits, parseCredits } from '../../money.js';
-import type { AccountView as AccountWorkflowView } from '../../../workflows/account-messages.js';
 import type { ApiApp, ApiDeps } from '../context.js';
 import { ApiError } from '../errors.js';
 import { errors, json, jsonBody, security } from '../openapi.js';
@@ -41,9 +40,6 @@ import {
 import { accountView } from '../views.js';
 import type { ContractTerms } from '../../ledger/contracts.js';
 import type { AccountSettings } from '../../ledger/ledger.js';
-
-/** A new account answers once its first allowance is written; a worker that is down does not block the answer for long. */
-const OPENING_WAIT_MS = 10_000;
 
 const tags = ['accounts'];
 
@@ -243,24 +239,10 @@ export function accountRoutes(app: ApiApp, deps: ApiDeps): void {
 
   const { ledger, temporal, catalog } = deps;
 
-  /** The account as the ledger and its workflow see it, and the workflow's own view (null when it cannot answer). */
-  async function readAccountWithWorkflow(accountId: string, now: Date): Promise<{ view: AccountView; workflow: AccountWorkflowView | null }> {
-    const [balance, workflow] = await Promise.all([ledger.balance({ accountId, now }), temporal.accountState(accountId)]);
-    return { view: accountView(balance, workflow, now), workflow };
-  }
-
+  /** The account as the ledger and its workflow (when it can answer) see it. */
   async function readAccount(accountId: string, now: Date): Promise<AccountView> {
-    return (await readAccountWithWorkflow(accountId, now)).view;
-  }
-
-  async function waitUntilOpen(accountId: string): Promise<void> {
-    const deadline = Date.now() + OPENING_WAIT_MS;
-    while (Date.now() < deadline) {
-      const state = await temporal.accountState(accountId);
-      if (state && state.status !== 'opening') return;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    deps.logger.warn({ accountId }, 'account is still opening: is a worker running?');
+    const [balance, workflow] = await Promise.all([ledger.balance({ accountId, now }), temporal.accountState(accountId)]);
+    return accountView(balance, workflow, now);
   }
 
   app.openapi(createAccount, async (c) => {
@@ -275,7 +257,7 @@ export function accountRoutes(app: ApiApp, deps: ApiDeps): void {
       unknownUsers: body.unknownUsers,
       now: startAt,
     });
-    await temporal.startAccount({
+    const workflow = await temporal.openAccount({
       accountId: body.accountId,
       planId: body.planId,
       seats: body.seats,
@@ -283,8 +265,9 @@ export function accountRoutes(app: ApiApp, deps: ApiDeps): void {
       startAt: startAt.toISOString(),
       trial: body.trial,
     });
-    await waitUntilOpen(body.accountId);
-    const { view: read, workflow } = await readAccountWithWorkflow(body.accountId, deps.now());
+    if (workflow === null) deps.logger.warn({ accountId: body.accountId }, 'account is still opening: is a worker running?');
+    const now = deps.now();
+    const read = accountView(await ledger.balance({ accountId: body.accountId, now }), workflow, now);
     const open = workflow !== null && workflow.status !== 'opening' ? workflow : null;
     const trialGranted = open?.trialGranted ?? false;
     const view = { ...read, trialGranted, trialNote: trialGranted ? null : trialRefusal(body.trial, body.planId, open !== null) };
