@@ -58,4 +58,16 @@ describe('audit', () => {
     expect(code).toBe(1);
     expect((JSON.parse(stdout) as { problems: unknown[] }).problems).toHaveLength(3);
   });
+
+  it('finds an entry and a billed subject that name no operation of their account', async () => {
+    const { rows } = await pool.query<{ grant_id: string }>("SELECT grant_id FROM grants WHERE account_id = 'audited' LIMIT 1");
+    await pool.query(
+      `INSERT INTO ledger_entries (account_id, operation_id, grant_id, kind, amount, held_change, occurred_at)
+       VALUES ('audited', 999999, $1, 'charge', -1, 0, now())`,
+      [rows[0]?.grant_id],
+    );
+    await pool.query("INSERT INTO billed_subjects (account_id, subject_group, subject_id, billed_at, operation_id) VALUES ('audited', 'g', 's-1', now(), 999999)");
+    const checks = (await ledger.audit({ accountId: 'audited' })).problems.map((problem) => problem.check);
+    expect(checks).toEqual(expect.arrayContaining(['entry_has_operation', 'billed_subject_has_operation']));
+  });
 });

@@ -138,6 +138,18 @@ const CHECKS: readonly { check: string; sql: string }[] = [
            WHERE ($1::text IS NULL OR c.account_id = $1) AND (r.covered > c.credits OR coalesce(e.returned, 0) > r.covered)`,
   },
   {
+    check: 'entry_has_operation',
+    sql: `SELECT e.account_id, 'entry ' || e.entry_id, format('%s entry names operation %s, which is not one of its account', e.kind, e.operation_id)
+            FROM ledger_entries e LEFT JOIN operations o ON o.operation_id = e.operation_id AND o.account_id = e.account_id
+           WHERE ($1::text IS NULL OR e.account_id = $1) AND e.operation_id IS NOT NULL AND o.operation_id IS NULL`,
+  },
+  {
+    check: 'billed_subject_has_operation',
+    sql: `SELECT b.account_id, 'subject ' || b.subject_id, format('billed by operation %s, which is not one of its account', b.operation_id)
+            FROM billed_subjects b LEFT JOIN operations o ON o.operation_id = b.operation_id AND o.account_id = b.account_id
+           WHERE ($1::text IS NULL OR b.account_id = $1) AND o.operation_id IS NULL`,
+  },
+  {
     check: 'grant_has_operation',
     sql: `SELECT g.account_id, 'grant ' || g.grant_id, 'no operation created it'
             FROM grants g LEFT JOIN operations o USING (operation_id)
