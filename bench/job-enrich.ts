@@ -242,7 +242,7 @@ async function runJobEnrich(context: BenchContext, shape: JobEnrichShape): Promi
 
     // The account, funded for every record of both jobs even if all were verified.
     const ledger = createLedger({ pool, catalog });
-    const jobs = createJobStore({ pool, ledger, catalog });
+    const jobs = createJobStore({ pool, ledger });
     const now = new Date();
     await ledger.createAccount({ accountId, planId: PLAN, users: [{ userId: ADMIN, role: 'admin' }, { userId: JOB_USER, role: 'member' }], now });
     await ledger.topUp({ accountId, userId: ADMIN, credits: unitPrice * (records + warmup), idempotencyKey: 'bench-funding', now });

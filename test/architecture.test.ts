@@ -58,9 +58,6 @@ const RULES: { from: RegExp; forbidden: RegExp; why: string }[] = [
   { from: /^(src\/temporal|workflows|activities)\//, forbidden: /^src\/(api|cli|devstack)\//, why: 'Temporal code knows no HTTP, CLI or dev stack' },
 ];
 
-/** Files outside the ledger that still use its internals (see the closing note of issue 12). */
-const INTERNALS_STILL_SHARED = ['src/jobs/jobs.ts'];
-
 describe('the architecture', () => {
   const graph = importGraph();
 
@@ -78,6 +75,6 @@ describe('the architecture', () => {
 
   it("keeps the ledger's internals to the ledger", () => {
     const users = [...graph].filter(([file, imports]) => !file.startsWith('src/ledger/') && imports.includes('src/ledger/internals.ts')).map(([file]) => file);
-    expect(users.sort()).toEqual(INTERNALS_STILL_SHARED);
+    expect(users).toEqual([]);
   });
 });

@@ -1,20 +1,18 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadCatalog } from '../src/catalog/catalog.js';
 import { createJobStore, type JobStore } from '../src/jobs/jobs.js';
 import { isLedgerError, type LedgerErrorCode } from '../src/ledger/errors.js';
 import type { Ledger } from '../src/ledger/ledger.js';
 import { credits, freshLedger } from './support/database.js';
 import { records } from './support/jobs.js';
 
-const catalog = loadCatalog();
 let ledger: Ledger;
 let pool: pg.Pool;
 let jobs: JobStore;
 
 beforeAll(async () => {
   ({ ledger, pool } = await freshLedger());
-  jobs = createJobStore({ pool, ledger, catalog });
+  jobs = createJobStore({ pool, ledger });
 });
 
 afterAll(async () => {

@@ -4,7 +4,6 @@ import { fileURLToPath } from 'node:url';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadCatalog } from '../src/catalog/catalog.js';
 import { createJobStore, type JobStore } from '../src/jobs/jobs.js';
 import type { Ledger } from '../src/ledger/ledger.js';
 import { startJob } from '../src/temporal/jobs.js';
@@ -13,7 +12,6 @@ import { ledgerChargedForJob, recordFacts } from './support/jobs.js';
 import { startProviderServer } from './support/provider-server.js';
 import { devServerEnvironment, eventually } from './support/temporal.js';
 
-const catalog = loadCatalog();
 const TASK_QUEUE = 'killed-workers';
 const RECORDS = 400;
 const KILLS = 3;
@@ -60,7 +58,7 @@ function startWorkerProcess(): ChildProcess {
 
 beforeAll(async () => {
   ({ ledger, pool, url: databaseUrl } = await freshLedger());
-  jobs = createJobStore({ pool, ledger, catalog });
+  jobs = createJobStore({ pool, ledger });
   env = await devServerEnvironment();
 });
 

@@ -109,7 +109,7 @@ describe('a batch of charges', () => {
 
   it("runs a charge and a job's hold charge of one account in one batch, each with its own outcome", async () => {
     const accountId = await account({ funds: 30 });
-    const jobs = createJobStore({ pool, ledger, catalog });
+    const jobs = createJobStore({ pool, ledger });
     const now = new Date('2026-01-02T00:00:00Z');
     await jobs.createJob({ accountId, jobId: `${accountId}-job`, feature: 'lead.email-finder', userId: 'member', idempotencyKey: 'job', records: records('r', 4), now });
     // The job holds 4 records at 5 credits: 20 of the 30; 10 are free for charges.

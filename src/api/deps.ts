@@ -30,7 +30,7 @@ export function createApiDeps(wiring: ApiWiring): ApiDeps {
   return {
     pool,
     ledger,
-    jobs: createJobStore({ pool, ledger, catalog }),
+    jobs: createJobStore({ pool, ledger }),
     catalog,
     health: createHealthWatch({
       probes: { database: probeDatabase(pool), temporal: temporalProbes.temporal, worker: temporalProbes.worker },

@@ -1,20 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { z } from 'zod';
-import type { Catalog, Feature } from '../catalog/catalog.js';
+import type { Feature } from '../catalog/catalog.js';
 import { appendEvent, type EventType } from '../events/outbox.js';
 import { withTransaction, type Queryable } from '../ledger/db.js';
 import { engineKeys } from '../ledger/keys.js';
 import type { JobRecordResult, StoredJobResults } from '../ledger/charges.js';
 import { LedgerError } from '../ledger/errors.js';
 import { parseInput } from '../ledger/inputs.js';
-import { authorizeSpend, hashRequest, lockAccount, readAccount, requireFeature } from '../ledger/internals.js';
 import type { HoldState, Ledger } from '../ledger/ledger.js';
 import { multiplyMicros, type Micros } from '../money.js';
 import { FAILED_OUTCOME } from '../providers/provider.js';
 import { canMoveJob, isFinalJobStatus, type FinalJobStatus, type JobStatus, type PauseReason } from '../contract/job-status.js';
 import { JOB_LIMITS } from '../contract/limits.js';
 import { appendRecordsInput, createJobInput } from './inputs.js';
+import { hashRequest } from '../ledger/request-hash.js';
 
 export interface JobProgress {
   total: number;
@@ -89,7 +89,7 @@ export type JobStore = ReturnType<typeof createJobStore>;
  * Jobs and their records in PostgreSQL. The workflow drives a job; this store makes each step one
  * transaction: reserving with the status change and its event, storing results with their charge.
  */
-export function createJobStore({ pool, ledger, catalog }: { pool: pg.Pool; ledger: Ledger; catalog: Catalog }) {
+export function createJobStore({ pool, ledger }: { pool: pg.Pool; ledger: Ledger }) {
   const transaction = <T>(work: (client: pg.PoolClient) => Promise<T>) => withTransaction(pool, work);
 
   async function readJob(client: Queryable, jobId: string, lock = false): Promise<JobRow> {
@@ -100,7 +100,7 @@ export function createJobStore({ pool, ledger, catalog }: { pool: pg.Pool; ledge
   }
 
   function enrichmentFeature(featureId: string): Feature {
-    const feature = requireFeature(catalog, featureId);
+    const feature = ledger.requireFeature(featureId);
     if (feature.kind !== 'enrichment' || !feature.chargeableOutcomes) {
       throw new LedgerError('VALIDATION_FAILED', `feature "${featureId}" is not an enrichment feature: bulk jobs call a provider per record`, {
         issues: [{ path: 'feature', message: 'must be an enrichment feature' }],
@@ -138,7 +138,7 @@ export function createJobStore({ pool, ledger, catalog }: { pool: pg.Pool; ledge
     const feature = enrichmentFeature(input.feature);
     const requestHash = hashRequest('job', { feature: input.feature, userId: input.userId, maxCredits: input.maxCredits, jobId: input.jobId, records: input.records });
     const jobId = await transaction(async (client) => {
-      const account = await lockAccount(client, input.accountId);
+      await ledger.within(client).lockAccountFor({ accountId: input.accountId });
       const existing = await client.query<{ job_id: string; request_hash: string }>(
         'SELECT job_id, request_hash FROM jobs WHERE account_id = $1 AND idempotency_key = $2',
         [input.accountId, input.idempotencyKey],
@@ -153,7 +153,7 @@ export function createJobStore({ pool, ledger, catalog }: { pool: pg.Pool; ledge
         }
         return { id: previous.job_id, replayed: true };
       }
-      await authorizeSpend(client, catalog, account, feature, input.userId, input.now, { register: true });
+      await ledger.within(client).authorizeSpender({ accountId: input.accountId, featureId: feature.id, userId: input.userId, now: input.now });
       const id = input.jobId ?? `job_${randomUUID()}`;
       const { rows } = await client.query<JobRow>(
         `INSERT INTO jobs (job_id, account_id, feature, user_id, idempotency_key, request_hash, max_credits, created_at, updated_at)
@@ -227,7 +227,7 @@ export function createJobStore({ pool, ledger, catalog }: { pool: pg.Pool; ledge
 
   /** An account's jobs, newest first. */
   async function listJobs(input: { accountId: string; status?: JobStatus; limit: number; now: Date }): Promise<JobView[]> {
-    await readAccount(pool, input.accountId);
+    await ledger.getAccount({ accountId: input.accountId });
     const { rows } = await pool.query<JobRow>(
       `SELECT ${JOB_COLUMNS} FROM jobs WHERE account_id = $1 AND ($2::text IS NULL OR status = $2)
         ORDER BY created_at DESC, job_id LIMIT $3`,

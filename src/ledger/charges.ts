@@ -8,9 +8,10 @@ import type { Catalog } from '../catalog/catalog.js';
 import { multiplyMicros, type Micros } from '../money.js';
 import type { Queryable } from './db.js';
 import type { chargeInput } from './inputs.js';
-import { hashRequest, requireFeature, requireUnitPrice, type Replayable } from './internals.js';
+import { requireFeature, requireUnitPrice, type Replayable } from './internals.js';
 import { callLedger, json, unwrap, type Outcome } from './refusals.js';
 import type { z } from 'zod';
+import { hashRequest } from '../ledger/request-hash.js';
 
 export interface ChargeResult {
   chargeId: string;

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { Catalog, Feature } from '../catalog/catalog.js';
 import type { GrantSource } from '../contract/fields.js';
 import type { Micros } from '../money.js';
@@ -47,23 +46,6 @@ export async function readAccount(client: Queryable, accountId: string): Promise
 }
 
 export type Replayable<R> = R & { replayed: boolean };
-
-/** A stable digest of what defines a request, to tell a replay from a reused key. */
-export function hashRequest(kind: string, request: Record<string, unknown>): string {
-  return createHash('sha256').update(kind).update('\n').update(stableJson(request)).digest('hex');
-}
-
-function stableJson(value: unknown): string {
-  if (value instanceof Date) return JSON.stringify(value.toISOString());
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, field]) => field !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([key, field]) => `${JSON.stringify(key)}:${stableJson(field)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
 
 /**
  * Gating, known users and the per-user switch for a spend, a reservation or an estimate, in one

@@ -27,7 +27,6 @@ import { LIMITS } from '../contract/limits.js';
 import {
   authorizeSpend,
   DEFAULT_PRIORITY,
-  hashRequest,
   lockAccount,
   readAccount,
   requireFeature,
@@ -57,6 +56,7 @@ import { createReports } from './reports.js';
 import { auditLedger } from './audit.js';
 import type { Queryable } from './db.js';
 import type { z } from 'zod';
+import { hashRequest } from '../ledger/request-hash.js';
 
 export { DEFAULT_PRIORITY, type GrantResult };
 export type { ChargeResult, HoldChargeResult };
@@ -205,6 +205,24 @@ function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transa
       }
       return toAccountResult(account, true);
     });
+  }
+
+  /**
+   * Takes the account's lock for the caller's transaction (use `within(client)`), so that what the
+   * caller writes next about the account (a job, its records) is ordered with the account's spends.
+   */
+  async function lockAccountFor(raw: { accountId: string }): Promise<void> {
+    const { accountId } = parseInput(accountRefInput, raw);
+    await lockAccount(pool, accountId);
+  }
+
+  /**
+   * Gating, known users and the per-user switch for a spend that is about to be reserved (a job):
+   * refuses as a charge would, and registers an unknown user when the account says so.
+   */
+  async function authorizeSpender(input: { accountId: string; featureId: string; userId: string; now: Date }): Promise<void> {
+    const account = await readAccount(pool, input.accountId);
+    await authorizeSpend(pool, catalog, account, requireFeature(catalog, input.featureId), input.userId, input.now, { register: true });
   }
 
   /** The account's plan, seats, time zone and status, without reading its grants. */
@@ -530,6 +548,10 @@ function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transa
     ...operatorOperations(catalog, pool),
     createAccount,
     getAccount,
+    lockAccountFor,
+    authorizeSpender,
+    /** The catalog's feature, or UNKNOWN_FEATURE. */
+    requireFeature: (featureId: string) => requireFeature(catalog, featureId),
     setUser,
     updateSettings,
     getSettings,

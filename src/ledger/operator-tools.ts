@@ -10,7 +10,6 @@ import type { Queryable } from './db.js';
 import { accountAtInput, adjustmentInput, contractInput, parseInput, refundInput } from './inputs.js';
 import {
   DEFAULT_PRIORITY,
-  hashRequest,
   readAccount,
   requireFeature,
   type Replayable,
@@ -18,6 +17,7 @@ import {
 import { runGrant, type GrantResult } from './grants.js';
 import { callLedger, json } from './refusals.js';
 import type { z } from 'zod';
+import { hashRequest } from '../ledger/request-hash.js';
 
 export type AdjustmentInput = z.input<typeof adjustmentInput>;
 export type RefundInput = z.input<typeof refundInput>;

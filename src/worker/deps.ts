@@ -36,7 +36,7 @@ export function createWorkerDeps(wiring: WorkerWiring): ActivityDeps {
     pool,
     ledger,
     catalog,
-    jobs: createJobStore({ pool, ledger, catalog }),
+    jobs: createJobStore({ pool, ledger }),
     provider,
     batchConcurrency: wiring.batchConcurrency ?? JOB_BATCH_DEFAULTS.batchConcurrency,
     flushSize: wiring.flushSize ?? JOB_BATCH_DEFAULTS.flushSize,

@@ -123,7 +123,7 @@ export function useWorkerStack(options: WorkerStackOptions): () => WorkerStack {
     const { ledger, pool } = await freshLedger();
     started.pool = pool;
     const catalog = loadCatalog();
-    const jobs = createJobStore({ pool, ledger, catalog });
+    const jobs = createJobStore({ pool, ledger });
     const env = await (options.server === 'dev' ? devServerEnvironment() : timeSkippingEnvironment());
     started.env = env;
     const worker = await runWorker(env, options.taskQueue, { ...options.worker, ledger, catalog, pool });
