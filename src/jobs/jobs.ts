@@ -138,7 +138,7 @@ export function createJobStore({ pool, ledger }: { pool: pg.Pool; ledger: Ledger
     const feature = enrichmentFeature(input.feature);
     const requestHash = hashRequest('job', { feature: input.feature, userId: input.userId, maxCredits: input.maxCredits, jobId: input.jobId, records: input.records });
     const jobId = await transaction(async (client) => {
-      await ledger.within(client).lockAccountFor({ accountId: input.accountId });
+      const account = await ledger.within(client).lockAccountFor({ accountId: input.accountId });
       const existing = await client.query<{ job_id: string; request_hash: string }>(
         'SELECT job_id, request_hash FROM jobs WHERE account_id = $1 AND idempotency_key = $2',
         [input.accountId, input.idempotencyKey],
@@ -153,7 +153,7 @@ export function createJobStore({ pool, ledger }: { pool: pg.Pool; ledger: Ledger
         }
         return { id: previous.job_id, replayed: true };
       }
-      await ledger.within(client).authorizeSpender({ accountId: input.accountId, featureId: feature.id, userId: input.userId, now: input.now });
+      await ledger.within(client).authorizeSpender({ account, featureId: feature.id, userId: input.userId, now: input.now });
       const id = input.jobId ?? `job_${randomUUID()}`;
       const { rows } = await client.query<JobRow>(
         `INSERT INTO jobs (job_id, account_id, feature, user_id, idempotency_key, request_hash, max_credits, created_at, updated_at)

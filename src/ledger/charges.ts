@@ -11,7 +11,7 @@ import type { chargeInput } from './inputs.js';
 import { requireFeature, requireUnitPrice, type Replayable } from './internals.js';
 import { callLedger, json, unwrap, type Outcome } from './refusals.js';
 import type { z } from 'zod';
-import { hashRequest } from '../ledger/request-hash.js';
+import { hashRequest } from './request-hash.js';
 
 export interface ChargeResult {
   chargeId: string;

@@ -56,7 +56,7 @@ import { createReports } from './reports.js';
 import { auditLedger } from './audit.js';
 import type { Queryable } from './db.js';
 import type { z } from 'zod';
-import { hashRequest } from '../ledger/request-hash.js';
+import { hashRequest } from './request-hash.js';
 
 export { DEFAULT_PRIORITY, type GrantResult };
 export type { ChargeResult, HoldChargeResult };
@@ -152,6 +152,9 @@ export interface LedgerDeps {
 export type Ledger = ReturnType<typeof createLedger>;
 export type LedgerOperations = ReturnType<typeof ledgerOperations>;
 
+/** An account row locked by `lockAccountFor` in the caller's transaction. */
+export type LockedAccount = AccountRow;
+
 export type Transaction = <T>(work: (client: Queryable) => Promise<T>) => Promise<T>;
 
 /** The ledger: every operation is one PostgreSQL transaction, and every mutation is idempotent. */
@@ -211,18 +214,17 @@ function ledgerOperations(catalog: Catalog, pool: Queryable, transaction: Transa
    * Takes the account's lock for the caller's transaction (use `within(client)`), so that what the
    * caller writes next about the account (a job, its records) is ordered with the account's spends.
    */
-  async function lockAccountFor(raw: { accountId: string }): Promise<void> {
+  async function lockAccountFor(raw: { accountId: string }): Promise<LockedAccount> {
     const { accountId } = parseInput(accountRefInput, raw);
-    await lockAccount(pool, accountId);
+    return lockAccount(pool, accountId);
   }
 
   /**
    * Gating, known users and the per-user switch for a spend that is about to be reserved (a job):
    * refuses as a charge would, and registers an unknown user when the account says so.
    */
-  async function authorizeSpender(input: { accountId: string; featureId: string; userId: string; now: Date }): Promise<void> {
-    const account = await readAccount(pool, input.accountId);
-    await authorizeSpend(pool, catalog, account, requireFeature(catalog, input.featureId), input.userId, input.now, { register: true });
+  async function authorizeSpender(input: { account: LockedAccount; featureId: string; userId: string; now: Date }): Promise<void> {
+    await authorizeSpend(pool, catalog, input.account, requireFeature(catalog, input.featureId), input.userId, input.now, { register: true });
   }
 
   /** The account's plan, seats, time zone and status, without reading its grants. */

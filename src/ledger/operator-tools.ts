@@ -17,7 +17,7 @@ import {
 import { runGrant, type GrantResult } from './grants.js';
 import { callLedger, json } from './refusals.js';
 import type { z } from 'zod';
-import { hashRequest } from '../ledger/request-hash.js';
+import { hashRequest } from './request-hash.js';
 
 export type AdjustmentInput = z.input<typeof adjustmentInput>;
 export type RefundInput = z.input<typeof refundInput>;
