@@ -9,7 +9,7 @@ import { withTransaction, type Queryable } from '../src/ledger/db.js';
 import { isLedgerError } from '../src/ledger/errors.js';
 import { engineKeys } from '../src/ledger/keys.js';
 import type { Ledger, LedgerOperations } from '../src/ledger/ledger.js';
-import type { ContractInput, ContractOutcome, ContractResult } from '../src/ledger/operator-tools.js';
+import type { ContractInput, ContractOutcome, ContractResult } from '../src/ledger/contracts.js';
 import type { Micros } from '../src/money.js';
 import { asActivityFailure } from './failures.js';
 

@@ -8,7 +8,7 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadCatalog } from '../src/catalog/catalog.js';
 import { createJobStore } from '../src/jobs/jobs.js';
-import { chargeItem, runChargeBatch, type BatchOutcome, type ChargeItem, type JobResultsItem } from '../src/ledger/charges.js';
+import { chargeItem, runChargeBatch, type BatchOutcome, type ChargeItem, type JobResultsItem } from '../src/ledger/charge-batch.js';
 import { createGroupCommit } from '../src/ledger/group-commit.js';
 import { chargeInput, parseInput } from '../src/ledger/inputs.js';
 import { createLedger, type Ledger } from '../src/ledger/ledger.js';

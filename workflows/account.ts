@@ -13,7 +13,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { AccountActivities, PlanTerms } from '../activities/account-activities.js';
-import type { ContractOutcome } from '../src/ledger/operator-tools.js';
+import type { ContractOutcome } from '../src/ledger/contracts.js';
 import { formatCredits } from '../src/money.js';
 import { LIMITS } from '../src/contract/limits.js';
 import { periodAt, periodByIndex } from '../src/periods/periods.js';

@@ -1,167 +1,23 @@
-/**
- * A charge is one call to `credits_charge_batch` (migrations 1730000000007 and 0012), a batch of
- * charges and job flushes at a time: Node validates and prices, SQL applies the rules (idempotency,
- * gating, the user switch, the re-export window, spending order, no overdraft, balance alerts)
- * under the account's lock.
- */
-import type { Catalog } from '../catalog/catalog.js';
-import { multiplyMicros, type Micros } from '../money.js';
-import type { Queryable } from './db.js';
-import type { chargeInput } from './inputs.js';
-import { requireFeature, requireUnitPrice, type Replayable } from './internals.js';
-import { callLedger, json, unwrap, type Outcome } from './refusals.js';
+/** A charge, and a job's flush: each one item of a group-commit batch (src/ledger/charge-batch.ts). */
 import type { z } from 'zod';
-import { hashRequest } from './request-hash.js';
+import { chargeItem, type ChargeResult, type JobResultsItem, type StoredJobResults } from './charge-batch.js';
+import { chargeInput, parseInput } from './inputs.js';
+import type { Replayable } from './internals.js';
+import { unwrap } from './refusals.js';
+import type { LedgerScope } from './scope.js';
 
-export interface ChargeResult {
-  chargeId: string;
-  feature: string;
-  credits: Micros;
-  billableQuantity: number;
-  freeQuantity: number;
-  balance: { available: Micros };
-}
+export type ChargeInput = z.input<typeof chargeInput>;
 
-/** What `credits_charge_one` reads of one charge: validated, priced and hashed. */
-export interface ChargeItem {
-  kind: 'charge';
-  accountId: string;
-  origin: string;
-  idempotencyKey: string;
-  requestHash: string;
-  userId: string;
-  feature: string;
-  /** The plans whose features include `feature`: gating checks the account's plan against them. */
-  plans: string[];
-  unitPrice: Micros;
-  quantity: number | null;
-  subjectIds: string[] | null;
-  subjectGroup: string;
-  windowDays: number | null;
-  now: string;
-}
-
-export type ChargeOutcome = Outcome<Replayable<ChargeResult>>;
-
-/** One result of a job's record, as a flush stores it. */
-export interface JobRecordResult {
-  seq: number;
-  recordId: string;
-  outcome: string;
-  data: unknown;
+/** One round trip: `credits_charge_batch` applies every rule, in a batch with concurrent charges. */
+export async function charge(scope: LedgerScope, raw: ChargeInput): Promise<Replayable<ChargeResult>> {
+  const item = chargeItem(scope.catalog, parseInput(chargeInput, raw));
+  return unwrap(await scope.inBatch(item));
 }
 
 /**
- * What `credits_store_job_results` reads of a job's flush: its results, and which outcomes of its
- * feature are charged. Its hold charge shares a batch with the account's other charges.
+ * A job's flush (its results stored, its chargeable records charged on its hold) in one round
+ * trip, in a batch with the account's concurrent charges.
  */
-export interface JobResultsItem {
-  kind: 'job_results';
-  accountId: string;
-  jobId: string;
-  results: readonly JobRecordResult[];
-  chargeableOutcomes: readonly string[];
-  /** The outcome counted as `failed` (the provider could not answer). */
-  failedOutcome: string;
-  now: string;
+export async function storeJobResults(scope: LedgerScope, item: JobResultsItem): Promise<StoredJobResults> {
+  return unwrap(await scope.inBatch(item));
 }
-
-export interface StoredJobResults {
-  stored: number;
-  verified: number;
-  notFound: number;
-  failed: number;
-  credits: Micros;
-  /** The hold could not pay for these chargeable results; they were not stored and stay pending. */
-  unpaid: number;
-  /** The job's cancellation was asked for: nothing was stored or charged, and the batch must stop. */
-  cancelled: boolean;
-}
-
-/** What one batch (one transaction) holds: charges and job flushes, of one or more accounts. */
-export type BatchItem = ChargeItem | JobResultsItem;
-/** One outcome per item of a batch: the charge's, or the flush's. */
-export type BatchOutcome = ChargeOutcome | Outcome<StoredJobResults>;
-
-/** Runs one item in a batch and answers its own outcome, of its kind. */
-export interface BatchRunner {
-  (item: ChargeItem): Promise<ChargeOutcome>;
-  (item: JobResultsItem): Promise<Outcome<StoredJobResults>>;
-}
-
-/** `credits_charge_batch` answers each item with the outcome of its kind. */
-export const batchRunner = (run: (item: BatchItem) => Promise<BatchOutcome>): BatchRunner => run as BatchRunner;
-
-/** Prices and hashes a parsed charge; refuses an unknown feature or variant before any query. */
-export function chargeItem(catalog: Catalog, input: z.output<typeof chargeInput>): ChargeItem {
-  const feature = requireFeature(catalog, input.feature);
-  const unitPrice = requireUnitPrice(catalog, feature, input.variant);
-  // The most this charge can cost must be an exact amount; the SQL multiplies the billable part.
-  multiplyMicros(unitPrice, input.subjectIds?.length ?? input.quantity ?? 1);
-  const { idempotencyKey, origin, now, accountId, ...request } = input;
-  return {
-    kind: 'charge',
-    accountId,
-    origin,
-    idempotencyKey,
-    requestHash: hashRequest('charge', request),
-    userId: input.userId,
-    feature: feature.id,
-    plans: catalog.plansWith(feature),
-    unitPrice,
-    quantity: input.subjectIds ? null : (input.quantity ?? 1),
-    subjectIds: input.subjectIds ?? null,
-    subjectGroup: catalog.subjectGroup(feature),
-    windowDays: feature.reexportWindowDays ?? null,
-    now: now.toISOString(),
-  };
-}
-
-/** Runs a batch's items in arrival order in one transaction (one round trip); one outcome per item. */
-export async function runChargeBatch(client: Queryable, catalog: Catalog, items: readonly BatchItem[]): Promise<BatchOutcome[]> {
-  // Named: each connection prepares it once.
-  const { rows } = await client.query<{ outcomes: BatchOutcome[] }>({
-    name: 'credits_charge_batch',
-    text: 'SELECT credits_charge_batch($1::jsonb, $2::jsonb) AS outcomes',
-    values: [JSON.stringify(items), unitPrices(catalog)],
-  });
-  const outcomes = rows[0]?.outcomes;
-  if (outcomes?.length !== items.length) throw new Error(`invariant: ${items.length} batch items answered ${String(outcomes?.length)} outcomes`);
-  return outcomes;
-}
-
-export interface HoldChargeResult {
-  chargeId: string;
-  holdId: string;
-  credits: Micros;
-}
-
-/** What `credits_hold_charge` reads of one charge of a hold's feature. */
-export interface HoldChargeItem {
-  accountId: string;
-  holdId: string;
-  quantity: number;
-  idempotencyKey: string;
-  origin: string;
-  requestHash: string;
-  now: string;
-}
-
-/** Each feature's unit price, as `credits_hold_charge` takes them (it learns the hold's feature itself). */
-const pricesOf = new WeakMap<Catalog, string>();
-function unitPrices(catalog: Catalog): string {
-  let prices = pricesOf.get(catalog);
-  if (prices === undefined) {
-    prices = JSON.stringify(Object.fromEntries([...catalog.features.values()].map((feature) => [feature.id, feature.unitPrice])));
-    pricesOf.set(catalog, prices);
-  }
-  return prices;
-}
-
-/** Charges a hold in one round trip; the result, or the refusal as a LedgerError. */
-export function runHoldCharge(client: Queryable, catalog: Catalog, item: HoldChargeItem): Promise<Replayable<HoldChargeResult>> {
-  return callLedger(client, 'credits_hold_charge', [json(item), { value: unitPrices(catalog), type: 'jsonb' }]);
-}
-
-/** The charge's result, or its refusal as a LedgerError. */
-export const chargeResult = (outcome: ChargeOutcome): Replayable<ChargeResult> => unwrap(outcome);

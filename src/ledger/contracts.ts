@@ -6,8 +6,16 @@
  * feature-restricted allowances, and adds its extra features to what the plan gates (the gating
  * itself is `credits_authorize_spend`, in SQL, with the same rule for the contract in force).
  */
+import type { z } from 'zod';
 import { multiplyMicros, type Micros } from '../money.js';
 import type { Queryable } from './db.js';
+import { accountAtInput, contractInput, parseInput } from './inputs.js';
+import { readAccount, requireFeature, type Replayable } from './internals.js';
+import { callLedger, json } from './refusals.js';
+import { hashRequest } from './request-hash.js';
+import type { LedgerScope } from './scope.js';
+
+export type ContractInput = z.input<typeof contractInput>;
 
 export interface ContractTerms {
   contractId: string;
@@ -17,6 +25,17 @@ export interface ContractTerms {
   effectiveFrom: string;
   operator: string;
   reason: string;
+}
+
+export interface ContractResult extends ContractTerms {
+  accountId: string;
+  /** What applying the terms did, once the account workflow has (a replay answers it too). */
+  outcome?: ContractOutcome;
+}
+
+export interface ContractOutcome {
+  grantedNow: Micros;
+  nextAllowance: Micros;
 }
 
 export interface Allowance {
@@ -69,4 +88,44 @@ export function contractAllowances(planAllowances: readonly Allowance[], contrac
   if (!contract?.allowance) return planAllowances.map((allowance) => ({ ...allowance }));
   const own = contract.allowance.perSeat ? multiplyMicros(contract.allowance.credits, seats) : contract.allowance.credits;
   return [{ amount: own, features: null }, ...planAllowances.filter((allowance) => allowance.features !== null).map((allowance) => ({ ...allowance }))];
+}
+
+/**
+ * Records contract terms from `effectiveFrom` (which the account workflow chooses: now, or its
+ * next period's start). A replay of the same request answers the terms first recorded.
+ */
+export async function setContract(scope: LedgerScope, raw: ContractInput): Promise<Replayable<ContractResult>> {
+  const input = parseInput(contractInput, raw);
+  for (const featureId of input.extraFeatures) requireFeature(scope.catalog, featureId);
+  const { idempotencyKey, origin, now, accountId, operator, reason, allowance, extraFeatures, effective } = input;
+  return callLedger(scope.db, 'credits_set_contract', [
+    json({
+      accountId,
+      origin,
+      idempotencyKey,
+      requestHash: hashRequest('contract', { allowance, extraFeatures, effective }),
+      allowance,
+      extraFeatures,
+      effectiveFrom: input.effectiveFrom.toISOString(),
+      operator,
+      reason,
+      now: now.toISOString(),
+    }),
+  ]);
+}
+
+/** Stores what applying contract `contractId` did with its operation's result, for replays to answer. */
+export async function completeContract(scope: LedgerScope, raw: { accountId: string; contractId: string; outcome: ContractOutcome }): Promise<void> {
+  await scope.db.query(
+    `UPDATE operations o SET result = o.result || jsonb_build_object('outcome', $3::jsonb)
+       FROM account_contracts c WHERE c.contract_id = $2 AND c.account_id = $1 AND o.operation_id = c.operation_id`,
+    [raw.accountId, raw.contractId, JSON.stringify(raw.outcome)],
+  );
+}
+
+/** The contract in force at `now` and the one scheduled after it, if any. */
+export async function contract(scope: LedgerScope, raw: { accountId: string; now: Date }): Promise<{ accountId: string; inForce: ContractTerms | null; scheduled: ContractTerms | null }> {
+  const { accountId, now } = parseInput(accountAtInput, raw);
+  await readAccount(scope.db, accountId);
+  return { accountId, inForce: await contractAt(scope.db, accountId, now), scheduled: await scheduledContract(scope.db, accountId, now) };
 }

@@ -3,11 +3,18 @@
  * promo, an admin's purchase, or an operator's adjustment. Node validates; SQL applies the account's
  * lock, the idempotency key, the admin rule for purchases and the one trial per account.
  */
+import type { z } from 'zod';
 import type { GrantSource } from '../contract/fields.js';
 import type { Micros } from '../money.js';
 import type { Queryable } from './db.js';
-import type { Replayable } from './internals.js';
+import { grantInput, parseInput, topUpInput } from './inputs.js';
+import { DEFAULT_PRIORITY, requireFeature, type Replayable } from './internals.js';
 import { callLedger, json } from './refusals.js';
+import { hashRequest } from './request-hash.js';
+import type { LedgerScope } from './scope.js';
+
+export type GrantInput = z.input<typeof grantInput>;
+export type TopUpInput = z.input<typeof topUpInput>;
 
 export interface GrantResult {
   grantId: string;
@@ -44,4 +51,48 @@ export type GrantOutcomeResult = GrantResult & { balance?: { available: Micros }
 /** Grants in one round trip; the result, or the refusal as a LedgerError. */
 export function runGrant(client: Queryable, item: GrantItem): Promise<Replayable<GrantOutcomeResult>> {
   return callLedger(client, 'credits_grant', [json(item)]);
+}
+
+/** One round trip: `credits_grant`. */
+export async function grant(scope: LedgerScope, raw: GrantInput): Promise<Replayable<GrantResult>> {
+  const input = parseInput(grantInput, raw);
+  for (const featureId of input.features ?? []) requireFeature(scope.catalog, featureId);
+  const { idempotencyKey, origin, now, accountId, ...request } = input;
+  return runGrant(scope.db, {
+    kind: 'grant',
+    accountId,
+    origin,
+    idempotencyKey,
+    requestHash: hashRequest('grant', request),
+    source: input.source,
+    credits: input.credits,
+    priority: input.priority ?? DEFAULT_PRIORITY[input.source],
+    effectiveAt: input.effectiveAt.toISOString(),
+    expiresAt: input.expiresAt?.toISOString() ?? null,
+    features: input.features ?? null,
+    now: now.toISOString(),
+  });
+}
+
+/** One round trip: `credits_grant` refuses a buyer who is not an admin. */
+export async function topUp(scope: LedgerScope, raw: TopUpInput): Promise<Replayable<GrantResult & { balance: { available: Micros } }>> {
+  const input = parseInput(topUpInput, raw);
+  const { idempotencyKey, origin, now, accountId, ...request } = input;
+  const { balance, ...granted } = await runGrant(scope.db, {
+    kind: 'top_up',
+    accountId,
+    origin,
+    idempotencyKey,
+    requestHash: hashRequest('top_up', request),
+    source: 'purchase',
+    credits: input.credits,
+    priority: DEFAULT_PRIORITY.purchase,
+    effectiveAt: now.toISOString(),
+    expiresAt: input.expiresAt?.toISOString() ?? null,
+    features: null,
+    userId: input.userId,
+    now: now.toISOString(),
+  });
+  if (!balance) throw new Error('invariant: a top-up answered no balance');
+  return { ...granted, balance };
 }
