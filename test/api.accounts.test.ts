@@ -257,6 +257,10 @@ describe('the HTTP surface', () => {
     expect(document.paths['/v1/accounts/{accountId}/charges']?.post?.responses).toHaveProperty('402');
     expect(document.paths['/v1/accounts/{accountId}/charges/{chargeId}/refunds']?.post?.responses).toHaveProperty('409');
     expect(document.components.securitySchemes).toHaveProperty('bearer');
+    // A schema nested in another is the same named component, not a copy written inline.
+    const schemas = (document.components as { schemas: Record<string, { properties?: Record<string, { items?: { $ref?: string } }> }> }).schemas;
+    expect(schemas.JobList?.properties?.jobs?.items?.$ref).toBe('#/components/schemas/Job');
+    expect(Object.keys(schemas)).toEqual(expect.arrayContaining(['Job', 'Account', 'CreatedAccount', 'Charge', 'Error', 'LedgerPage', 'EventPage']));
   });
 
   it('gives a request id and answers unknown routes, bad JSON, wrong media types and big bodies with 4xx errors', async () => {

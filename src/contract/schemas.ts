@@ -46,7 +46,7 @@ export const ErrorResponse = z
       message: z.string(),
       details: z.record(z.string(), z.unknown()),
     }),
-  });
+  }).meta({ id: 'Error' });
 export type ErrorBody = z.infer<typeof ErrorResponse>;
 
 // ---- catalog
@@ -75,7 +75,7 @@ export const CatalogResponse = z
         period: z.record(z.string(), z.unknown()),
       }),
     ),
-  });
+  }).meta({ id: 'Catalog' });
 export type CatalogView = z.infer<typeof CatalogResponse>;
 
 // ---- accounts
@@ -90,7 +90,7 @@ export const CreateAccountRequest = z
     trial: z.boolean().default(false),
     users: users.default([]),
     unknownUsers: unknownUsersPolicy.default('refuse').meta({ description: 'A spend by a user not in `users`: refused with 404 UNKNOWN_USER, or registers them as a member' }),
-  });
+  }).meta({ id: 'CreateAccountRequest' });
 export type CreateAccountBody = z.input<typeof CreateAccountRequest>;
 
 const GrantView = z.object({
@@ -122,50 +122,50 @@ export const AccountResponse = z
       bySource: z.object(Object.fromEntries(GRANT_SOURCES.map((source) => [source, credits])) as Record<(typeof GRANT_SOURCES)[number], typeof credits>),
     }),
     grants: z.array(GrantView),
-  });
+  }).meta({ id: 'Account' });
 export type AccountView = z.infer<typeof AccountResponse>;
 
 export const CreateAccountResponse = AccountResponse.extend({
   trialGranted: z.boolean().meta({ description: 'Whether this subscription got the plan trial' }),
   trialNote: z.string().nullable().meta({ description: 'Why not, when it did not' }),
-});
+}).meta({ id: 'CreatedAccount' });
 export type CreatedAccountView = z.infer<typeof CreateAccountResponse>;
 
-export const ChangePlanRequest = z.strictObject({ planId, seats: seats.default(1) });
+export const ChangePlanRequest = z.strictObject({ planId, seats: seats.default(1) }).meta({ id: 'ChangePlanRequest' });
 export type ChangePlanBody = z.input<typeof ChangePlanRequest>;
 export const ChangePlanResponse = z
-  .object({ effective: z.enum(CONTRACT_EFFECTS), planId: z.string(), seats: z.number().int(), grantedNow: credits, effectiveAt: z.string() });
+  .object({ effective: z.enum(CONTRACT_EFFECTS), planId: z.string(), seats: z.number().int(), grantedNow: credits, effectiveAt: z.string() }).meta({ id: 'ChangePlanResult' });
 export type ChangePlanView = z.infer<typeof ChangePlanResponse>;
 
-export const CancelAccountResponse = z.object({ status: z.enum(ACCOUNT_STATUSES), endsAt: z.string() });
+export const CancelAccountResponse = z.object({ status: z.enum(ACCOUNT_STATUSES), endsAt: z.string() }).meta({ id: 'CancelAccountResult' });
 export type CancelAccountView = z.infer<typeof CancelAccountResponse>;
 
-export const SetUserRequest = z.strictObject({ role, creditsAllowed: z.boolean() });
+export const SetUserRequest = z.strictObject({ role, creditsAllowed: z.boolean() }).meta({ id: 'SetUserRequest' });
 export type SetUserBody = z.input<typeof SetUserRequest>;
-export const UserResponse = z.object({ accountId: z.string(), userId: z.string(), role, creditsAllowed: z.boolean() });
+export const UserResponse = z.object({ accountId: z.string(), userId: z.string(), role, creditsAllowed: z.boolean() }).meta({ id: 'User' });
 export type UserView = z.infer<typeof UserResponse>;
 export const UsersResponse = z
   .object({
     accountId: z.string(),
     unknownUsers: unknownUsersPolicy,
     users: z.array(z.object({ userId: z.string(), role, creditsAllowed: z.boolean(), updatedAt: z.string() })),
-  });
+  }).meta({ id: 'Users' });
 export type UsersView = z.infer<typeof UsersResponse>;
 export const AccountSettingsRequest = z
   .strictObject({
     unknownUsers: unknownUsersPolicy.optional(),
     lowBalanceCredits: credits.nullable().optional().meta({ description: 'balance.low fires when the available balance falls to or below this; null: 10 % of the period allowance' }),
-  });
+  }).meta({ id: 'AccountSettingsRequest' });
 export type AccountSettingsBody = z.input<typeof AccountSettingsRequest>;
 export const AccountSettingsResponse = z
-  .object({ accountId: z.string(), unknownUsers: unknownUsersPolicy, lowBalanceCredits: credits.nullable() });
+  .object({ accountId: z.string(), unknownUsers: unknownUsersPolicy, lowBalanceCredits: credits.nullable() }).meta({ id: 'AccountSettings' });
 export type AccountSettingsView = z.infer<typeof AccountSettingsResponse>;
 
 export const TopUpRequest = z
-  .strictObject({ credits: positiveCredits, userId, idempotencyKey, expiresAt: isoInstant.optional() });
+  .strictObject({ credits: positiveCredits, userId, idempotencyKey, expiresAt: isoInstant.optional() }).meta({ id: 'TopUpRequest' });
 export type TopUpBody = z.input<typeof TopUpRequest>;
 export const TopUpResponse = z
-  .object({ grantId: z.string(), credits, expiresAt: z.string().nullable(), balance: z.object({ available: credits }) });
+  .object({ grantId: z.string(), credits, expiresAt: z.string().nullable(), balance: z.object({ available: credits }) }).meta({ id: 'TopUpResult' });
 export type TopUpView = z.infer<typeof TopUpResponse>;
 
 
@@ -180,7 +180,7 @@ export const AdjustmentRequest = z
       ...attribution, idempotencyKey,
     }),
     z.strictObject({ action: z.literal('remove'), grantId, credits: positiveCredits, ...attribution, idempotencyKey }),
-  ]);
+  ]).meta({ id: 'AdjustmentRequest' });
 export type AdjustmentBody = z.input<typeof AdjustmentRequest>;
 export const AdjustmentResponse = z
   .object({
@@ -189,11 +189,11 @@ export const AdjustmentResponse = z
     credits,
     grant: z.object({ grantId: z.string(), source: z.enum(GRANT_SOURCES), amount: credits, remaining: credits, effectiveAt: z.string(), expiresAt: z.string().nullable() }),
     balance: z.object({ available: credits }),
-  });
+  }).meta({ id: 'Adjustment' });
 export type AdjustmentView = z.infer<typeof AdjustmentResponse>;
 
 export const RefundRequest = z
-  .strictObject({ credits: positiveCredits.optional().meta({ description: 'Omitted: everything of the charge not refunded yet' }), ...attribution, idempotencyKey });
+  .strictObject({ credits: positiveCredits.optional().meta({ description: 'Omitted: everything of the charge not refunded yet' }), ...attribution, idempotencyKey }).meta({ id: 'RefundRequest' });
 export type RefundBody = z.input<typeof RefundRequest>;
 export const RefundResponse = z
   .object({
@@ -205,7 +205,7 @@ export const RefundResponse = z
     grants: z.array(z.object({ grantId: z.string(), credits, returned: z.boolean() })),
     charge: z.object({ credits, refunded: credits, refundable: credits }),
     balance: z.object({ available: credits }),
-  });
+  }).meta({ id: 'Refund' });
 export type RefundView = z.infer<typeof RefundResponse>;
 
 export const ContractRequest = z
@@ -218,7 +218,7 @@ export const ContractRequest = z
     extraFeatures: extraFeatures.default([]).meta({ description: 'Features on top of the plan' }),
     effective: z.enum(CONTRACT_EFFECTS).default('next_period'),
     ...attribution, idempotencyKey,
-  });
+  }).meta({ id: 'ContractRequest' });
 export type ContractBody = z.input<typeof ContractRequest>;
 export const ContractChangeResponse = z
   .object({
@@ -227,7 +227,7 @@ export const ContractChangeResponse = z
     effectiveAt: z.string(),
     grantedNow: credits.meta({ description: 'Credits granted now for the rest of the period (an increase effective now)' }),
     nextAllowance: credits.meta({ description: "The next period's allowance under the new terms" }),
-  });
+  }).meta({ id: 'ContractChange' });
 export type ContractChangeView = z.infer<typeof ContractChangeResponse>;
 const ContractTermsView = z.object({
   contractId: z.string(),
@@ -238,13 +238,13 @@ const ContractTermsView = z.object({
   reason: z.string(),
 });
 export const ContractResponse = z
-  .object({ accountId: z.string(), inForce: ContractTermsView.nullable(), scheduled: ContractTermsView.nullable() });
+  .object({ accountId: z.string(), inForce: ContractTermsView.nullable(), scheduled: ContractTermsView.nullable() }).meta({ id: 'Contract' });
 export type ContractView = z.infer<typeof ContractResponse>;
 
 
 export const ChargeRequest = z
   .strictObject({ ...actionShape, userId, idempotencyKey })
-  .refine(quantityOrSubjects, quantityOrSubjectsIssue);
+  .refine(quantityOrSubjects, quantityOrSubjectsIssue).meta({ id: 'ChargeRequest' });
 export type ChargeBody = z.input<typeof ChargeRequest>;
 export const ChargeResponse = z
   .object({
@@ -254,12 +254,12 @@ export const ChargeResponse = z
     billableQuantity: z.number().int(),
     freeQuantity: z.number().int(),
     balance: z.object({ available: credits }),
-  });
+  }).meta({ id: 'Charge' });
 export type ChargeView = z.infer<typeof ChargeResponse>;
 
 export const EstimateRequest = z
   .strictObject({ ...actionShape, userId: userId.optional() })
-  .refine(quantityOrSubjects, quantityOrSubjectsIssue);
+  .refine(quantityOrSubjects, quantityOrSubjectsIssue).meta({ id: 'EstimateRequest' });
 export type EstimateBody = z.input<typeof EstimateRequest>;
 export const EstimateResponse = z
   .object({
@@ -269,7 +269,7 @@ export const EstimateResponse = z
     dedupedQuantity: z.number().int().meta({ description: 'Units asked for, with repeated subjectIds counted once' }),
     available: credits,
     sufficient: z.boolean(),
-  });
+  }).meta({ id: 'Estimate' });
 export type EstimateView = z.infer<typeof EstimateResponse>;
 
 export const UsageQuery = z
@@ -288,7 +288,7 @@ export const UsageResponse = z
     rows: z.array(
       z.object({ key: z.string(), credits, refunded: credits.meta({ description: 'Credits refunded in the range, of charges grouped under this key' }), quantity: z.number().int(), charges: z.number().int() }),
     ),
-  });
+  }).meta({ id: 'Usage' });
 export type UsageView = z.infer<typeof UsageResponse>;
 
 
@@ -309,7 +309,7 @@ export const LedgerResponse = z
       }),
     ),
     nextAfter: z.number().int().nullable().meta({ description: 'Pass as `after` for the next page; null on the last page' }),
-  });
+  }).meta({ id: 'LedgerPage' });
 export type LedgerPage = z.infer<typeof LedgerResponse>;
 
 // ---- jobs
@@ -326,11 +326,11 @@ export const CreateJobRequest = z
     maxCredits: positiveCredits.optional().meta({ description: 'Credit cap for the whole job' }),
     records: z.array(JobRecord).max(JOB_LIMITS.maxRecordsPerAppend).default([]),
     start: z.boolean().default(false).meta({ description: 'Start the job right away' }),
-  });
+  }).meta({ id: 'CreateJobRequest' });
 export type CreateJobBody = z.input<typeof CreateJobRequest>;
 
-export const AppendRecordsRequest = z.array(JobRecord).min(1).max(JOB_LIMITS.maxRecordsPerAppend);
-export const AppendRecordsResponse = z.object({ jobId: z.string(), added: z.number().int(), total: z.number().int() });
+export const AppendRecordsRequest = z.array(JobRecord).min(1).max(JOB_LIMITS.maxRecordsPerAppend).meta({ id: 'JobRecords' });
+export const AppendRecordsResponse = z.object({ jobId: z.string(), added: z.number().int(), total: z.number().int() }).meta({ id: 'AppendRecordsResult' });
 export type AppendRecordsView = z.infer<typeof AppendRecordsResponse>;
 
 export const JobResponse = z
@@ -347,12 +347,12 @@ export const JobResponse = z
     credits: z.object({ reserved: credits, charged: credits, released: credits, expired: credits, held: credits }),
     createdAt: z.string(),
     updatedAt: z.string(),
-  });
+  }).meta({ id: 'Job' });
 export type JobView = z.infer<typeof JobResponse>;
 
 export const JobListQuery = z.strictObject({ status: z.enum(JOB_STATUSES).optional(), limit: pageLimit(JOB_LIMITS.maxResultsPage) });
 export type JobListParams = z.input<typeof JobListQuery>;
-export const JobListResponse = z.object({ jobs: z.array(JobResponse) });
+export const JobListResponse = z.object({ jobs: z.array(JobResponse) }).meta({ id: 'JobList' });
 export type JobList = z.infer<typeof JobListResponse>;
 
 export const JobResultsQuery = z.strictObject({ after: cursor, limit: pageLimit(JOB_LIMITS.maxResultsPage) });
@@ -361,7 +361,7 @@ export const JobResultsResponse = z
   .object({
     results: z.array(z.object({ seq: z.number().int(), recordId: z.string(), outcome: z.string(), data: z.unknown(), charged: credits })),
     nextAfter: z.number().int().nullable(),
-  });
+  }).meta({ id: 'JobResults' });
 export type JobResultsPage = z.infer<typeof JobResultsResponse>;
 
 // ---- events
@@ -374,7 +374,7 @@ export const EventsResponse = z
       z.object({ eventId: z.string(), type: z.string(), accountId: z.string(), jobId: z.string().nullable(), occurredAt: z.string(), data: z.record(z.string(), z.unknown()) }),
     ),
     nextAfter: z.number().int(),
-  });
+  }).meta({ id: 'EventPage' });
 export type EventsPage = z.infer<typeof EventsResponse>;
 
 export const HealthResponse = z.object({ status: z.literal('ok') });
