@@ -221,7 +221,7 @@ describe('the HTTP surface', () => {
   it('documents every route in an OpenAPI document generated from the schemas', async () => {
     const { status, body } = await call('GET', '/openapi.json', { token: null });
     expect(status).toBe(200);
-    const document = body as { openapi: string; paths: Record<string, Record<string, { responses: Record<string, unknown> }>>; components: { securitySchemes: unknown } };
+    const document = body as { openapi: string; paths: Record<string, Record<string, { responses: Record<string, unknown> }>>; components: { securitySchemes: unknown; schemas: Record<string, { properties?: Record<string, { items?: { $ref?: string } }> }> } };
     expect(document.openapi).toBe('3.1.0');
     const routes = Object.entries(document.paths).flatMap(([path, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`));
     expect(routes.sort()).toEqual(
@@ -258,7 +258,7 @@ describe('the HTTP surface', () => {
     expect(document.paths['/v1/accounts/{accountId}/charges/{chargeId}/refunds']?.post?.responses).toHaveProperty('409');
     expect(document.components.securitySchemes).toHaveProperty('bearer');
     // A schema nested in another is the same named component, not a copy written inline.
-    const schemas = (document.components as { schemas: Record<string, { properties?: Record<string, { items?: { $ref?: string } }> }> }).schemas;
+    const { schemas } = document.components;
     expect(schemas.JobList?.properties?.jobs?.items?.$ref).toBe('#/components/schemas/Job');
     expect(Object.keys(schemas)).toEqual(expect.arrayContaining(['Job', 'Account', 'CreatedAccount', 'Charge', 'Error', 'LedgerPage', 'EventPage']));
   });
