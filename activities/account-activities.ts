@@ -11,6 +11,8 @@ import { engineKeys } from '../src/ledger/keys.js';
 import type { Ledger, LedgerOperations } from '../src/ledger/ledger.js';
 import type { ContractInput, ContractOutcome, ContractResult } from '../src/ledger/contracts.js';
 import type { Micros } from '../src/money.js';
+import { followingPeriod, periodAt, toPeriodView, type PeriodView, type Schedule } from '../src/periods/periods.js';
+import type { CarriedState, NextPeriod, PlanView } from '../workflows/account-messages.js';
 import { asActivityFailure } from './failures.js';
 
 export interface AccountActivityDeps {
@@ -45,6 +47,16 @@ export interface TermsRequest {
   at?: string;
 }
 
+/** A period's allowance to write: the terms it is written for, and the revision of the account's write-ahead. */
+export interface AllowanceRequest {
+  accountId: string;
+  subscription: string;
+  terms: PlanTerms;
+  period: PeriodRef;
+  revision: number;
+  now: string;
+}
+
 export interface PeriodRef {
   start: string;
   end: string;
@@ -61,22 +73,104 @@ function allowanceByRestriction(terms: PlanTerms): Map<string, { amount: Micros;
   return groups;
 }
 
-export function createAccountActivities({ ledger, catalog, pool }: AccountActivityDeps) {
-  /** Ledger operations and their outbox events in one transaction. */
-  function withEvents<T>(work: (operations: LedgerOperations, outbox: Queryable) => Promise<T>): Promise<T> {
-    return withTransaction(pool, (client) => work(ledger.within(client), client));
-  }
+export interface OpenLedgerAccount {
+  accountId: string;
+  planId: string;
+  seats: number;
+  timeZone: string;
+  now: string;
+}
 
+export interface TrialRequest {
+  accountId: string;
+  credits: Micros;
+  expiresAt: string;
+  now: string;
+}
+
+export interface OpenPeriodsInput {
+  accountId: string;
+  planId: string;
+  seats: number;
+  timeZone: string;
+  /** The subscription's start: the schedule's anchor. */
+  startAt: string;
+  trial: boolean;
+  now: string;
+}
+
+/** A boundary to cross: the period written ahead for it (null: none, the account ends) and the plan that ends. */
+export interface BoundaryInput {
+  accountId: string;
+  subscription: string;
+  timeZone: string;
+  boundary: string;
+  plan: PlanView;
+  entering: NextPeriod | null;
+  /** The account's write-ahead revision: the next period is written under it. */
+  revision: number;
+  now: string;
+}
+
+interface WriteAheadRequest {
+  accountId: string;
+  subscription: string;
+  timeZone: string;
+  schedule: Schedule;
+  /** The period the one written ahead follows. */
+  after: PeriodView;
+  plan: PlanView;
+  revision: number;
+  now: string;
+}
+
+/** Creates the ledger account, or puts a returning (re-subscribing) one on its new plan. */
+async function openLedgerAccount(operations: LedgerOperations, input: OpenLedgerAccount): Promise<{ created: boolean }> {
+  const now = new Date(input.now);
+  const activate = () => operations.setAccountPlan({ accountId: input.accountId, planId: input.planId, seats: input.seats, status: 'active', now });
+  try {
+    const account = await operations.createAccount({ ...input, now });
+    // An account that existed (with these settings) may be a cancelled one subscribing again.
+    if (!account.created) await activate();
+    return { created: account.created };
+  } catch (error) {
+    if (!isLedgerError(error, 'ACCOUNT_EXISTS')) throw error;
+    await activate();
+    return { created: false };
+  }
+}
+
+/** A trial is granted at most once per account: the ledger refuses a second one. */
+async function writeTrial(operations: LedgerOperations, input: TrialRequest): Promise<{ granted: boolean }> {
+  try {
+    await operations.grant({
+      accountId: input.accountId,
+      source: 'trial',
+      credits: input.credits,
+      effectiveAt: new Date(input.now),
+      expiresAt: new Date(input.expiresAt),
+      ...engineKeys.trial(),
+      now: new Date(input.now),
+    });
+    return { granted: true };
+  } catch (error) {
+    // Either refusal means this account already had its trial (the key is the same for every subscription).
+    if (isLedgerError(error, 'TRIAL_ALREADY_GRANTED') || isLedgerError(error, 'IDEMPOTENCY_CONFLICT')) return { granted: false };
+    throw error;
+  }
+}
+
+export function createAccountActivities({ ledger, catalog, pool }: AccountActivityDeps) {
   function requirePlan(planId: string): Plan {
     const plan = catalog.plan(planId);
     if (!plan) throw ApplicationFailure.create({ message: `plan "${planId}" is not in the catalog`, type: 'UNKNOWN_PLAN', nonRetryable: true });
     return plan;
   }
 
-  async function termsOf({ planId, seats, accountId, at }: TermsRequest): Promise<PlanTerms> {
+  async function termsOf({ planId, seats, accountId, at }: TermsRequest, db: Queryable = pool): Promise<PlanTerms> {
     const plan = requirePlan(planId);
     const planAllowances = catalog.allowanceAmounts(plan, seats).map((allowance) => ({ amount: allowance.amount, features: allowance.features ? [...allowance.features] : null }));
-    const contract = accountId && at ? await contractAt(pool, accountId, new Date(at)) : null;
+    const contract = accountId && at ? await contractAt(db, accountId, new Date(at)) : null;
     const allowances = contractAllowances(planAllowances, contract, seats);
     return {
       planId,
@@ -87,6 +181,109 @@ export function createAccountActivities({ ledger, catalog, pool }: AccountActivi
       trialCredits: plan.trialCredits ?? 0,
       contractId: contract?.contractId ?? null,
     };
+  }
+
+  /**
+   * Grants a period's allowance in the caller's transaction, effective at its start and expiring at
+   * its end, unless the period already has a live one (`periodAllowance`): then its grants are
+   * returned and nothing is written, so a retry, a replay or another run never grants twice.
+   */
+  async function writeAllowance(client: Queryable, input: AllowanceRequest): Promise<string[]> {
+    const existing = await periodAllowance(client, input.accountId, new Date(input.period.start));
+    if (existing.live.length > 0) return existing.live;
+    const revision = Math.max(input.revision, existing.freeRevision);
+    await recordPeriodTerms(client, {
+      accountId: input.accountId,
+      periodStart: new Date(input.period.start),
+      revision,
+      planId: input.terms.planId,
+      seats: input.terms.seats,
+      contractId: input.terms.contractId ?? null,
+      allowanceMicros: input.terms.allowanceTotal,
+      now: new Date(input.now),
+    });
+    const grantIds: string[] = [];
+    for (const [index, allowance] of input.terms.allowances.entries()) {
+      if (allowance.amount === 0) continue;
+      const grant = await ledger.within(client).grant({
+        accountId: input.accountId,
+        source: 'allowance',
+        credits: allowance.amount,
+        effectiveAt: new Date(input.period.start),
+        expiresAt: new Date(input.period.end),
+        ...(allowance.features ? { features: allowance.features } : {}),
+        ...engineKeys.allowance(input.period.start, revision, index),
+        now: new Date(input.now),
+      });
+      grantIds.push(grant.grantId);
+    }
+    // A period already under way (the first one, or one a late worker writes after its start)
+    // is renewed now; one written ahead is renewed by `expireEnded` at its boundary.
+    const start = new Date(input.period.start);
+    const now = new Date(input.now);
+    if (grantIds.length > 0 && start <= now) await appendPeriodRenewed(client, input.accountId, start, now);
+    return grantIds;
+  }
+
+  /**
+   * What ended at a boundary leaves the balance: `credits.expired` says how much, and
+   * `period.renewed` that the period starting at `now` is in force. Run again, it finds nothing
+   * left to expire and the period's event already written: no duplicates.
+   */
+  async function expireAtBoundary(client: Queryable, accountId: string, now: Date): Promise<Micros> {
+    const results = await ledger.within(client).expireDue({ accountId, now });
+    for (const grant of results) {
+      if (grant.expired === 0) continue;
+      const payload = { grantId: grant.grantId, source: grant.source, credits: grant.expired, periodStart: grant.effectiveAt, periodEnd: grant.expiresAt };
+      await appendEvent(client, { type: 'credits.expired', accountId, payload }, now);
+    }
+    await appendPeriodRenewed(client, accountId, now, now);
+    return results.reduce((sum, grant) => sum + grant.expired, 0);
+  }
+
+  /** The next period written ahead under the terms in force at its start (a contract scheduled for it counts). */
+  async function writeAhead(client: Queryable, input: WriteAheadRequest): Promise<NextPeriod> {
+    const terms = await termsOf({ ...input.plan, accountId: input.accountId, at: input.after.end }, client);
+    const { schedule, period } = followingPeriod(input.schedule, input.after, terms.periodRule, input.timeZone);
+    const grantIds = await writeAllowance(client, { accountId: input.accountId, subscription: input.subscription, terms, period, revision: input.revision, now: input.now });
+    return { schedule, period, plan: { planId: terms.planId, seats: terms.seats }, allowanceTotal: terms.allowanceTotal, grantIds, revision: input.revision };
+  }
+
+  /** Opens the ledger account, grants its first period (and trial), writes the next one ahead: one transaction. */
+  async function openPeriods(client: Queryable, input: OpenPeriodsInput): Promise<CarriedState> {
+    const operations = ledger.within(client);
+    await openLedgerAccount(operations, { accountId: input.accountId, planId: input.planId, seats: input.seats, timeZone: input.timeZone, now: input.startAt });
+    const at = new Date(Math.max(new Date(input.now).getTime(), new Date(input.startAt).getTime()));
+    // A re-created account (its workflow ended from outside) keeps the contract it had.
+    const terms = await termsOf({ planId: input.planId, seats: input.seats, accountId: input.accountId, at: at.toISOString() }, client);
+    const schedule: Schedule = { anchor: input.startAt, rule: terms.periodRule };
+    const period = toPeriodView(periodAt(schedule.rule, new Date(schedule.anchor), input.timeZone, at));
+    await writeAllowance(client, { accountId: input.accountId, subscription: input.startAt, terms, period, revision: 0, now: input.now });
+    const trialGranted = input.trial && terms.trialCredits > 0 && (await writeTrial(operations, { accountId: input.accountId, credits: terms.trialCredits, expiresAt: period.end, now: input.now })).granted;
+    const plan = { planId: terms.planId, seats: terms.seats };
+    const next = await writeAhead(client, { accountId: input.accountId, subscription: input.startAt, timeZone: input.timeZone, schedule, after: period, plan, revision: 0, now: input.now });
+    return { status: 'active', trialGranted, schedule, period, plan, allowanceTotal: terms.allowanceTotal, next, atBoundary: false, revision: 0 };
+  }
+
+  /**
+   * Crosses a boundary in one transaction: what ended expires, the period written ahead becomes the
+   * current one (its plan in force for gating), and the period after it is written ahead; with no
+   * period written ahead (a cancellation), the account is cancelled instead.
+   */
+  async function crossBoundary(client: Queryable, input: BoundaryInput): Promise<NextPeriod | null> {
+    const boundary = new Date(input.boundary);
+    await expireAtBoundary(client, input.accountId, boundary);
+    const operations = ledger.within(client);
+    const { entering } = input;
+    if (!entering) {
+      await operations.setAccountPlan({ accountId: input.accountId, ...input.plan, status: 'cancelled', now: boundary });
+      return null;
+    }
+    if (entering.plan.planId !== input.plan.planId || entering.plan.seats !== input.plan.seats) {
+      await operations.setAccountPlan({ accountId: input.accountId, ...entering.plan, status: 'active', now: boundary });
+    }
+    const ahead = { schedule: entering.schedule, after: entering.period, plan: entering.plan, revision: input.revision };
+    return writeAhead(client, { accountId: input.accountId, subscription: input.subscription, timeZone: input.timeZone, ...ahead, now: input.now });
   }
 
   return {
@@ -106,67 +303,13 @@ export function createAccountActivities({ ledger, catalog, pool }: AccountActivi
     },
 
     /** Creates the ledger account, or puts a returning (re-subscribing) one on its new plan. */
-    async openAccount(input: { accountId: string; planId: string; seats: number; timeZone: string; now: string }): Promise<{ created: boolean }> {
-      return asActivityFailure(async () => {
-        const activate = () => ledger.setAccountPlan({ accountId: input.accountId, planId: input.planId, seats: input.seats, status: 'active', now: new Date(input.now) });
-        try {
-          const account = await ledger.createAccount({ ...input, now: new Date(input.now) });
-          // An account that existed (with these settings) may be a cancelled one subscribing again.
-          if (!account.created) await activate();
-          return { created: account.created };
-        } catch (error) {
-          if (!isLedgerError(error, 'ACCOUNT_EXISTS')) throw error;
-          await activate();
-          return { created: false };
-        }
-      });
+    async openAccount(input: OpenLedgerAccount): Promise<{ created: boolean }> {
+      return asActivityFailure(() => openLedgerAccount(ledger, input));
     },
 
-    /**
-     * Grants a period's allowance, effective at its start and expiring at its end, unless the period
-     * already has a live one (`periodAllowance`): then its grants are returned and nothing is
-     * written, so a retry, a replay or another run of the account's workflow never grants twice.
-     */
-    async grantAllowance(input: { accountId: string; subscription: string; terms: PlanTerms; period: PeriodRef; revision: number; now: string }): Promise<string[]> {
-      return asActivityFailure(() =>
-        withTransaction(pool, async (client) => {
-          const existing = await periodAllowance(client, input.accountId, new Date(input.period.start));
-          if (existing.live.length > 0) return existing.live;
-          const revision = Math.max(input.revision, existing.freeRevision);
-          await recordPeriodTerms(client, {
-            accountId: input.accountId,
-            periodStart: new Date(input.period.start),
-            revision,
-            planId: input.terms.planId,
-            seats: input.terms.seats,
-            contractId: input.terms.contractId ?? null,
-            allowanceMicros: input.terms.allowanceTotal,
-            now: new Date(input.now),
-          });
-          const operations = ledger.within(client);
-          const grantIds: string[] = [];
-          for (const [index, allowance] of input.terms.allowances.entries()) {
-            if (allowance.amount === 0) continue;
-            const grant = await operations.grant({
-              accountId: input.accountId,
-              source: 'allowance',
-              credits: allowance.amount,
-              effectiveAt: new Date(input.period.start),
-              expiresAt: new Date(input.period.end),
-              ...(allowance.features ? { features: allowance.features } : {}),
-              ...engineKeys.allowance(input.period.start, revision, index),
-              now: new Date(input.now),
-            });
-            grantIds.push(grant.grantId);
-          }
-          // A period already under way (the first one, or one a late worker writes after its start)
-          // is renewed now; one written ahead is renewed by `expireEnded` at its boundary.
-          const start = new Date(input.period.start);
-          const now = new Date(input.now);
-          if (grantIds.length > 0 && start <= now) await appendPeriodRenewed(client, input.accountId, start, now);
-          return grantIds;
-        }),
-      );
+    /** A period's allowance in a transaction of its own (`writeAllowance`). */
+    async grantAllowance(input: AllowanceRequest): Promise<string[]> {
+      return asActivityFailure(() => withTransaction(pool, (client) => writeAllowance(client, input)));
     },
 
     /** Grants the difference between two plans' allowances for the rest of the current period. */
@@ -194,46 +337,23 @@ export function createAccountActivities({ ledger, catalog, pool }: AccountActivi
     },
 
     /** A trial is granted at most once per account: the ledger refuses a second one. */
-    async grantTrial(input: { accountId: string; credits: Micros; expiresAt: string; now: string }): Promise<{ granted: boolean }> {
-      return asActivityFailure(async () => {
-        try {
-          await ledger.grant({
-            accountId: input.accountId,
-            source: 'trial',
-            credits: input.credits,
-            effectiveAt: new Date(input.now),
-            expiresAt: new Date(input.expiresAt),
-            ...engineKeys.trial(),
-            now: new Date(input.now),
-          });
-          return { granted: true };
-        } catch (error) {
-          // Either refusal means this account already had its trial (the key is the same for every subscription).
-          if (isLedgerError(error, 'TRIAL_ALREADY_GRANTED') || isLedgerError(error, 'IDEMPOTENCY_CONFLICT')) return { granted: false };
-          throw error;
-        }
-      });
+    async grantTrial(input: TrialRequest): Promise<{ granted: boolean }> {
+      return asActivityFailure(() => writeTrial(ledger, input));
     },
 
-    /**
-     * Expires every grant past its expiry at `now` (a period boundary): `credits.expired` says how
-     * much left the balance, and `period.renewed` that the period starting at `now` is in force.
-     * A retry finds nothing left to expire and the period's event already written: no duplicates.
-     */
+    /** What ended at a boundary leaves the balance (`expireAtBoundary`), in a transaction of its own. */
     async expireEnded(input: { accountId: string; now: string }): Promise<Micros> {
-      return asActivityFailure(() =>
-        withEvents(async (operations, outbox) => {
-          const now = new Date(input.now);
-          const results = await operations.expireDue({ accountId: input.accountId, now });
-          for (const grant of results) {
-            if (grant.expired === 0) continue;
-            const payload = { grantId: grant.grantId, source: grant.source, credits: grant.expired, periodStart: grant.effectiveAt, periodEnd: grant.expiresAt };
-            await appendEvent(outbox, { type: 'credits.expired', accountId: input.accountId, payload }, now);
-          }
-          await appendPeriodRenewed(outbox, input.accountId, now, now);
-          return results.reduce((sum, grant) => sum + grant.expired, 0);
-        }),
-      );
+      return asActivityFailure(() => withTransaction(pool, (client) => expireAtBoundary(client, input.accountId, new Date(input.now))));
+    },
+
+    /** A new account's ledger account, first period (and trial) and the next period written ahead, in one transaction. */
+    async openPeriods(input: OpenPeriodsInput): Promise<CarriedState> {
+      return asActivityFailure(() => withTransaction(pool, (client) => openPeriods(client, input)));
+    },
+
+    /** A boundary crossed in one transaction (`crossBoundary`); null: the account is now cancelled. */
+    async crossBoundary(input: BoundaryInput): Promise<NextPeriod | null> {
+      return asActivityFailure(() => withTransaction(pool, (client) => crossBoundary(client, input)));
     },
 
     async revokeGrants(input: { accountId: string; grantIds: string[]; now: string }): Promise<void> {

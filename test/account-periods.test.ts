@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { daysLeft, periodByIndex } from '../src/periods/periods.js';
 import { startAccount } from '../src/temporal/accounts.js';
 import { accountStateQuery, type OpenAccountView } from '../workflows/account-messages.js';
+import { PERIODS_PER_RUN } from '../workflows/account.js';
 import { credits } from './support/database.js';
 import { eventually, useWorkerStack } from './support/temporal.js';
 
@@ -109,4 +110,33 @@ describe(`an account through ${PERIODS} periods`, () => {
       }
     });
   }
+});
+
+describe('an account over many periods', () => {
+  it(`crosses ${PERIODS_PER_RUN} boundaries in one run, each in one ledger transaction, then continues as new and goes on`, async () => {
+    const { env, pool } = stack();
+    const accountId = 'periods-many';
+    const startAt = new Date(await env.currentTimeMs());
+    const handle = await startAccount(env.client, TASK_QUEUE, { accountId, planId: 'demo-fast', seats: 1, timeZone: 'UTC', startAt: startAt.toISOString(), trial: false });
+    await eventually(() => state(accountId), () => true, `${accountId} opened`);
+    const boundaries = PERIODS_PER_RUN + 2;
+    const last = await crossBoundary(accountId, periodByIndex({ rule: 'duration', duration: 'PT10S' }, startAt, 'UTC', boundaries - 1).end.toISOString(), boundaries);
+    expect(last.period.index).toBe(boundaries);
+    const grants = await allowanceGrants(accountId);
+    expect(grants.map((grant) => grant.effective_at.toISOString())).toEqual(
+      Array.from({ length: boundaries + 2 }, (_, offset) => periodByIndex({ rule: 'duration', duration: 'PT10S' }, startAt, 'UTC', offset).start.toISOString()),
+    );
+    expect(grants.slice(0, boundaries).every((grant) => grant.expired_at?.getTime() === grant.expires_at.getTime())).toBe(true);
+    // The first run crossed PERIODS_PER_RUN boundaries, one workflow task each (no activity task).
+    const current = await handle.describe();
+    const firstRunId = current.raw.workflowExecutionInfo?.firstRunId ?? '';
+    expect(firstRunId).not.toBe(current.runId);
+    const history = await env.client.workflow.getHandle(handle.workflowId, firstRunId).fetchHistory();
+    const events = history.events ?? [];
+    expect(events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes).toBeTruthy();
+    expect(events.filter((event) => event.timerFiredEventAttributes).length).toBe(PERIODS_PER_RUN);
+    expect(events.filter((event) => event.activityTaskScheduledEventAttributes).length).toBe(0);
+    const { rows } = await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM domain_events WHERE account_id = $1 AND event_type = 'period.renewed'", [accountId]);
+    expect(rows[0]?.n).toBe(boundaries + 1);
+  });
 });

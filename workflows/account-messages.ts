@@ -1,5 +1,7 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { PeriodRule } from '../src/catalog/schema.js';
+import type { PeriodView, Schedule } from '../src/periods/periods.js';
+
+export type { PeriodView, Schedule };
 
 export type AccountStatus = 'active' | 'cancelling' | 'cancelled';
 
@@ -14,12 +16,6 @@ export interface AccountWorkflowInput {
   trial: boolean;
   /** Set only by continue-as-new. */
   carried?: CarriedState;
-}
-
-export interface PeriodView {
-  index: number;
-  start: string;
-  end: string;
 }
 
 export interface PlanView {
@@ -51,12 +47,6 @@ export interface OpeningAccountView {
 }
 
 export type AccountView = OpenAccountView | OpeningAccountView;
-
-/** A sequence of periods: a plan whose period rule differs starts a new one at a boundary. */
-export interface Schedule {
-  anchor: string;
-  rule: PeriodRule;
-}
 
 /** The allowance written ahead for the next period, and the plan it was written for. */
 export interface NextPeriod {

@@ -7,6 +7,7 @@ import {
   log,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -16,7 +17,7 @@ import type { AccountActivities, PlanTerms } from '../activities/account-activit
 import type { ContractOutcome } from '../src/ledger/contracts.js';
 import { formatCredits } from '../src/money.js';
 import { LIMITS } from '../src/contract/limits.js';
-import { periodAt, periodByIndex } from '../src/periods/periods.js';
+import { followingPeriod, periodAt, toPeriodView } from '../src/periods/periods.js';
 import {
   accountStateQuery,
   openedUpdate,
@@ -33,7 +34,6 @@ import {
   type ContractChangeInput,
   type ContractChangeResult,
   type NextPeriod,
-  type PeriodView,
   type Schedule,
 } from './account-messages.js';
 import { ACCOUNT_ID, ACCOUNT_STATUS, PERIOD_END, PLAN_ID } from './search-attributes.js';
@@ -45,26 +45,28 @@ const ACTIVITY_OPTIONS = {
 
 const activities = proxyActivities<AccountActivities>(ACTIVITY_OPTIONS);
 
+/**
+ * Opening and crossing a boundary are one ledger transaction each, run as local activities: they
+ * are short and idempotent (every grant has its period's key, expiry finds nothing left the second
+ * time), and running them inside the workflow task saves a round trip through the server and an
+ * activity task per account and period; at a shared boundary that is what the server spends on.
+ */
+const ledgerSteps = proxyLocalActivities<AccountActivities>({
+  startToCloseTimeout: '30 seconds',
+  localRetryThreshold: '10 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute', backoffCoefficient: 2 },
+});
+
+/** Patch: an account opens in one ledger transaction (earlier runs: five activities). */
+const OPEN_IN_ONE_TRANSACTION = 'open-in-one-transaction';
+/** Patch: a boundary is one ledger transaction in the same run (earlier runs: continue-as-new, then three activities). */
+const BOUNDARY_IN_ONE_TRANSACTION = 'boundary-in-one-transaction';
+/** A run crosses at most this many boundaries before it continues as new (or fewer, when Temporal suggests it). */
+export const PERIODS_PER_RUN = 24;
+
 
 /** Patch: a plan change writes the next period ahead with the terms in force at its start (workflows started before it used the terms of the moment). */
 const NEXT_TERMS_AT_PERIOD_START = 'next-terms-at-period-start';
-
-function toView(period: { index: number; start: Date; end: Date }): PeriodView {
-  return { index: period.index, start: period.start.toISOString(), end: period.end.toISOString() };
-}
-
-function sameRule(a: Schedule['rule'], b: Schedule['rule']): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
-}
-
-/** The period after `period`; a plan with another period rule starts a new schedule at the boundary. */
-function followingPeriod(schedule: Schedule, period: PeriodView, terms: PlanTerms, timeZone: string): { schedule: Schedule; period: PeriodView } {
-  if (sameRule(schedule.rule, terms.periodRule)) {
-    return { schedule, period: toView(periodByIndex(schedule.rule, new Date(schedule.anchor), timeZone, period.index + 1)) };
-  }
-  const fresh: Schedule = { anchor: period.end, rule: terms.periodRule };
-  return { schedule: fresh, period: toView(periodByIndex(fresh.rule, new Date(fresh.anchor), timeZone, 0)) };
-}
 
 /** An update caller should see UNKNOWN_PLAN itself, not a generic "activity task failed". */
 function asBusinessFailure(error: unknown): never {
@@ -154,7 +156,7 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<Open
   }
 
   async function writeAhead(s: CarriedState, terms: PlanTerms): Promise<NextPeriod> {
-    const { schedule, period } = followingPeriod(s.schedule, s.period, terms, timeZone);
+    const { schedule, period } = followingPeriod(s.schedule, s.period, terms.periodRule, timeZone);
     const grantIds = await activities.grantAllowance.executeWithOptions(
       { ...ACTIVITY_OPTIONS, summary: `write ahead the allowance of the period from ${period.start}` },
       [{ accountId, subscription: input.startAt, terms, period, revision: s.revision, now: nowIso() }],
@@ -173,12 +175,15 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<Open
   }
 
   async function open(): Promise<CarriedState> {
+    if (patched(OPEN_IN_ONE_TRANSACTION)) {
+      return ledgerSteps.openPeriods({ accountId, planId: input.planId, seats: input.seats, timeZone, startAt: input.startAt, trial: input.trial, now: nowIso() });
+    }
     await activities.openAccount({ accountId, planId: input.planId, seats: input.seats, timeZone, now: input.startAt });
     const at = new Date(Math.max(Date.now(), new Date(input.startAt).getTime()));
     // A re-created account (its workflow ended from outside) keeps the contract it had.
     const terms = await activities.planTerms({ planId: input.planId, seats: input.seats, accountId, at: at.toISOString() });
     const schedule: Schedule = { anchor: input.startAt, rule: terms.periodRule };
-    const period = toView(periodAt(schedule.rule, new Date(schedule.anchor), timeZone, at));
+    const period = toPeriodView(periodAt(schedule.rule, new Date(schedule.anchor), timeZone, at));
     await activities.grantAllowance.executeWithOptions(
       { ...ACTIVITY_OPTIONS, summary: `grant the allowance of period ${period.index}` },
       [{ accountId, subscription: input.startAt, terms, period, revision: 0, now: nowIso() }],
@@ -341,43 +346,65 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<Open
   firstPeriodsWritten = true;
   publish();
 
-  // Wait for the period's end at an absolute instant; continue-as-new early if history grows large.
-  for (;;) {
-    const remainingMs = new Date(state().period.end).getTime() - Date.now();
-    if (remainingMs <= 0) break;
-    const suggested = await condition(() => workflowInfo().continueAsNewSuggested, remainingMs, {
-      summary: `period ${state().period.index} ends ${state().period.end}`,
-    });
-    if (suggested) {
+  // Period after period in this run; continue-as-new every PERIODS_PER_RUN, or when Temporal suggests it.
+  for (let crossed = 0; ; ) {
+    const ended = await periodEnded();
+    await condition(() => !busy && allHandlersFinished());
+    if (ended === 'continue') return continueAsNew<typeof accountWorkflow>({ ...input, carried: state() });
+    if (!patched(BOUNDARY_IN_ONE_TRANSACTION)) return continueAtBoundary();
+    if (await exclusively(crossBoundary)) return openView(state());
+    if (++crossed >= PERIODS_PER_RUN) {
       await condition(() => !busy && allHandlersFinished());
       return continueAsNew<typeof accountWorkflow>({ ...input, carried: state() });
     }
   }
 
-  await condition(() => !busy && allHandlersFinished());
-  const s = state();
-  if (!s.next) {
-    s.status = 'cancelled';
-    await activities.expireEnded({ accountId, now: s.period.end });
-    await activities.setAccountPlan({ accountId, ...s.plan, status: 'cancelled', now: s.period.end });
+  /** Waits for the period's end at an absolute instant, or until Temporal suggests continuing as new. */
+  async function periodEnded(): Promise<'ended' | 'continue'> {
+    for (;;) {
+      const remainingMs = new Date(state().period.end).getTime() - Date.now();
+      if (remainingMs <= 0) return 'ended';
+      const suggested = await condition(() => workflowInfo().continueAsNewSuggested, remainingMs, {
+        summary: `period ${state().period.index} ends ${state().period.end}`,
+      });
+      if (suggested) return 'continue';
+    }
+  }
+
+  /** Enters the period written ahead and writes the one after it, in one transaction; true once the account has ended. */
+  async function crossBoundary(): Promise<boolean> {
+    const s = state();
+    const entering = s.next;
+    const ahead = await ledgerSteps.crossBoundary({ accountId, subscription: input.startAt, timeZone, boundary: s.period.end, plan: s.plan, entering, revision: s.revision, now: nowIso() });
+    if (!entering) {
+      s.status = 'cancelled';
+      publish();
+      log.info('account cancelled at period end', { accountId, at: s.period.end });
+      return true;
+    }
+    Object.assign(s, { schedule: entering.schedule, period: entering.period, plan: entering.plan, allowanceTotal: entering.allowanceTotal, next: ahead });
     publish();
-    log.info('account cancelled at period end', { accountId, at: s.period.end });
-    return openView(s);
+    return false;
   }
-  const next = s.next;
-  if (next.plan.planId !== s.plan.planId || next.plan.seats !== s.plan.seats) {
-    await activities.setAccountPlan({ accountId, ...next.plan, status: 'active', now: next.period.start });
+
+  /** The boundary as runs before BOUNDARY_IN_ONE_TRANSACTION crossed it: the next run does the work. */
+  async function continueAtBoundary(): Promise<OpenAccountView> {
+    const s = state();
+    if (!s.next) {
+      s.status = 'cancelled';
+      await activities.expireEnded({ accountId, now: s.period.end });
+      await activities.setAccountPlan({ accountId, ...s.plan, status: 'cancelled', now: s.period.end });
+      publish();
+      log.info('account cancelled at period end', { accountId, at: s.period.end });
+      return openView(s);
+    }
+    const next = s.next;
+    if (next.plan.planId !== s.plan.planId || next.plan.seats !== s.plan.seats) {
+      await activities.setAccountPlan({ accountId, ...next.plan, status: 'active', now: next.period.start });
+    }
+    return continueAsNew<typeof accountWorkflow>({
+      ...input,
+      carried: { ...s, schedule: next.schedule, period: next.period, plan: next.plan, allowanceTotal: next.allowanceTotal, next: null, atBoundary: true },
+    });
   }
-  return continueAsNew<typeof accountWorkflow>({
-    ...input,
-    carried: {
-      ...s,
-      schedule: next.schedule,
-      period: next.period,
-      plan: next.plan,
-      allowanceTotal: next.allowanceTotal,
-      next: null,
-      atBoundary: true,
-    },
-  });
 }

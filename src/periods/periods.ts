@@ -94,3 +94,33 @@ export function daysLeft(periodEnd: Date, now: Date, timeZone: string): number {
   const from = DateTime.fromJSDate(now, { zone: timeZone });
   return Math.max(0, Math.ceil(end.diff(from, 'days').days - 1e-9));
 }
+
+/** A sequence of periods: a plan whose period rule differs starts a new one at a boundary. */
+export interface Schedule {
+  anchor: string;
+  rule: PeriodRule;
+}
+
+/** A period as workflows and activities pass it: ISO instants. */
+export interface PeriodView {
+  index: number;
+  start: string;
+  end: string;
+}
+
+export function toPeriodView(period: Period): PeriodView {
+  return { index: period.index, start: period.start.toISOString(), end: period.end.toISOString() };
+}
+
+function sameRule(a: PeriodRule, b: PeriodRule): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** The period after `period` under `rule`: a rule other than the schedule's starts a new schedule at the boundary. */
+export function followingPeriod(schedule: Schedule, period: PeriodView, rule: PeriodRule, timeZone: string): { schedule: Schedule; period: PeriodView } {
+  if (sameRule(schedule.rule, rule)) {
+    return { schedule, period: toPeriodView(periodByIndex(schedule.rule, new Date(schedule.anchor), timeZone, period.index + 1)) };
+  }
+  const fresh: Schedule = { anchor: period.end, rule };
+  return { schedule: fresh, period: toPeriodView(periodByIndex(fresh.rule, new Date(fresh.anchor), timeZone, 0)) };
+}
