@@ -5,6 +5,23 @@ const postgresUrl = z
   .string()
   .refine((value) => URL.canParse(value) && /^postgres(ql)?:$/.test(new URL(value).protocol), 'must be a postgres:// or postgresql:// URL');
 
+/**
+ * How much a worker process takes on at once. The cache bounds its memory: a cached workflow costs
+ * memory whether or not it has work, so the number of accounts must not size it; a workflow that
+ * is not cached is replayed from its (short: continue-as-new every 24 periods) history when it
+ * next has a task. Measured figures and how to choose: README, "Sizing the worker".
+ */
+export const WORKER_DEFAULTS = {
+  maxCachedWorkflows: 1_000,
+  maxConcurrentWorkflowTasks: 40,
+  maxConcurrentActivities: 100,
+  maxConcurrentLocalActivities: 20,
+  stickyTimeoutMs: 10_000,
+  databasePoolSize: 20,
+} as const;
+
+export type WorkerTuning = { -readonly [K in keyof typeof WORKER_DEFAULTS]: number };
+
 const environmentSchema = z.object({
   DATABASE_URL: postgresUrl.optional(),
   CREDITS_CATALOG: z.string().min(1).default(EXAMPLE_CATALOG_PATH),
@@ -27,6 +44,12 @@ const environmentSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
   WEBHOOK_URL: z.url().optional(),
   WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(1_000_000).default(WORKER_DEFAULTS.maxCachedWorkflows),
+  WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(2).max(10_000).default(WORKER_DEFAULTS.maxConcurrentWorkflowTasks),
+  WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).default(WORKER_DEFAULTS.maxConcurrentActivities),
+  WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).default(WORKER_DEFAULTS.maxConcurrentLocalActivities),
+  WORKER_STICKY_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(WORKER_DEFAULTS.stickyTimeoutMs),
+  WORKER_DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(1_000).default(WORKER_DEFAULTS.databasePoolSize),
 }).refine((env) => env.ENRICHMENT_PROVIDER !== 'http' || env.ENRICHMENT_PROVIDER_URL !== undefined, {
   path: ['ENRICHMENT_PROVIDER_URL'],
   message: 'is required when ENRICHMENT_PROVIDER=http',
@@ -48,6 +71,7 @@ export type Config = {
   port: number;
   /** Signed webhooks for domain events; off unless WEBHOOK_URL is set. */
   webhook: { url: string; secret: string } | undefined;
+  worker: WorkerTuning;
 };
 
 export class ConfigError extends Error {
@@ -81,6 +105,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiTokens: data.API_TOKENS,
     port: data.PORT,
     webhook: data.WEBHOOK_URL && data.WEBHOOK_SECRET ? { url: data.WEBHOOK_URL, secret: data.WEBHOOK_SECRET } : undefined,
+    worker: {
+      maxCachedWorkflows: data.WORKER_MAX_CACHED_WORKFLOWS,
+      maxConcurrentWorkflowTasks: data.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+      maxConcurrentActivities: data.WORKER_MAX_CONCURRENT_ACTIVITIES,
+      maxConcurrentLocalActivities: data.WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES,
+      stickyTimeoutMs: data.WORKER_STICKY_TIMEOUT_MS,
+      databasePoolSize: data.WORKER_DATABASE_POOL_SIZE,
+    },
   };
 }
 

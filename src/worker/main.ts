@@ -47,7 +47,7 @@ async function main(): Promise<void> {
   const databaseUrl = requireDatabaseUrl(config);
   const catalog = loadCatalog(config.catalogPath);
   await migrate(databaseUrl);
-  const pool = createPool({ connectionString: databaseUrl, max: 20, applicationName: 'credits-worker', logger });
+  const pool = createPool({ connectionString: databaseUrl, max: config.worker.databasePoolSize, applicationName: 'credits-worker', logger });
   const health = createHealthWatch({ probes: { database: probeDatabase(pool) }, labels: { database: 'database' }, logger });
   health.start();
   const connection = await NativeConnection.connect({ address: config.temporal.address });
@@ -56,6 +56,7 @@ async function main(): Promise<void> {
       connection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
+      tuning: config.worker,
       deps: createWorkerDeps({
         pool,
         catalog,
@@ -66,7 +67,7 @@ async function main(): Promise<void> {
     });
     await prepareTemporal(config);
     logger.info(
-      { temporal: config.temporal, catalog: config.catalogPath, provider: config.enrichment.provider, webhooks: config.webhook !== undefined },
+      { temporal: config.temporal, catalog: config.catalogPath, provider: config.enrichment.provider, webhooks: config.webhook !== undefined, tuning: config.worker },
       'worker started',
     );
     // Worker.run resolves after SIGTERM/SIGINT (the SDK's default shutdown signals) once in-flight

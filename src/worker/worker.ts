@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../../activities/index.js';
+import { WORKER_DEFAULTS, type WorkerTuning } from '../config.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
 
@@ -12,6 +13,8 @@ export interface CreditsWorkerOptions {
   /** A prebuilt workflow bundle (tests share one); bundled from `workflows/` when omitted. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   identity?: string;
+  /** Cache, concurrency and sticky queue (src/config.ts, WORKER_*); the defaults when omitted. */
+  tuning?: Partial<WorkerTuning>;
 }
 
 export async function createCreditsWorker(options: CreditsWorkerOptions): Promise<Worker> {
@@ -22,5 +25,16 @@ export async function createCreditsWorker(options: CreditsWorkerOptions): Promis
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     activities: createActivities(options.deps),
     ...(options.identity ? { identity: options.identity } : {}),
+    ...workerTuning({ ...WORKER_DEFAULTS, ...options.tuning }),
   });
+}
+
+function workerTuning(tuning: WorkerTuning): Partial<WorkerOptions> {
+  return {
+    maxCachedWorkflows: tuning.maxCachedWorkflows,
+    maxConcurrentWorkflowTaskExecutions: tuning.maxConcurrentWorkflowTasks,
+    maxConcurrentActivityTaskExecutions: tuning.maxConcurrentActivities,
+    maxConcurrentLocalActivityExecutions: tuning.maxConcurrentLocalActivities,
+    stickyQueueScheduleToStartTimeout: tuning.stickyTimeoutMs,
+  };
 }
