@@ -10,7 +10,7 @@ import { isLedgerError } from '../src/ledger/errors.js';
 import { engineKeys } from '../src/ledger/keys.js';
 import type { Ledger, LedgerOperations } from '../src/ledger/ledger.js';
 import type { ContractInput, ContractOutcome, ContractResult } from '../src/ledger/contracts.js';
-import type { Micros } from '../src/money.js';
+import { subtractMicros, sumMicros, ZERO_MICROS, type Micros } from '../src/money.js';
 import { followingPeriod, periodAt, toPeriodView, type PeriodView, type Schedule } from '../src/periods/periods.js';
 import type { CarriedState, NextPeriod, PlanView } from '../workflows/account-messages.js';
 import { asActivityFailure } from './failures.js';
@@ -67,8 +67,8 @@ function allowanceByRestriction(terms: PlanTerms): Map<string, { amount: Micros;
   const groups = new Map<string, { amount: Micros; features: string[] | null }>();
   for (const allowance of terms.allowances) {
     const key = allowance.features ? [...allowance.features].sort().join(',') : '*';
-    const group = groups.get(key) ?? { amount: 0, features: allowance.features };
-    groups.set(key, { ...group, amount: group.amount + allowance.amount });
+    const group = groups.get(key) ?? { amount: ZERO_MICROS, features: allowance.features };
+    groups.set(key, { ...group, amount: sumMicros([group.amount, allowance.amount]) });
   }
   return groups;
 }
@@ -177,8 +177,8 @@ export function createAccountActivities({ ledger, catalog, pool }: AccountActivi
       seats,
       periodRule: plan.period,
       allowances,
-      allowanceTotal: allowances.reduce((sum, allowance) => sum + allowance.amount, 0),
-      trialCredits: plan.trialCredits ?? 0,
+      allowanceTotal: sumMicros(allowances.map((allowance) => allowance.amount)),
+      trialCredits: plan.trialCredits ?? ZERO_MICROS,
       contractId: contract?.contractId ?? null,
     };
   }
@@ -238,7 +238,7 @@ export function createAccountActivities({ ledger, catalog, pool }: AccountActivi
       await appendEvent(client, { type: 'credits.expired', accountId, payload }, now);
     }
     await appendPeriodRenewed(client, accountId, now, now);
-    return results.reduce((sum, grant) => sum + grant.expired, 0);
+    return sumMicros(results.map((grant) => grant.expired));
   }
 
   /** The next period written ahead under the terms in force at its start (a contract scheduled for it counts). */
@@ -316,9 +316,9 @@ export function createAccountActivities({ ledger, catalog, pool }: AccountActivi
     async grantUpgrade(input: { accountId: string; subscription: string; from: PlanTerms; to: PlanTerms; period: PeriodRef; revision: number; now: string }): Promise<Micros> {
       return asActivityFailure(async () => {
         const before = allowanceByRestriction(input.from);
-        let granted = 0;
+        const granted: Micros[] = [];
         for (const [key, group] of allowanceByRestriction(input.to)) {
-          const difference = group.amount - (before.get(key)?.amount ?? 0);
+          const difference = subtractMicros(group.amount, before.get(key)?.amount ?? ZERO_MICROS);
           if (difference <= 0) continue;
           await ledger.grant({
             accountId: input.accountId,
@@ -330,9 +330,9 @@ export function createAccountActivities({ ledger, catalog, pool }: AccountActivi
             ...engineKeys.upgrade(input.subscription, input.period.start, input.revision, key),
             now: new Date(input.now),
           });
-          granted += difference;
+          granted.push(difference);
         }
-        return granted;
+        return sumMicros(granted);
       });
     },
 

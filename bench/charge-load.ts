@@ -13,6 +13,7 @@
 import type pg from 'pg';
 import { createPool } from '../src/ledger/db.js';
 import { createLedger, type Ledger } from '../src/ledger/ledger.js';
+import { multiplyMicros, type Micros } from '../src/money.js';
 import { envInt, loadFigures, mapConcurrent, runLoad, seededRandom, type BenchContext, type Benchmark, type Figure } from './harness.js';
 import { shareOfCeiling, type CeilingName } from './pg-ceiling.js';
 
@@ -85,7 +86,7 @@ export interface ChargeLoad {
   readonly ledger: Ledger;
   readonly accountIds: readonly string[];
   /** Price of one unit of CHARGE_FEATURE, in micros. */
-  readonly unitPrice: number;
+  readonly unitPrice: Micros;
   /** Callers, accounts and charges, for the benchmark's opening log line. */
   readonly summary: string;
   /** Creates and funds every account, then opens every connection of the pool. */
@@ -134,7 +135,7 @@ export function createChargeLoad(context: BenchContext, name: string, shape: Cha
       await ledger.topUp({
         accountId,
         userId: ADMIN,
-        credits: unitPrice * ((chargesPerAccount[index] ?? 0) + 1),
+        credits: multiplyMicros(unitPrice, (chargesPerAccount[index] ?? 0) + 1),
         idempotencyKey: 'bench-funding',
         now,
       });

@@ -2,14 +2,22 @@
  * Credits are stored and computed as integer micro-credits (1 credit = 1,000,000 micros) so that
  * fractional prices such as 0.5 or 0.02 credits add up exactly. Floats never touch an amount.
  */
-export type Micros = number;
+declare const microsUnit: unique symbol;
+/**
+ * An amount in micro-credits. Branded, so that a plain number (a quantity, an amount in credits)
+ * cannot be passed where micros are meant: make one with `micros()`, `parseCredits()` or the
+ * arithmetic below; an amount read from the database is declared as micros where it is read.
+ */
+export type Micros = number & { readonly [microsUnit]: true };
+
+export const ZERO_MICROS = 0 as Micros;
 
 export const MICROS_PER_CREDIT = 1_000_000;
 export const CREDIT_DECIMALS = 6;
 
 /** Upper bound on any single amount: one billion credits, so sums of many stay inside 2^53 micros. */
 export const MAX_CREDITS = 1_000_000_000;
-export const MAX_MICROS: Micros = MAX_CREDITS * MICROS_PER_CREDIT;
+export const MAX_MICROS = (MAX_CREDITS * MICROS_PER_CREDIT) as Micros;
 
 const DECIMAL_PATTERN = /^(\d{1,10})(?:\.(\d{1,6}))?$/;
 
@@ -32,7 +40,7 @@ export function parseCredits(value: string | number): Micros {
   if (!Number.isSafeInteger(micros) || micros > MAX_MICROS) {
     throw new CreditAmountError(`"${String(value)}" is above the limit of ${MAX_CREDITS} credits`);
   }
-  return micros;
+  return micros as Micros;
 }
 
 /** Says precisely why a value that failed DECIMAL_PATTERN is not a credit amount. */
@@ -96,5 +104,22 @@ export function multiplyMicros(unitPrice: Micros, quantity: number): Micros {
   if (!Number.isSafeInteger(total) || total > MAX_MICROS) {
     throw new CreditAmountError(`${quantity} × ${formatCredits(unitPrice)} credits exceeds the amount limit`);
   }
-  return total;
+  return total as Micros;
+}
+
+/** An integer number of micros (negative for a debit) as `Micros`; anything else is a bug. */
+export function micros(value: number): Micros {
+  assertMicros(value, 'amount', { allowNegative: true });
+  return value;
+}
+
+/** The exact sum of amounts, checked to stay an integer of micros. */
+export function sumMicros(amounts: Iterable<Micros>): Micros {
+  let total = 0;
+  for (const amount of amounts) total += amount;
+  return micros(total);
+}
+
+export function subtractMicros(from: Micros, amount: Micros): Micros {
+  return micros(from - amount);
 }

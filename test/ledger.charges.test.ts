@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isLedgerError, type LedgerErrorCode } from '../src/ledger/errors.js';
 import type { Ledger } from '../src/ledger/ledger.js';
+import type { Micros } from '../src/money.js';
 import { credits, freshLedger } from './support/database.js';
 
 let ledger: Ledger;
@@ -285,7 +286,7 @@ describe('errors', () => {
     const invalid = await expectLedgerError(ledger.charge({ accountId, userId: 'member', feature: 'ai.variable', quantity: -2, idempotencyKey: key(), now }), 'VALIDATION_FAILED');
     expect(invalid.issues).toEqual([expect.objectContaining({ path: 'quantity' })]);
     await expectLedgerError(ledger.charge({ accountId, userId: 'member', feature: 'ai.variable', quantity: 1.5, idempotencyKey: key(), now }), 'VALIDATION_FAILED');
-    await expectLedgerError(ledger.topUp({ accountId, userId: 'admin', credits: 0.5, idempotencyKey: key(), now }), 'VALIDATION_FAILED');
+    await expectLedgerError(ledger.topUp({ accountId, userId: 'admin', credits: 0.5 as Micros, idempotencyKey: key(), now }), 'VALIDATION_FAILED');
     await expectLedgerError(ledger.charge({ accountId, userId: 'member', feature: 'promotion.product-week', variant: 'mars', idempotencyKey: key(), now }), 'VALIDATION_FAILED');
     const insufficient = await expectLedgerError(
       ledger.charge({ accountId, userId: 'member', feature: 'lead.email-finder', quantity: 1, idempotencyKey: key(), now }),

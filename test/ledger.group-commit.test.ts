@@ -12,6 +12,7 @@ import { chargeItem, runChargeBatch, type BatchOutcome, type ChargeItem, type Jo
 import { createGroupCommit } from '../src/ledger/group-commit.js';
 import { chargeInput, parseInput } from '../src/ledger/inputs.js';
 import { createLedger, type Ledger } from '../src/ledger/ledger.js';
+import type { Micros } from '../src/money.js';
 import { credits, freshDatabase } from './support/database.js';
 import { records } from './support/jobs.js';
 
@@ -145,7 +146,7 @@ describe('a batch of charges', () => {
 
   it('falls back to one charge at a time when a batch fails as a whole, so only the bad charge fails', async () => {
     const accountId = await account({ funds: 10 });
-    const broken = { ...item(accountId), unitPrice: 'not a number' as unknown as number };
+    const broken = { ...item(accountId), unitPrice: 'not a number' as unknown as Micros };
     const batches: number[] = [];
     const groupCommit = createGroupCommit(
       async (items: ChargeItem[]) => {

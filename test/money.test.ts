@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
+  type Micros,
   CreditAmountError,
   formatCredits,
   MAX_CREDITS,
@@ -110,21 +111,21 @@ describe('formatCredits and microsToCredits', () => {
     [-1_500_000, '-1.5'],
     [-20_000, '-0.02'],
   ])('formats %i micros as "%s" credits', (micros, text) => {
-    expect(formatCredits(micros)).toBe(text);
-    expect(microsToCredits(micros)).toBe(Number(text));
+    expect(formatCredits(micros as Micros)).toBe(text);
+    expect(microsToCredits(micros as Micros)).toBe(Number(text));
   });
 
   it('returns the JSON numbers a user expects for fractional amounts', () => {
-    expect(microsToCredits(20_000)).toBe(0.02);
-    expect(microsToCredits(500_000)).toBe(0.5);
-    expect(microsToCredits(1)).toBe(0.000001);
-    expect(JSON.stringify({ balance: microsToCredits(2_499_980_000) })).toBe('{"balance":2499.98}');
+    expect(microsToCredits(20_000 as Micros)).toBe(0.02);
+    expect(microsToCredits(500_000 as Micros)).toBe(0.5);
+    expect(microsToCredits(1 as Micros)).toBe(0.000001);
+    expect(JSON.stringify({ balance: microsToCredits(2_499_980_000 as Micros) })).toBe('{"balance":2499.98}');
   });
 
   it('refuses amounts that are not whole micros', () => {
-    expect(() => formatCredits(0.5)).toThrow(/safe integer of micros/);
-    expect(() => formatCredits(Number.NaN)).toThrow(/safe integer of micros/);
-    expect(() => microsToCredits(2 ** 53)).toThrow(/safe integer of micros/);
+    expect(() => formatCredits(0.5 as Micros)).toThrow(/safe integer of micros/);
+    expect(() => formatCredits(Number.NaN as Micros)).toThrow(/safe integer of micros/);
+    expect(() => microsToCredits(2 ** 53 as Micros)).toThrow(/safe integer of micros/);
   });
 
   it('round-trips every amount: parse(format(m)) and parse(microsToCredits(m)) give m back', () => {
@@ -138,8 +139,8 @@ describe('formatCredits and microsToCredits', () => {
       samples.push(Math.min(MAX_MICROS, Math.floor((seed / modulus) * magnitude * 10)));
     }
     for (const micros of samples) {
-      expect(parseCredits(formatCredits(micros))).toBe(micros);
-      expect(parseCredits(microsToCredits(micros))).toBe(micros);
+      expect(parseCredits(formatCredits(micros as Micros))).toBe(micros);
+      expect(parseCredits(microsToCredits(micros as Micros))).toBe(micros);
     }
   });
 });
@@ -166,12 +167,12 @@ describe('multiplyMicros', () => {
   });
 
   it('allows a product that lands exactly on the limit', () => {
-    expect(multiplyMicros(MICROS_PER_CREDIT, MAX_CREDITS)).toBe(MAX_MICROS);
+    expect(multiplyMicros((MICROS_PER_CREDIT as Micros), MAX_CREDITS)).toBe(MAX_MICROS);
   });
 
   it('refuses a product above the limit instead of returning an inexact number', () => {
     expect(creditAmountError(() => multiplyMicros(MAX_MICROS, 2)).message).toBe('2 × 1000000000 credits exceeds the amount limit');
-    expect(creditAmountError(() => multiplyMicros(MICROS_PER_CREDIT, MAX_CREDITS + 1)).message).toBe(
+    expect(creditAmountError(() => multiplyMicros((MICROS_PER_CREDIT as Micros), MAX_CREDITS + 1)).message).toBe(
       '1000000001 × 1 credits exceeds the amount limit',
     );
     // Far beyond 2^53: the float product would be silently rounded.
@@ -184,8 +185,8 @@ describe('multiplyMicros', () => {
     expect(() => multiplyMicros(imagePrice, -1)).toThrow('quantity must be a non-negative integer, got -1');
     expect(() => multiplyMicros(imagePrice, Number.NaN)).toThrow('quantity must be a non-negative integer, got NaN');
     expect(() => multiplyMicros(imagePrice, Number.POSITIVE_INFINITY)).toThrow(/quantity must be a non-negative integer/);
-    expect(() => multiplyMicros(0.5, 2)).toThrow(/unit price must be a non-negative safe integer of micros/);
-    expect(() => multiplyMicros(-1, 2)).toThrow(/unit price must be a non-negative safe integer of micros/);
+    expect(() => multiplyMicros((0.5 as Micros), 2)).toThrow(/unit price must be a non-negative safe integer of micros/);
+    expect(() => multiplyMicros((-1 as Micros), 2)).toThrow(/unit price must be a non-negative safe integer of micros/);
   });
 });
 
@@ -195,8 +196,8 @@ describe('summing many fractional charges', () => {
     let total = 0;
     for (let i = 0; i < 100_000; i += 1) total += price;
     expect(total).toBe(2_000 * MICROS_PER_CREDIT);
-    expect(formatCredits(total)).toBe('2000');
-    expect(microsToCredits(total)).toBe(2000);
+    expect(formatCredits(total as Micros)).toBe('2000');
+    expect(microsToCredits(total as Micros)).toBe(2000);
     expect(multiplyMicros(price, 100_000)).toBe(total);
   });
 
@@ -204,6 +205,6 @@ describe('summing many fractional charges', () => {
     const charges = [parseCredits(0.5), parseCredits('0.02'), parseCredits('0.000001'), parseCredits(30)];
     const total = charges.reduce((sum, charge) => sum + charge, 0);
     expect(total).toBe(30_520_001);
-    expect(formatCredits(total)).toBe('30.520001');
+    expect(formatCredits(total as Micros)).toBe('30.520001');
   });
 });

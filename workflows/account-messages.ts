@@ -1,4 +1,5 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { Micros } from '../src/money.js';
 import type { PeriodView, Schedule } from '../src/periods/periods.js';
 
 export type { PeriodView, Schedule };
@@ -53,7 +54,7 @@ export interface NextPeriod {
   schedule: Schedule;
   period: PeriodView;
   plan: PlanView;
-  allowanceTotal: number;
+  allowanceTotal: Micros;
   grantIds: string[];
   revision: number;
 }
@@ -64,7 +65,7 @@ export interface CarriedState {
   schedule: Schedule;
   period: PeriodView;
   plan: PlanView;
-  allowanceTotal: number;
+  allowanceTotal: Micros;
   next: NextPeriod | null;
   /** The run starts at a boundary that still has to be processed (expiry, write-ahead). */
   atBoundary: boolean;
@@ -80,8 +81,8 @@ export interface ChangePlanResult {
   effective: 'now' | 'next_period';
   planId: string;
   seats: number;
-  /** Credits granted now for the rest of the current period (upgrades only), in micros. */
-  grantedNow: number;
+  /** Credits granted now for the rest of the current period (upgrades only). */
+  grantedNow: Micros;
   effectiveAt: string;
 }
 
@@ -92,7 +93,7 @@ export interface CancelResult {
 
 /** Contract terms an operator sets on an account (amounts in micros); see src/ledger/contracts.ts. */
 export interface ContractChangeInput {
-  allowance: { credits: number; perSeat: boolean } | null;
+  allowance: { credits: Micros; perSeat: boolean } | null;
   extraFeatures: string[];
   /** From now (an allowance increase is granted for the rest of the period, like an upgrade) or from the next period. */
   effective: 'now' | 'next_period';
@@ -105,10 +106,10 @@ export interface ContractChangeResult {
   contractId: string;
   effective: 'now' | 'next_period';
   effectiveAt: string;
-  /** Credits granted now for the rest of the current period, in micros. */
-  grantedNow: number;
-  /** The allowance of the next period under the new terms, in micros. */
-  nextAllowance: number;
+  /** Credits granted now for the rest of the current period. */
+  grantedNow: Micros;
+  /** The allowance of the next period under the new terms. */
+  nextAllowance: Micros;
   replayed: boolean;
 }
 

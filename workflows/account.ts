@@ -15,7 +15,7 @@ import {
 } from '@temporalio/workflow';
 import type { AccountActivities, PlanTerms } from '../activities/account-activities.js';
 import type { ContractOutcome } from '../src/ledger/contracts.js';
-import { formatCredits } from '../src/money.js';
+import { formatCredits, ZERO_MICROS } from '../src/money.js';
 import { LIMITS } from '../src/contract/limits.js';
 import { followingPeriod, periodAt, toPeriodView } from '../src/periods/periods.js';
 import {
@@ -219,7 +219,7 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<Open
       const from = await activities.planTerms({ ...s.plan, accountId, at: now });
       const to = await activities.planTerms({ ...change, accountId, at: now }).catch(asBusinessFailure);
       s.revision++;
-      let grantedNow = 0;
+      let grantedNow = ZERO_MICROS;
       const upgrade = to.allowanceTotal > from.allowanceTotal;
       if (upgrade) {
         grantedNow = await activities.grantUpgrade.executeWithOptions(
@@ -266,7 +266,7 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<Open
       // Applied already: handlers run one at a time, so the first one stored its outcome.
       if (recorded.replayed && recorded.outcome) return answer(recorded.outcome, true);
       s.revision++;
-      let grantedNow = 0;
+      let grantedNow = ZERO_MICROS;
       // A replay without a stored outcome (its first run ended from outside mid-way) may have granted
       // the difference already: it only writes the next period again.
       if (change.effective === 'now' && !recorded.replayed) {

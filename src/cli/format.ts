@@ -1,6 +1,6 @@
 import Table from 'cli-table3';
 import type { AccountView, AdjustmentView, ContractChangeView, ContractView, JobView, LedgerPage, RefundView, TopUpView, UsageView } from '../client/client.js';
-import { microsToCredits, parseCredits } from '../money.js';
+import { microsToCredits, parseCredits, sumMicros, ZERO_MICROS } from '../money.js';
 
 /**
  * What the operator CLI prints for humans: plain tables without colours (they go to logs and
@@ -99,12 +99,12 @@ export function formatUsage(usage: UsageView): string {
   if (usage.rows.length === 0) return `${title}no usage in this range\n`;
   const total = usage.rows.reduce(
     (sum, row) => ({
-      credits: sum.credits + parseCredits(row.credits),
-      refunded: sum.refunded + parseCredits(row.refunded),
+      credits: sumMicros([sum.credits, parseCredits(row.credits)]),
+      refunded: sumMicros([sum.refunded, parseCredits(row.refunded)]),
       quantity: sum.quantity + row.quantity,
       charges: sum.charges + row.charges,
     }),
-    { credits: 0, refunded: 0, quantity: 0, charges: 0 },
+    { credits: ZERO_MICROS, refunded: ZERO_MICROS, quantity: 0, charges: 0 },
   );
   return (
     title +

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { withTransaction } from '../ledger/db.js';
-import { microsToCredits } from '../money.js';
+import { micros, microsToCredits } from '../money.js';
 import type { EventType } from './outbox.js';
 
 /** The most events one page returns. */
@@ -33,7 +33,7 @@ const MICROS_FIELDS = new Set(['credits', 'reserved', 'charged', 'released', 'av
 /** The stored payload with every amount turned from integer micros into a decimal number of credits. */
 export function payloadInCredits(payload: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(
-    Object.entries(payload).map(([key, value]) => [key, MICROS_FIELDS.has(key) && typeof value === 'number' ? microsToCredits(value) : value]),
+    Object.entries(payload).map(([key, value]) => [key, MICROS_FIELDS.has(key) && typeof value === 'number' ? microsToCredits(micros(value)) : value]),
   );
 }
 

@@ -1,6 +1,6 @@
 /** What a charge would cost and whether the balance covers it, without spending anything. */
 import type { z } from 'zod';
-import { multiplyMicros, type Micros } from '../money.js';
+import { multiplyMicros, ZERO_MICROS, type Micros } from '../money.js';
 import { estimateInput, parseInput } from './inputs.js';
 import { authorizeSpend, readAccount, requireFeature, requireUnitPrice, type AccountRow } from './internals.js';
 import type { Queryable } from './db.js';
@@ -35,7 +35,7 @@ export async function estimate(scope: LedgerScope, raw: EstimateInput): Promise<
     feature.id,
     input.now,
   ]);
-  const available = rows[0]?.available ?? 0;
+  const available = rows[0]?.available ?? ZERO_MICROS;
   return { feature: feature.id, maxCredits, billableQuantity: billable, dedupedQuantity: deduped, available, sufficient: available >= maxCredits };
 }
 

@@ -3,7 +3,7 @@
  * they earmark in spending order, and released when the spend ends. Each mutation is one call.
  */
 import type { z } from 'zod';
-import type { Micros } from '../money.js';
+import { ZERO_MICROS, type Micros } from '../money.js';
 import { unitPrices } from './charge-batch.js';
 import type { Queryable } from './db.js';
 import { LedgerError } from './errors.js';
@@ -147,5 +147,5 @@ async function heldInForce(db: Queryable, holdId: string, now: Date): Promise<Mi
       WHERE a.hold_id = $1 AND a.held > 0 AND grant_in_force(g.expired_at, g.effective_at, g.expires_at, $2)`,
     [holdId, now],
   );
-  return rows[0]?.held ?? 0;
+  return rows[0]?.held ?? ZERO_MICROS;
 }

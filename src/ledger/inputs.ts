@@ -25,7 +25,7 @@ import {
   users,
 } from '../contract/fields.js';
 import { LIMITS } from '../contract/limits.js';
-import { MAX_MICROS } from '../money.js';
+import { MAX_MICROS, type Micros } from '../money.js';
 import { LedgerError } from './errors.js';
 
 /**
@@ -41,8 +41,14 @@ import { LedgerError } from './errors.js';
 export const keyOrigin = z.enum(['client', 'engine']).default('client');
 export type KeyOrigin = z.infer<typeof keyOrigin>;
 const keyed = { idempotencyKey, origin: keyOrigin };
-export const micros = z.number().int().min(0).max(MAX_MICROS);
-export const positiveMicros = micros.min(1);
+/** An amount the caller already holds as `Micros` (src/money.ts): the type says the unit, the check its range. */
+function microsAmount(min: number) {
+  return z.custom<Micros>((value) => typeof value === 'number' && Number.isSafeInteger(value) && value >= min && value <= MAX_MICROS, {
+    message: `must be a whole number of micro-credits from ${min} to ${MAX_MICROS}`,
+  });
+}
+export const micros = microsAmount(0);
+export const positiveMicros = microsAmount(1);
 export const instant = z.date().refine((date) => !Number.isNaN(date.getTime()), 'must be a valid date');
 
 export const createAccountInput = z.strictObject({

@@ -4,7 +4,7 @@
  * ledger gets: the same code, a message for people, amounts in credits.
  */
 import pg from 'pg';
-import { formatCredits, microsToCredits } from '../money.js';
+import { formatCredits, micros, microsToCredits, ZERO_MICROS, type Micros } from '../money.js';
 import type { Queryable } from './db.js';
 import { isLedgerErrorCode, LedgerError, type LedgerErrorCode } from './errors.js';
 
@@ -18,7 +18,8 @@ export interface Refusal {
 }
 
 const text = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value));
-const micros = (value: unknown): number => (typeof value === 'number' ? value : 0);
+/** An amount in a refusal's details: the SQL functions write micros. */
+const detailMicros = (value: unknown): Micros => (typeof value === 'number' ? micros(value) : ZERO_MICROS);
 
 const MESSAGES: Partial<Record<LedgerErrorCode, (details: Record<string, unknown>) => string>> = {
   UNKNOWN_ACCOUNT: (d) => `account "${text(d.accountId)}" does not exist`,
@@ -34,10 +35,10 @@ const MESSAGES: Partial<Record<LedgerErrorCode, (details: Record<string, unknown
   HOLD_RELEASED: (d) => `hold ${text(d.holdId)} was already released`,
   UNKNOWN_CHARGE: (d) => `charge ${text(d.chargeId)} does not exist on account "${text(d.accountId)}"`,
   REMOVAL_EXCEEDS_GRANT: (d) =>
-    `grant ${text(d.grantId)} has ${formatCredits(micros(d.removable))} credits that can be removed (${d.inForce === false ? 'it is not in force' : `${formatCredits(micros(d.held))} are held`}), not ${formatCredits(micros(d.credits))}`,
+    `grant ${text(d.grantId)} has ${formatCredits(detailMicros(d.removable))} credits that can be removed (${d.inForce === false ? 'it is not in force' : `${formatCredits(detailMicros(d.held))} are held`}), not ${formatCredits(detailMicros(d.credits))}`,
   REFUND_EXCEEDS_CHARGE: (d) =>
-    `charge ${text(d.chargeId)} was ${formatCredits(micros(d.charged))} credits and ${formatCredits(micros(d.refunded))} are refunded already: at most ${formatCredits(micros(d.refundable))} more can be`,
-  INSUFFICIENT_CREDITS: (d) => `insufficient credits: ${formatCredits(micros(d.needed))} needed, ${formatCredits(micros(d.available))} available`,
+    `charge ${text(d.chargeId)} was ${formatCredits(detailMicros(d.charged))} credits and ${formatCredits(detailMicros(d.refunded))} are refunded already: at most ${formatCredits(detailMicros(d.refundable))} more can be`,
+  INSUFFICIENT_CREDITS: (d) => `insufficient credits: ${formatCredits(detailMicros(d.needed))} needed, ${formatCredits(detailMicros(d.available))} available`,
 };
 
 /** Details fields that hold micros in a refusal and credits in a LedgerError. */
@@ -46,7 +47,7 @@ const MICROS_DETAILS = new Set(['needed', 'available', 'removable', 'held', 'cre
 export function refusalError(refusal: Refusal): LedgerError {
   if (!isLedgerErrorCode(refusal.code)) throw new Error(`invariant: the ledger refused with an unknown code ${refusal.code}`);
   const details = Object.fromEntries(
-    Object.entries(refusal.details).map(([key, value]) => [key, MICROS_DETAILS.has(key) && typeof value === 'number' ? microsToCredits(value) : value]),
+    Object.entries(refusal.details).map(([key, value]) => [key, MICROS_DETAILS.has(key) && typeof value === 'number' ? microsToCredits(micros(value)) : value]),
   );
   const message = refusal.message ?? MESSAGES[refusal.code]?.(refusal.details) ?? refusal.code;
   return new LedgerError(refusal.code, message, details);

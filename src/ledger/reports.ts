@@ -1,5 +1,5 @@
 import { GRANT_SOURCES, type GrantSource } from '../contract/fields.js';
-import { assertMicros, type Micros } from '../money.js';
+import { assertMicros, subtractMicros, sumMicros, ZERO_MICROS, type Micros } from '../money.js';
 import type { USAGE_GROUPS } from '../contract/fields.js';
 import { accountAtInput, entriesInput, parseInput, usageInput } from './inputs.js';
 import { readAccount, type EntryKind } from './internals.js';
@@ -95,16 +95,16 @@ export async function balance(scope: LedgerScope, raw: z.input<typeof accountAtI
       ORDER BY priority, expires_at NULLS LAST, features IS NULL, effective_at, grant_id`,
     [input.accountId, input.now],
   );
-  const bySource = Object.fromEntries(GRANT_SOURCES.map((source) => [source, 0])) as Record<GrantSource, Micros>;
-  let available = 0;
-  let held = 0;
+  const bySource = Object.fromEntries(GRANT_SOURCES.map((source) => [source, ZERO_MICROS])) as Record<GrantSource, Micros>;
+  let available = ZERO_MICROS;
+  let held = ZERO_MICROS;
   const grants = rows.map((row): GrantView => {
     const status = grantStatus(row, input.now);
-    const spendable = status === 'active' ? row.remaining - row.held : 0;
+    const spendable = status === 'active' ? subtractMicros(row.remaining, row.held) : ZERO_MICROS;
     if (status === 'active') {
-      available += spendable;
-      held += row.held;
-      bySource[row.source] += spendable;
+      available = sumMicros([available, spendable]);
+      held = sumMicros([held, row.held]);
+      bySource[row.source] = sumMicros([bySource[row.source], spendable]);
     }
     return {
       grantId: row.grant_id,

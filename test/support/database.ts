@@ -5,6 +5,7 @@ import { loadCatalog } from '../../src/catalog/catalog.js';
 import { createDatabase } from '../../src/devstack/postgres.js';
 import { createPool } from '../../src/ledger/db.js';
 import { createLedger, type Ledger } from '../../src/ledger/ledger.js';
+import { micros, type Micros } from '../../src/money.js';
 import { TEMPLATE_DATABASE } from './constants.js';
 
 /** A fresh, migrated database of the caller's own, copied from the template. */
@@ -21,4 +22,4 @@ export async function freshLedger(): Promise<{ ledger: Ledger; pool: pg.Pool; ur
 }
 
 /** Credits to micros, for readable test amounts. */
-export const credits = (amount: number): number => Math.round(amount * 1_000_000);
+export const credits = (amount: number): Micros => micros(Math.round(amount * 1_000_000));

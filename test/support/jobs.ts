@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { Micros } from '../../src/money.js';
+import { ZERO_MICROS, type Micros } from '../../src/money.js';
 
 /** Per-record facts straight from the database, for assertions that do not trust the job's own counters. */
 export async function recordFacts(pool: pg.Pool, jobId: string): Promise<{ stored: number; charged: number; chargedCredits: Micros; pending: number }> {
@@ -22,7 +22,7 @@ export async function ledgerChargedForJob(pool: pg.Pool, jobId: string): Promise
     "SELECT coalesce(sum(credits), 0)::bigint AS credits FROM operations WHERE job_id = $1 AND kind = 'hold_charge'",
     [jobId],
   );
-  return rows[0]?.credits ?? 0;
+  return rows[0]?.credits ?? ZERO_MICROS;
 }
 
 export async function eventTypes(pool: pg.Pool, jobId: string): Promise<string[]> {
