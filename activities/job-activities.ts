@@ -1,7 +1,8 @@
 import { setMaxListeners } from 'node:events';
 import { activityInfo, cancellationSignal, heartbeat } from '@temporalio/activity';
 import PQueue from 'p-queue';
-import type { JobStore, JobView, RecordResult } from '../src/jobs/jobs.js';
+import { addProgress, NO_PROGRESS, type JobProgress } from '../src/contract/job-progress.js';
+import { flushProgress, type JobStore, type JobView, type RecordResult, type Reservation } from '../src/jobs/jobs.js';
 import type { FinalJobStatus, PauseReason } from '../src/contract/job-status.js';
 import type { EnrichmentProvider } from '../src/providers/provider.js';
 import { asActivityFailure } from './failures.js';
@@ -18,15 +19,17 @@ export interface JobActivityDeps {
 }
 
 export interface BatchResult {
-  processed: number;
-  verified: number;
-  notFound: number;
-  failed: number;
-  credits: number;
+  /** What this batch stored, over all its attempts. */
+  progress: JobProgress;
   /** The hold could not pay for more records: the workflow must reserve more or pause. */
   outOfCredits: boolean;
   /** No pending record was left: the job is done. */
   exhausted: boolean;
+}
+
+/** A batch's heartbeat details: what its attempts have stored so far (optional: an attempt of the release before sent another shape). */
+interface BatchHeartbeat {
+  progress?: JobProgress;
 }
 
 /**
@@ -46,7 +49,7 @@ export function createJobActivities(deps: JobActivityDeps) {
       return asActivityFailure(() => jobs.begin(input.jobId, nowFrom(input.notBefore, clock)));
     },
 
-    async reserveForJob(input: { jobId: string; notBefore: string; resume: boolean }) {
+    async reserveForJob(input: { jobId: string; notBefore: string; resume: boolean }): Promise<Reservation> {
       return asActivityFailure(() => jobs.reserveMore(input.jobId, nowFrom(input.notBefore, clock), input.resume));
     },
 
@@ -75,17 +78,9 @@ export function createJobActivities(deps: JobActivityDeps) {
         // Every provider call in flight listens on the one cancellation signal.
         setMaxListeners(deps.batchConcurrency + 10, signal);
         const records = await jobs.pendingRecords(input.jobId, input.limit);
-        // A retried attempt skips what an earlier attempt stored; its heartbeat carries those counts.
-        const earlier = activityInfo().heartbeatDetails as Partial<BatchResult> | undefined;
-        const totals: BatchResult = {
-          processed: earlier?.processed ?? 0,
-          verified: earlier?.verified ?? 0,
-          notFound: earlier?.notFound ?? 0,
-          failed: earlier?.failed ?? 0,
-          credits: earlier?.credits ?? 0,
-          outOfCredits: false,
-          exhausted: records.length === 0,
-        };
+        // A retried attempt skips what an earlier attempt stored; its heartbeat carries what that was.
+        const earlier = (activityInfo().heartbeatDetails as BatchHeartbeat | undefined)?.progress;
+        const totals: BatchResult = { progress: earlier ?? NO_PROGRESS, outOfCredits: false, exhausted: records.length === 0 };
         if (records.length === 0) return totals;
         const { affordable, feature } = await jobs.budget(input.jobId, nowFrom(input.notBefore, clock));
         const chargeable = new Set(feature.chargeableOutcomes);
@@ -107,13 +102,9 @@ export function createJobActivities(deps: JobActivityDeps) {
             queue.clear();
             return;
           }
-          totals.processed += stored.stored;
-          totals.verified += stored.verified;
-          totals.notFound += stored.notFound;
-          totals.failed += stored.failed;
-          totals.credits += stored.credits;
+          totals.progress = addProgress(totals.progress, flushProgress(stored));
           if (stored.unpaid > 0) totals.outOfCredits = true;
-          heartbeat({ ...totals });
+          heartbeat({ progress: totals.progress } satisfies BatchHeartbeat);
         };
 
         const queue = new PQueue({ concurrency: deps.batchConcurrency });

@@ -50,6 +50,7 @@ import { createSimulatedProvider } from '../src/providers/simulated.js';
 import { startJob } from '../src/temporal/jobs.js';
 import { createWorkerDeps } from '../src/worker/deps.js';
 import { createCreditsWorker, WORKFLOWS_PATH } from '../src/worker/worker.js';
+import { multiplyMicros } from '../src/money.js';
 import { envInt, round, sampleRss, type BenchContext, type Benchmark, type Figure } from './harness.js';
 import { clockTicksPerSecond, cpuShares, cpuSnapshot, readMemoryMb } from './proc-stats.js';
 import { startWorkerProcess, stopWorkerBench, type WorkerProcess } from './worker-process.js';
@@ -245,7 +246,7 @@ async function runJobEnrich(context: BenchContext, shape: JobEnrichShape): Promi
     const jobs = createJobStore({ pool, ledger });
     const now = new Date();
     await ledger.createAccount({ accountId, planId: PLAN, users: [{ userId: ADMIN, role: 'admin' }, { userId: JOB_USER, role: 'member' }], now });
-    await ledger.topUp({ accountId, userId: ADMIN, credits: unitPrice * (records + warmup), idempotencyKey: 'bench-funding', now });
+    await ledger.topUp({ accountId, userId: ADMIN, credits: multiplyMicros(unitPrice, records + warmup), idempotencyKey: 'bench-funding', now });
 
     const prepare = async (jobId: string, count: number): Promise<void> => {
       await jobs.createJob({ accountId, jobId, feature: FEATURE, userId: JOB_USER, idempotencyKey: jobId, now: new Date() });

@@ -1,8 +1,12 @@
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { JobView } from '../src/client/client.js';
+import { createApiDeps } from '../src/api/deps.js';
+import { startApiServer } from '../src/api/server.js';
+import { createCreditsClient, type JobView } from '../src/client/client.js';
 import { loadCatalog } from '../src/catalog/catalog.js';
 import { createSimulatedProvider } from '../src/providers/simulated.js';
-import { useApiStack } from './support/api-stack.js';
+import { jobWorkflowId } from '../workflows/job-messages.js';
+import { API_TOKEN, useApiStack } from './support/api-stack.js';
 import { errorCode, http, refusal } from './support/http.js';
 import { ledgerChargedForJob, records } from './support/jobs.js';
 import { eventually } from './support/temporal.js';
@@ -11,8 +15,6 @@ const PRICE = 5; // lead.email-finder: charged when deliverable or risky
 // A provider slow enough that a job can be watched and cancelled while it runs.
 const stackOf = useApiStack({ provider: createSimulatedProvider(loadCatalog(), { verifiedRate: 0.6, latencyMs: 2 }), batchConcurrency: 16 });
 const call = (method: string, path: string, options?: Parameters<typeof http>[3]) => http(stackOf().api.url, method, path, options);
-
-
 
 async function account(accountId: string, seats = 1): Promise<void> {
   await stackOf().client.createAccount({ accountId, planId: 'sales-email-pro', seats, users: [{ userId: 'admin', role: 'admin' }, { userId: 'sdr', role: 'member' }] });
@@ -138,6 +140,59 @@ describe('bulk jobs over HTTP', () => {
     const again = await refusal(stackOf().client.cancelJob(running.jobId));
     expect([again.status, again.code]).toEqual([409, 'JOB_STATE_CONFLICT']);
     expect((await stackOf().client.getAccount('cancels')).balance.held).toBe(0);
+  });
+
+  it('starts a job in one call to Temporal: the answer is running with its credits reserved, and no draft is seen afterwards', async () => {
+    await account('one-call', 60); // 60,000 credits: the 10,000 records' 50,000 are reserved whole
+    await stackOf().client.createJob('one-call', { jobId: 'one-call-1', feature: 'lead.email-finder', userId: 'sdr', idempotencyKey: 'one-call-1', records: records('o', 10_000) });
+    const started = await stackOf().client.startJob('one-call-1');
+    expect(started).toMatchObject({ status: 'running', credits: { reserved: 10_000 * PRICE } });
+    expect(started.credits.held).toBeGreaterThan(0);
+    expect((await stackOf().client.getJob('one-call-1')).status).not.toBe('draft');
+    // The workflow was started with its 'started' update (update-with-start), and answered it once.
+    const history = await stackOf().env.client.workflow.getHandle(jobWorkflowId('one-call-1')).fetchHistory();
+    const updates = (history.events ?? []).flatMap((event) => event.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name ?? []);
+    expect(updates).toEqual(['started']);
+
+    const created = await stackOf().client.createJob('one-call', { feature: 'lead.email-finder', userId: 'sdr', idempotencyKey: 'one-call-2', records: records('p', 100), start: true });
+    expect(created.status).not.toBe('draft');
+    expect(created.credits.reserved).toBeGreaterThan(0);
+
+    // The cancel, too, answers once the job has ended: cancelled, its hold released.
+    const cancelled = await stackOf().client.cancelJob('one-call-1');
+    expect(cancelled.status).toBe('cancelled');
+    expectSettled(cancelled);
+    expectSettled(await waitForJob(created.jobId, (job) => job.status === 'completed', 'the job started at its creation to complete'));
+  });
+
+  it('answers a start that fails as it reserves with the failed job, in the same call', async () => {
+    await account('barred');
+    await stackOf().client.createJob('barred', { jobId: 'barred-1', feature: 'lead.email-finder', userId: 'sdr', idempotencyKey: 'barred-1', records: records('b', 10) });
+    await stackOf().client.setUser('barred', 'sdr', { role: 'member', creditsAllowed: false });
+    const failed = await stackOf().client.startJob('barred-1');
+    expect(failed).toMatchObject({ status: 'failed', credits: { reserved: 0, held: 0 } });
+    expect(failed.stopReason).toContain('CREDITS_DISALLOWED');
+  });
+
+  it('answers a start that no worker takes in time with the draft, its workflow started and waiting for one', async () => {
+    const { pool, catalog, ledger, env } = stackOf();
+    await account('unattended');
+    await stackOf().client.createJob('unattended', { jobId: 'unattended-1', feature: 'lead.email-finder', userId: 'sdr', idempotencyKey: 'unattended-1', records: records('u', 10) });
+    const api = await startApiServer(
+      createApiDeps({ pool, catalog, ledger, client: env.client, taskQueue: 'no-worker', tokens: [API_TOKEN], logger: pino({ level: 'silent' }), callDeadlineMs: 2_000 }),
+      { port: 0 },
+    );
+    const workflow = env.client.workflow.getHandle(jobWorkflowId('unattended-1'));
+    try {
+      const started = Date.now();
+      const answer = await createCreditsClient({ baseUrl: api.url, token: API_TOKEN }).startJob('unattended-1');
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect(answer).toMatchObject({ status: 'draft', credits: { reserved: 0 } });
+      expect((await workflow.describe()).status.name).toBe('RUNNING');
+    } finally {
+      await api.close();
+      await workflow.terminate('the test is over: no worker polls its task queue');
+    }
   });
 
   it('refuses jobs that cannot run with the precise code', async () => {

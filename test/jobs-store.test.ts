@@ -1,8 +1,10 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createJobStore, type JobStore } from '../src/jobs/jobs.js';
+import { addProgress, NO_PROGRESS, type JobProgress } from '../src/contract/job-progress.js';
+import { createJobStore, flushProgress, type JobStore, type RecordResult } from '../src/jobs/jobs.js';
 import { isLedgerError, type LedgerErrorCode } from '../src/ledger/errors.js';
 import type { Ledger } from '../src/ledger/ledger.js';
+import { FAILED_OUTCOME } from '../src/providers/provider.js';
 import { credits, freshLedger } from './support/database.js';
 import { records } from './support/jobs.js';
 
@@ -86,5 +88,21 @@ describe('job store', () => {
 
     await account('store-gated', 'ecom-pro');
     await expectCode(jobs.createJob({ ...input, accountId: 'store-gated', idempotencyKey: 'k7', jobId: 'gated' }), 'FEATURE_NOT_IN_PLAN');
+  });
+
+  it("reads a job's progress from its row in the one shape that its flushes add up to", async () => {
+    await account('store-progress');
+    const now = at('2026-01-03T00:00:00Z');
+    await jobs.createJob({ accountId: 'store-progress', jobId: 'progress-job', feature: 'lead.email-finder', userId: 'sdr', idempotencyKey: 'k8', records: records('p', 6), now });
+    await jobs.begin('progress-job', now);
+    const flushes: RecordResult[][] = [
+      [{ seq: 1, recordId: 'p-1', outcome: 'deliverable', data: null }, { seq: 2, recordId: 'p-2', outcome: 'not_found', data: null }],
+      [{ seq: 3, recordId: 'p-3', outcome: 'risky', data: null }, { seq: 4, recordId: 'p-4', outcome: FAILED_OUTCOME, data: null }],
+    ];
+    let stored: JobProgress = NO_PROGRESS;
+    for (const flush of flushes) stored = addProgress(stored, flushProgress(await jobs.storeResults('progress-job', flush, now)));
+    expect(stored).toEqual({ processed: 4, verified: 2, notFound: 1, failed: 1, charged: credits(10) });
+    expect((await jobs.getJob('progress-job', now)).progress).toEqual({ total: 6, ...stored });
+    await jobs.finish('progress-job', 'cancelled', null, now);
   });
 });

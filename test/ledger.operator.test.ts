@@ -172,7 +172,7 @@ describe('adjustments', () => {
       { kind: 'adjustment', ...operator, credits: credits(15) },
     ]);
     const entries = await ledger.entries({ accountId });
-    expect(entries.filter((entry) => entry.kind === 'adjust').map((entry) => entry.amount)).toEqual([-credits(15)]);
+    expect(entries.filter((entry) => entry.kind === 'adjust').map((entry) => entry.amount)).toEqual([-15_000_000]);
     // The promo pays for its feature only.
     await ledgerError(ledger.charge({ accountId, userId: 'member', feature: 'lead.email-finder', quantity: 1, idempotencyKey: key(), now: at('2026-01-04T00:00:00Z') }), 'INSUFFICIENT_CREDITS');
     expect(await auditProblems(accountId)).toEqual([]);

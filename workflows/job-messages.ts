@@ -1,7 +1,9 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { JobProgress } from '../src/contract/job-progress.js';
+import type { JobStatus, PauseReason } from '../src/contract/job-status.js';
 
-export type JobWorkflowStatus = 'running' | 'paused' | 'completed' | 'cancelled' | 'failed';
-export type JobPauseReason = 'OUT_OF_CREDITS';
+/** A job's status as its workflow knows it: the workflow starts the job out of draft. */
+export type JobWorkflowStatus = Exclude<JobStatus, 'draft'>;
 
 export interface JobWorkflowInput {
   jobId: string;
@@ -15,20 +17,10 @@ export interface JobWorkflowInput {
   carried?: JobCarried;
 }
 
-export interface JobCounters {
-  processed: number;
-  verified: number;
-  notFound: number;
-  failed: number;
-  /** Credits charged so far, in micros. */
-  charged: number;
-}
-
+/** What one run hands the next: only what drives the batches. The job's row holds its progress. */
 export interface JobCarried {
   status: JobWorkflowStatus;
-  pauseReason: JobPauseReason | null;
-  total: number;
-  counters: JobCounters;
+  pauseReason: PauseReason | null;
   batches: number;
   cancelRequested: boolean;
 }
@@ -40,14 +32,34 @@ export interface JobState extends JobCarried {
   stopReason: string | null;
 }
 
+/** How the workflow ended, with the job's progress as its row said once the job had ended. */
+export interface JobResult extends JobState {
+  counters: JobProgress;
+}
+
+/** The job's status as its row says once it has begun (its hold reserved), or once it ended trying. */
+export interface JobStarted {
+  status: JobStatus;
+}
+
 export interface ResumeResult {
   status: JobWorkflowStatus;
   /** Credits newly earmarked for the job, in micros. */
   reserved: number;
 }
 
+export interface JobCancelResult {
+  /** As the job's row says once the cancel is done: cancelled, or how the job ended if it ended first. */
+  status: JobStatus;
+}
+
 export const jobStateQuery = defineQuery<JobState>('jobState');
+/**
+ * Answers once the job has begun: the API starts a job with this update and the workflow's start in
+ * one call (update-with-start), rather than polling the job's row.
+ */
+export const startedJobUpdate = defineUpdate<JobStarted>('started');
 export const resumeJobUpdate = defineUpdate<ResumeResult>('resume');
-export const cancelJobUpdate = defineUpdate<{ status: JobWorkflowStatus }>('cancel');
+export const cancelJobUpdate = defineUpdate<JobCancelResult>('cancel');
 
 export const jobWorkflowId = (jobId: string): string => `job:${jobId}`;

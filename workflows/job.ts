@@ -21,7 +21,11 @@ import {
   cancelJobUpdate,
   jobStateQuery,
   resumeJobUpdate,
+  startedJobUpdate,
+  type JobCancelResult,
   type JobCarried,
+  type JobResult,
+  type JobStarted,
   type JobState,
   type JobWorkflowInput,
   type ResumeResult,
@@ -33,6 +37,10 @@ const DEFAULT_BATCHES_PER_RUN = 100;
 const MAX_STOP_REASON_LENGTH = 500;
 /** Patch: a cancel marks the job's row first, which stops the batch under way (runs started before keep their history). */
 const CANCEL_BATCH_IN_FLIGHT = 'cancel-batch-in-flight';
+/** Patch: a cancel then ends the job (its hold released) before it answers, so its caller reads the job cancelled. */
+const CANCEL_ENDS_JOB = 'cancel-ends-job';
+/** Patch: a run that fails answers its updates in flight first, so a caller of 'started' hears that the job failed. */
+const ANSWER_BEFORE_FAILING = 'answer-updates-before-failing';
 
 const control = proxyActivities<JobActivities>({
   startToCloseTimeout: '1 minute',
@@ -55,27 +63,29 @@ function rootCause(error: unknown): string {
   return current instanceof ApplicationFailure && current.type ? `${current.type}: ${current.message}` : current.message;
 }
 
+/** A run's state from the one before: only what drives the batches (runs before this release also carried their counters). */
+function carriedFrom(carried: JobCarried | undefined): JobCarried {
+  if (!carried) return { status: 'running', pauseReason: null, batches: 0, cancelRequested: false };
+  const { status, pauseReason, batches, cancelRequested } = carried;
+  return { status, pauseReason, batches, cancelRequested };
+}
+
 /**
  * A bulk enrichment job: reserve its maximum up front, enrich records batch by batch charging only
  * chargeable outcomes, reserve more when the hold runs dry, and when no credits are left pause with
  * OUT_OF_CREDITS and wait, with no timer, for an explicit resume. Completion or cancellation
  * releases whatever the hold still earmarks.
  */
-export async function jobWorkflow(input: JobWorkflowInput): Promise<JobState> {
+export async function jobWorkflow(input: JobWorkflowInput): Promise<JobResult> {
   const { jobId, accountId, feature } = input;
   const batchSize = input.batchSize ?? DEFAULT_BATCH_SIZE;
   const batchesPerRun = input.batchesPerRun ?? DEFAULT_BATCHES_PER_RUN;
   const notBefore = (): string => new Date(Date.now()).toISOString();
   let stopReason: string | null = null;
   let batchesThisRun = 0;
-  const state: JobCarried = input.carried ?? {
-    status: 'running',
-    pauseReason: null,
-    total: 0,
-    counters: { processed: 0, verified: 0, notFound: 0, failed: 0, charged: 0 },
-    batches: 0,
-    cancelRequested: false,
-  };
+  const state = carriedFrom(input.carried);
+  // What 'started' answers; a run continued as new belongs to a job that has begun.
+  let started: JobStarted | undefined = input.carried ? { status: state.status } : undefined;
 
   const view = (): JobState => ({ ...state, jobId, accountId, feature, stopReason });
   // Read through a function: the cancel handler sets it while the main loop awaits.
@@ -87,17 +97,22 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobState> {
       { key: FEATURE, value: feature },
       { key: JOB_STATUS, value: state.status },
     ]);
-    const { processed, verified, notFound, failed, charged } = state.counters;
     setCurrentDetails(
       [
         `**${jobId}** · ${state.status}${state.pauseReason ? ` (${state.pauseReason})` : ''} · ${feature} for ${accountId}`,
-        `${processed} / ${state.total} records: ${verified} verified, ${notFound} not found, ${failed} failed · ${formatCredits(charged)} credits charged`,
+        `${state.batches} batches so far. Records and credits: the job's row (\`GET /v1/jobs/${jobId}\`).`,
         state.status === 'paused' ? 'Waiting for an explicit resume: a top-up or a new period does not restart it.' : '',
       ].join('\n\n'),
     );
   }
 
   setHandler(jobStateQuery, view);
+  setHandler(startedJobUpdate, async (): Promise<JobStarted> => {
+    // Not cancellable: a job whose workflow is cancelled as it begins still tells its caller how it ended.
+    await CancellationScope.nonCancellable(() => condition(() => started !== undefined));
+    if (!started) throw new Error(`invariant: job ${jobId} answered 'started' before it began`);
+    return started;
+  });
   setHandler(
     resumeJobUpdate,
     async (): Promise<ResumeResult> => {
@@ -124,10 +139,15 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobState> {
   );
   setHandler(
     cancelJobUpdate,
-    async () => {
+    async (): Promise<JobCancelResult> => {
       // The row first: a batch under way stores and charges nothing from then on, and stops at its next flush.
       if (patched(CANCEL_BATCH_IN_FLIGHT)) await control.requestJobCancel({ jobId, notBefore: notBefore() });
       state.cancelRequested = true;
+      // Nothing is charged any more, so the hold can be released now rather than once the batch has stopped.
+      if (patched(CANCEL_ENDS_JOB)) {
+        const ended = await control.finishJob({ jobId, status: 'cancelled', stopReason: null, notBefore: notBefore() });
+        return { status: ended.status };
+      }
       return { status: state.status };
     },
     {
@@ -140,11 +160,11 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobState> {
   try {
     if (!input.carried) {
       const begun = await control.beginJob({ jobId, notBefore: notBefore() });
-      state.total = begun.progress.total;
       if (begun.status === 'paused') {
         state.status = 'paused';
         state.pauseReason = 'OUT_OF_CREDITS';
       }
+      started = { status: begun.status };
     }
     publish();
 
@@ -161,14 +181,12 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobState> {
         {
           startToCloseTimeout: '30 minutes',
           heartbeatTimeout: '10 seconds',
-          summary: `batch ${state.batches + 1}: up to ${batchSize} records after ${state.counters.processed} of ${state.total}`,
+          summary: `batch ${state.batches + 1}: up to ${batchSize} pending records`,
         },
         [{ jobId, limit: batchSize, notBefore: notBefore() }],
       );
       state.batches++;
       batchesThisRun++;
-      for (const key of ['processed', 'verified', 'notFound', 'failed'] as const) state.counters[key] += batch[key];
-      state.counters.charged += batch.credits;
       if (batch.exhausted) break;
       if (batch.outOfCredits && !cancelRequested()) {
         const reservation = await control.reserveForJob({ jobId, notBefore: notBefore(), resume: false });
@@ -180,7 +198,7 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobState> {
           await control.pauseJob({ jobId, reason: 'OUT_OF_CREDITS', notBefore: notBefore() });
           state.status = 'paused';
           state.pauseReason = 'OUT_OF_CREDITS';
-          log.info('job paused: out of credits', { jobId, processed: state.counters.processed });
+          log.info('job paused: out of credits', { jobId, batches: state.batches });
         }
       }
       publish();
@@ -188,11 +206,11 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobState> {
 
     await condition(allHandlersFinished);
     const finalStatus = cancelRequested() ? 'cancelled' : 'completed';
-    await control.finishJob({ jobId, status: finalStatus, stopReason, notBefore: notBefore() });
+    const ended = await control.finishJob({ jobId, status: finalStatus, stopReason, notBefore: notBefore() });
     state.status = finalStatus;
     state.pauseReason = null;
     publish();
-    return view();
+    return { ...view(), counters: ended.progress };
   } catch (error) {
     if (error instanceof ContinueAsNew) throw error;
     // The job's row and its hold must not outlive the workflow: whatever ended it (a non-retryable
@@ -200,11 +218,13 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobState> {
     // job says why it stopped. This runs even when the workflow itself is being cancelled.
     const cancelled = isCancellation(error);
     const reason = cancelled ? 'the workflow was cancelled from outside' : rootCause(error);
-    await CancellationScope.nonCancellable(() =>
+    const ended = await CancellationScope.nonCancellable(() =>
       control.finishJob({ jobId, status: cancelled ? 'cancelled' : 'failed', stopReason: reason.slice(0, MAX_STOP_REASON_LENGTH), notBefore: notBefore() }),
     );
     state.status = cancelled ? 'cancelled' : 'failed';
+    started ??= { status: ended.status };
     publish();
+    if (patched(ANSWER_BEFORE_FAILING)) await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
     throw error;
   }
 }

@@ -65,6 +65,8 @@ export function accountView(balance: Balance, workflow: AccountWorkflowView | nu
 }
 
 export function jobView(job: StoredJob): JobView {
+  // What the records were charged is answered once, in credits: credits.charged.
+  const { total, processed, verified, notFound, failed } = job.progress;
   return {
     jobId: job.jobId,
     accountId: job.accountId,
@@ -74,7 +76,7 @@ export function jobView(job: StoredJob): JobView {
     pauseReason: job.pauseReason,
     stopReason: job.stopReason,
     maxCredits: job.maxCredits === null ? null : c(job.maxCredits),
-    progress: job.progress,
+    progress: { total, processed, verified, notFound, failed },
     credits: {
       reserved: c(job.credits.reserved),
       charged: c(job.credits.charged),

@@ -27,5 +27,7 @@ export const canMoveJob = (from: JobStatus, to: JobStatus): boolean => JOB_TRANS
 export const isFinalJobStatus = (status: JobStatus): status is FinalJobStatus => JOB_TRANSITIONS[status].length === 0;
 /** A cancel can be asked for until the job has ended. */
 export const canCancelJob = (status: JobStatus): boolean => canMoveJob(status, 'cancelled');
+/** Only a draft is started; starting a job that has started answers it as it is. */
+export const canStartJob = (status: JobStatus): boolean => status === 'draft' && canMoveJob(status, 'running');
 /** Only a paused job is resumed: a draft one is started. */
 export const canResumeJob = (status: JobStatus): boolean => status === 'paused' && canMoveJob(status, 'running');

@@ -1,11 +1,11 @@
 import { status as grpcStatus } from '@grpc/grpc-js';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, isGrpcServiceError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, isGrpcServiceError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { LEDGER_ERROR_CODES, type LedgerErrorCode } from '../ledger/errors.js';
 import type { AccountView as LedgerAccountView } from '../ledger/ledger.js';
 import { openAccount, startAccount, type StartAccountInput } from './accounts.js';
 import { TemporalUnavailable, WorkflowRefused, type WorkflowRefusalCode } from './errors.js';
-import { startJob, type StartJobInput } from './jobs.js';
+import { beginJob, startJob, type StartJobInput } from './jobs.js';
 import {
   accountStateQuery,
   accountWorkflowId,
@@ -20,12 +20,14 @@ import {
   type ChangePlanResult,
 } from '../../workflows/account-messages.js';
 import type { accountWorkflow } from '../../workflows/account.js';
-import { cancelJobUpdate, jobWorkflowId, resumeJobUpdate, type ResumeResult } from '../../workflows/job-messages.js';
+import { cancelJobUpdate, jobWorkflowId, resumeJobUpdate, type JobStarted, type ResumeResult } from '../../workflows/job-messages.js';
 
 /** How long a call waits for Temporal and a worker before the API answers 503, unless told otherwise. */
 const DEFAULT_CALL_DEADLINE_MS = 15_000;
 /** How long opening an account waits for its workflow to have written its first periods. */
 const OPENING_DEADLINE_MS = 10_000;
+/** How long starting a job waits for it to have begun (its hold reserved). */
+const STARTING_DEADLINE_MS = 10_000;
 /** How long reading an account waits for its workflow's answer before showing the ledger alone. */
 const QUERY_DEADLINE_MS = 3_000;
 
@@ -90,6 +92,21 @@ export function createTemporalGateway({ client, taskQueue, callDeadlineMs = DEFA
     }
   }
 
+  /**
+   * Update-with-start, answered within `deadlineMs`; when no answer comes in time, makes sure the
+   * workflow is started (if Temporal is down, this fails too) and answers null: the workflow
+   * answers the update's question once a worker runs it.
+   */
+  async function updateWithStartOrStart<T>(deadlineMs: number, updateWithStart: () => Promise<T>, start: () => Promise<unknown>): Promise<T | null> {
+    try {
+      return await client.connection.withDeadline(Date.now() + Math.min(deadlineMs, callDeadlineMs), updateWithStart);
+    } catch (error) {
+      if (!unreachable(error)) throw error;
+      await call(callDeadlineMs, start);
+      return null;
+    }
+  }
+
   return {
     /**
      * Starts the account's workflow and answers its view once it is open, in one call
@@ -126,8 +143,19 @@ export function createTemporalGateway({ client, taskQueue, callDeadlineMs = DEFA
 
     cancelAccount: (account: LedgerAccountView): Promise<CancelResult> => updateAccount(account, (handle) => handle.executeUpdate(cancelUpdate)),
 
-    async startJob(input: StartJobInput): Promise<void> {
-      await call(callDeadlineMs, () => startJob(client, taskQueue, input));
+    /**
+     * Starts the job's workflow and answers once the job has begun, in one call (update-with-start).
+     * Null when it has not begun in time (is a worker polling?): its workflow is started by then and
+     * begins the job when a worker comes. Null too when the job's workflow ended before it began
+     * (terminated from outside): a job's workflow is not started twice.
+     */
+    async startJob(input: StartJobInput): Promise<JobStarted | null> {
+      try {
+        return await updateWithStartOrStart(STARTING_DEADLINE_MS, () => beginJob(client, taskQueue, input), () => startJob(client, taskQueue, input));
+      } catch (error) {
+        if (error instanceof WorkflowExecutionAlreadyStartedError) return null;
+        throw error;
+      }
     },
 
     async resumeJob(jobId: string): Promise<ResumeResult> {
@@ -153,7 +181,10 @@ export function createTemporalGateway({ client, taskQueue, callDeadlineMs = DEFA
       }
     },
 
-    /** Asks the job to stop; false when it has no workflow (a draft, or one that already ended). */
+    /**
+     * Cancels the job: true once its row says it ended (its hold released), false when it has no
+     * workflow (a draft, or one that already ended).
+     */
     async cancelJob(jobId: string): Promise<boolean> {
       try {
         await call(callDeadlineMs, () => client.workflow.getHandle(jobWorkflowId(jobId)).executeUpdate(cancelJobUpdate));

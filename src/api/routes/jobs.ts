@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { canCancelJob, canResumeJob } from '../../contract/job-status.js';
+import { canCancelJob, canResumeJob, canStartJob } from '../../contract/job-status.js';
 import { JOB_LIMITS } from '../../contract/limits.js';
 import type { JobStatusView, JobView as StoredJob } from '../../jobs/jobs.js';
 import { microsToCredits, parseCredits } from '../../money.js';
@@ -23,8 +23,6 @@ import {
 } from '../schemas.js';
 import { jobView } from '../views.js';
 
-/** A control call answers once the job's stored status reflects it, or after this long. */
-const SETTLE_WAIT_MS = 10_000;
 /** Records per transaction when a stream of records is appended. */
 const STREAM_CHUNK = JOB_LIMITS.maxRecordsPerAppend;
 const MAX_LINE_CHARS = JOB_LIMITS.maxRecordInputBytes + 1_024;
@@ -85,9 +83,14 @@ const control = (action: 'start' | 'resume' | 'cancel', summary: string, descrip
     responses: { 200: json(JobResponse, 'the job'), ...errors('UNKNOWN_JOB', 'JOB_STATE_CONFLICT', 'UNAVAILABLE', ...codes) },
   });
 
-const startJob = control('start', 'Start a draft job', 'Reserves the job’s maximum and starts enriching. Starting a job that already started answers its state.', []);
+const startJob = control(
+  'start',
+  'Start a draft job',
+  'Reserves the job’s maximum and starts enriching; answers once the credits are reserved (running, or paused when there were none). Starting a job that already started answers its state.',
+  [],
+);
 const resumeJob = control('resume', 'Resume a paused job', 'Only an explicit resume restarts a job paused for lack of credits; 402 while credits are still missing.', ['INSUFFICIENT_CREDITS']);
-const cancelJob = control('cancel', 'Cancel a job', 'Stops after the batch in flight and releases the credits still reserved.', []);
+const cancelJob = control('cancel', 'Cancel a job', 'Ends the job and releases the credits still reserved; the batch in flight stores and charges nothing more.', []);
 
 const getJob = createRoute({
   method: 'get',
@@ -112,15 +115,6 @@ const jobResults = createRoute({
 export function jobRoutes(app: ApiApp, deps: ApiDeps): void {
   const { jobs, temporal } = deps;
 
-  /** Polls the job's status (not its record counts) until it settles, then answers its full view. */
-  async function waitFor(jobId: string, settled: (job: JobStatusView) => boolean): Promise<StoredJob> {
-    const deadline = Date.now() + SETTLE_WAIT_MS;
-    while (!settled(await jobs.jobStatus(jobId)) && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    return jobs.getJob(jobId, deps.now());
-  }
-
   /**
    * The job as stored, after its row has caught up with a workflow that ended without finishing it
    * (terminated from the Web UI or the CLI): such a job is failed, with the reason, and its hold released.
@@ -139,8 +133,11 @@ export function jobRoutes(app: ApiApp, deps: ApiDeps): void {
     if (job.status === 'cancelled' && job.holdId === null) {
       throw new ApiError('JOB_STATE_CONFLICT', `job "${job.jobId}" was cancelled before it started`, { jobId: job.jobId, status: job.status });
     }
-    await temporal.startJob({ jobId: job.jobId, accountId: job.accountId, feature: job.feature });
-    return waitFor(job.jobId, (current) => current.status !== 'draft');
+    if (canStartJob(job.status)) {
+      const started = await temporal.startJob({ jobId: job.jobId, accountId: job.accountId, feature: job.feature });
+      if (started === null) deps.logger.warn({ jobId: job.jobId }, 'job has not begun yet: is a worker running?');
+    }
+    return jobs.getJob(job.jobId, deps.now());
   }
 
   app.openapi(createJob, async (c) => {
@@ -208,19 +205,20 @@ export function jobRoutes(app: ApiApp, deps: ApiDeps): void {
     if (!canResumeJob(job.status)) {
       throw new ApiError('JOB_STATE_CONFLICT', `job "${jobId}" is ${job.status}: only a paused job can be resumed`, { jobId, status: job.status });
     }
+    // The resume answers once the job's row is running again.
     await temporal.resumeJob(jobId);
-    return c.json(jobView(await waitFor(jobId, (current) => current.status !== 'paused')), 200);
+    return c.json(jobView(await jobs.getJob(jobId, deps.now())), 200);
   });
 
   app.openapi(cancelJob, async (c) => {
     const { jobId } = c.req.valid('param');
-    const job = await jobs.jobStatus(jobId);
-    if (!canCancelJob(job.status)) {
-      throw new ApiError('JOB_STATE_CONFLICT', `job "${jobId}" is already ${job.status}`, { jobId, status: job.status });
+    const { status } = await jobs.jobStatus(jobId);
+    if (!canCancelJob(status)) {
+      throw new ApiError('JOB_STATE_CONFLICT', `job "${jobId}" is already ${status}`, { jobId, status });
     }
-    const signalled = await temporal.cancelJob(jobId);
-    if (!signalled) await jobs.finish(jobId, 'cancelled', null, deps.now());
-    return c.json(jobView(await waitFor(jobId, (current) => current.status === 'cancelled' || current.status === 'completed')), 200);
+    // The workflow's cancel answers once the job's row has ended; a job without a workflow is ended here.
+    const ended = (await temporal.cancelJob(jobId)) ? await jobs.getJob(jobId, deps.now()) : await jobs.finish(jobId, 'cancelled', null, deps.now());
+    return c.json(jobView(ended), 200);
   });
 
   app.openapi(getJob, async (c) => {

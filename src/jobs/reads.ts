@@ -1,0 +1,87 @@
+import type { JobProgress } from '../contract/job-progress.js';
+import type { JobStatus, PauseReason } from '../contract/job-status.js';
+import { JOB_LIMITS } from '../contract/limits.js';
+import type { Queryable } from '../ledger/db.js';
+import type { HoldState } from '../ledger/ledger.js';
+import { ZERO_MICROS, type Micros } from '../money.js';
+import { holdOf, JOB_COLUMNS, readJob, type JobDeps, type JobRow } from './job.js';
+
+export interface JobView {
+  jobId: string;
+  accountId: string;
+  feature: string;
+  userId: string;
+  status: JobStatus;
+  pauseReason: PauseReason | null;
+  stopReason: string | null;
+  maxCredits: Micros | null;
+  holdId: string | null;
+  /** From the job's row: its records (`total`) and what they have come to. */
+  progress: JobProgress & { total: number };
+  credits: { reserved: Micros; charged: Micros; released: Micros; expired: Micros; held: Micros };
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** What a job is doing, without its record counts: cheap enough to read on every control call. */
+export interface JobStatusView {
+  jobId: string;
+  accountId: string;
+  feature: string;
+  status: JobStatus;
+  pauseReason: PauseReason | null;
+  holdId: string | null;
+}
+
+function progressOf(job: JobRow, hold: HoldState | null): JobView['progress'] {
+  const { record_count: total, processed_count: processed, verified_count: verified, failed_count: failed } = job;
+  // A job's hold is charged for its records and nothing else: what it has charged is what they cost.
+  return { total, processed, verified, notFound: processed - verified - failed, failed, charged: hold?.charged ?? ZERO_MICROS };
+}
+
+async function viewOf(deps: JobDeps, db: Queryable, job: JobRow, now: Date): Promise<JobView> {
+  const hold = await holdOf(deps, db, job, now);
+  return {
+    jobId: job.job_id,
+    accountId: job.account_id,
+    feature: job.feature,
+    userId: job.user_id,
+    status: job.status,
+    pauseReason: job.pause_reason,
+    stopReason: job.stop_reason,
+    maxCredits: job.max_credits,
+    holdId: job.hold_id,
+    progress: progressOf(job, hold),
+    credits: {
+      reserved: hold?.reserved ?? ZERO_MICROS,
+      charged: hold?.charged ?? ZERO_MICROS,
+      released: hold?.released ?? ZERO_MICROS,
+      expired: hold?.expired ?? ZERO_MICROS,
+      held: hold?.held ?? ZERO_MICROS,
+    },
+    createdAt: job.created_at.toISOString(),
+    updatedAt: job.updated_at.toISOString(),
+  };
+}
+
+export async function jobStatus(deps: JobDeps, input: { jobId: string }): Promise<JobStatusView> {
+  const job = await readJob(deps.pool, input.jobId);
+  return { jobId: job.job_id, accountId: job.account_id, feature: job.feature, status: job.status, pauseReason: job.pause_reason, holdId: job.hold_id };
+}
+
+export async function getJob(deps: JobDeps, input: { jobId: string; now: Date }): Promise<JobView> {
+  return viewOf(deps, deps.pool, await readJob(deps.pool, input.jobId), input.now);
+}
+
+/** An account's jobs, newest first. */
+export async function listJobs(deps: JobDeps, input: { accountId: string; status?: JobStatus; limit: number; now: Date }): Promise<JobView[]> {
+  await deps.ledger.getAccount({ accountId: input.accountId });
+  const { rows } = await deps.pool.query<JobRow>(
+    `SELECT ${JOB_COLUMNS} FROM jobs WHERE account_id = $1 AND ($2::text IS NULL OR status = $2)
+      ORDER BY created_at DESC, job_id LIMIT $3`,
+    [input.accountId, input.status ?? null, Math.min(input.limit, JOB_LIMITS.maxResultsPage)],
+  );
+  const views: JobView[] = [];
+  for (const job of rows) views.push(await viewOf(deps, deps.pool, job, input.now));
+  return views;
+}
