@@ -113,16 +113,8 @@ export function createTemporalGateway({ client, taskQueue, callDeadlineMs = DEFA
      * (update-with-start). Null when it is not open in time (is a worker polling?): its workflow is
      * started by then, and opens the account when a worker comes.
      */
-    async openAccount(input: StartAccountInput): Promise<AccountWorkflowView | null> {
-      try {
-        return await client.connection.withDeadline(Date.now() + Math.min(OPENING_DEADLINE_MS, callDeadlineMs), () => openAccount(client, taskQueue, input));
-      } catch (error) {
-        if (!unreachable(error)) throw error;
-        // No answer in time: Temporal is down (then this start fails too), or no worker opened the account yet.
-        await call(callDeadlineMs, () => startAccount(client, taskQueue, input));
-        return null;
-      }
-    },
+    openAccount: (input: StartAccountInput): Promise<AccountWorkflowView | null> =>
+      updateWithStartOrStart(OPENING_DEADLINE_MS, () => openAccount(client, taskQueue, input), () => startAccount(client, taskQueue, input)),
 
     /** The account workflow's own view, or null when it cannot answer right now. */
     async accountState(accountId: string): Promise<AccountWorkflowView | null> {
