@@ -1,3 +1,4 @@
+import { accessSync, constants } from 'node:fs';
 import { z } from 'zod';
 import { EXAMPLE_CATALOG_PATH } from './catalog/catalog.js';
 
@@ -22,12 +23,30 @@ export const WORKER_DEFAULTS = {
 
 export type WorkerTuning = { -readonly [K in keyof typeof WORKER_DEFAULTS]: number };
 
+const readableFile = z.string().refine(
+  (path) => {
+    try {
+      accessSync(path, constants.R_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'must be the path of a readable file' },
+);
+
 const environmentSchema = z.object({
   DATABASE_URL: postgresUrl.optional(),
   CREDITS_CATALOG: z.string().min(1).default(EXAMPLE_CATALOG_PATH),
   TEMPORAL_ADDRESS: z.string().regex(/^[\w.-]+:\d{1,5}$/, 'must be host:port, such as localhost:7233').default('localhost:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).max(255).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).max(255).default('credits'),
+  TEMPORAL_TLS: z.enum(['true', 'false']).optional(),
+  TEMPORAL_TLS_CA: readableFile.optional(),
+  TEMPORAL_TLS_CERT: readableFile.optional(),
+  TEMPORAL_TLS_KEY: readableFile.optional(),
+  TEMPORAL_TLS_SERVER_NAME: z.string().min(1).max(255).optional(),
+  TEMPORAL_API_KEY: z.string().min(1).optional(),
   ENRICHMENT_PROVIDER: z.enum(['simulated', 'http']).default('simulated'),
   ENRICHMENT_PROVIDER_URL: z.url().optional(),
   ENRICHMENT_TIMEOUT_MS: z.coerce.number().int().min(1).max(600_000).default(10_000),
@@ -50,6 +69,12 @@ const environmentSchema = z.object({
   WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).default(WORKER_DEFAULTS.maxConcurrentLocalActivities),
   WORKER_STICKY_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(WORKER_DEFAULTS.stickyTimeoutMs),
   WORKER_DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(1_000).default(WORKER_DEFAULTS.databasePoolSize),
+}).refine((env) => (env.TEMPORAL_TLS_CERT === undefined) === (env.TEMPORAL_TLS_KEY === undefined), {
+  message: 'set both or neither: a client certificate needs its key',
+  path: ['TEMPORAL_TLS_CERT'],
+}).refine((env) => env.TEMPORAL_TLS !== 'false' || (env.TEMPORAL_TLS_CA ?? env.TEMPORAL_TLS_CERT ?? env.TEMPORAL_API_KEY) === undefined, {
+  message: 'is false, but a CA, a client certificate or an API key is set: those need TLS',
+  path: ['TEMPORAL_TLS'],
 }).refine((env) => env.ENRICHMENT_PROVIDER !== 'http' || env.ENRICHMENT_PROVIDER_URL !== undefined, {
   path: ['ENRICHMENT_PROVIDER_URL'],
   message: 'is required when ENRICHMENT_PROVIDER=http',
@@ -62,7 +87,7 @@ export type Config = {
   /** Unset means the embedded PostgreSQL of the dev stack. */
   databaseUrl: string | undefined;
   catalogPath: string;
-  temporal: { address: string; namespace: string; taskQueue: string };
+  temporal: TemporalSettings;
   enrichment:
     | { provider: 'simulated'; verifiedRate: number; latencyMs: number; concurrency: number }
     | { provider: 'http'; url: string; timeoutMs: number; concurrency: number; ratePerSecond: number; maxAttempts: number };
@@ -73,6 +98,30 @@ export type Config = {
   webhook: { url: string; secret: string } | undefined;
   worker: WorkerTuning;
 };
+
+/**
+ * Where Temporal is and how to reach it: plain (the dev server), TLS with the system's or a given
+ * CA, mutual TLS with a client certificate (a self-hosted cluster), or an API key over TLS
+ * (Temporal Cloud). Paths are checked to be readable at start-up; the files are read when connecting.
+ */
+export interface TemporalSettings {
+  address: string;
+  namespace: string;
+  taskQueue: string;
+  tls?: { caPath?: string; certPath?: string; keyPath?: string; serverName?: string };
+  apiKey?: string;
+}
+
+function temporalSecurity(data: z.output<typeof environmentSchema>): Pick<TemporalSettings, 'tls' | 'apiKey'> {
+  const wantsTls = data.TEMPORAL_TLS === 'true' || (data.TEMPORAL_TLS === undefined && (data.TEMPORAL_TLS_CA ?? data.TEMPORAL_TLS_CERT ?? data.TEMPORAL_API_KEY) !== undefined);
+  const tls = {
+    ...(data.TEMPORAL_TLS_CA ? { caPath: data.TEMPORAL_TLS_CA } : {}),
+    ...(data.TEMPORAL_TLS_CERT ? { certPath: data.TEMPORAL_TLS_CERT } : {}),
+    ...(data.TEMPORAL_TLS_KEY ? { keyPath: data.TEMPORAL_TLS_KEY } : {}),
+    ...(data.TEMPORAL_TLS_SERVER_NAME ? { serverName: data.TEMPORAL_TLS_SERVER_NAME } : {}),
+  };
+  return { ...(wantsTls ? { tls } : {}), ...(data.TEMPORAL_API_KEY ? { apiKey: data.TEMPORAL_API_KEY } : {}) };
+}
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -90,7 +139,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     databaseUrl: data.DATABASE_URL,
     catalogPath: data.CREDITS_CATALOG,
-    temporal: { address: data.TEMPORAL_ADDRESS, namespace: data.TEMPORAL_NAMESPACE, taskQueue: data.TEMPORAL_TASK_QUEUE },
+    temporal: {
+      address: data.TEMPORAL_ADDRESS,
+      namespace: data.TEMPORAL_NAMESPACE,
+      taskQueue: data.TEMPORAL_TASK_QUEUE,
+      ...temporalSecurity(data),
+    },
     enrichment:
       data.ENRICHMENT_PROVIDER === 'http' && data.ENRICHMENT_PROVIDER_URL
         ? {

@@ -1,5 +1,29 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, WORKER_DEFAULTS } from '../src/config.js';
+import { loggableTemporal, temporalConnectionOptions } from '../src/temporal/connection.js';
+
+function pemFiles(): { ca: string; cert: string; key: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'credits-config-'));
+  const file = (name: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, `-----BEGIN ${name}-----\n`);
+    return path;
+  };
+  return { ca: file('ca.pem'), cert: file('client.pem'), key: file('client.key') };
+}
+
+function configError(env: NodeJS.ProcessEnv): string {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.message;
+    throw error;
+  }
+  throw new Error('the configuration was accepted');
+}
 
 describe('the configuration', () => {
   it('sizes the worker from WORKER_* variables, with the documented defaults', () => {
@@ -18,5 +42,32 @@ describe('the configuration', () => {
       expect(lines[0]).toContain('WORKER_MAX_CACHED_WORKFLOWS');
       expect(lines[1]).toContain('WORKER_STICKY_TIMEOUT_MS');
     }
+  });
+});
+
+describe('the Temporal connection settings', () => {
+  it('connects in plain text to the dev server unless told otherwise', () => {
+    const { temporal } = loadConfig({});
+    expect(temporalConnectionOptions(temporal)).toEqual({ address: 'localhost:7233' });
+  });
+
+  it('uses mutual TLS with the given CA, client certificate and key, and checks the files at start-up', () => {
+    const files = pemFiles();
+    const { temporal } = loadConfig({ TEMPORAL_ADDRESS: 'temporal.internal:7233', TEMPORAL_TLS_CA: files.ca, TEMPORAL_TLS_CERT: files.cert, TEMPORAL_TLS_KEY: files.key, TEMPORAL_TLS_SERVER_NAME: 'temporal' });
+    const options = temporalConnectionOptions(temporal);
+    const tls = typeof options.tls === 'object' ? options.tls : {};
+    expect(tls.serverNameOverride).toBe('temporal');
+    expect(tls.serverRootCACertificate?.toString()).toBe('-----BEGIN ca.pem-----\n');
+    expect(tls.clientCertPair?.crt.toString()).toBe('-----BEGIN client.pem-----\n');
+    expect(tls.clientCertPair?.key.toString()).toBe('-----BEGIN client.key-----\n');
+    expect(configError({ TEMPORAL_TLS_CA: join(files.ca, 'missing') })).toContain('TEMPORAL_TLS_CA: must be the path of a readable file');
+    expect(configError({ TEMPORAL_TLS_CERT: files.cert })).toContain('TEMPORAL_TLS_CERT: set both or neither');
+  });
+
+  it('sends an API key over TLS (Temporal Cloud), and never logs it', () => {
+    const { temporal } = loadConfig({ TEMPORAL_ADDRESS: 'acme.a1b2c.tmprl.cloud:7233', TEMPORAL_NAMESPACE: 'acme.a1b2c', TEMPORAL_API_KEY: 'secret-key-value' });
+    expect(temporalConnectionOptions(temporal)).toEqual({ address: 'acme.a1b2c.tmprl.cloud:7233', tls: {}, apiKey: 'secret-key-value' });
+    expect(JSON.stringify(loggableTemporal(temporal))).not.toContain('secret-key-value');
+    expect(configError({ TEMPORAL_TLS: 'false', TEMPORAL_API_KEY: 'secret-key-value' })).toContain('TEMPORAL_TLS: is false');
   });
 });

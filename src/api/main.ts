@@ -2,6 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import { pino } from 'pino';
 import { loadCatalog } from '../catalog/catalog.js';
 import { ConfigError, loadConfig, requireDatabaseUrl } from '../config.js';
+import { loggableTemporal, temporalConnectionOptions } from '../temporal/connection.js';
 import { createPool } from '../ledger/db.js';
 import { migrate } from '../ledger/migrate.js';
 import { createApiDeps } from './deps.js';
@@ -17,13 +18,13 @@ async function main(): Promise<void> {
   const catalog = loadCatalog(config.catalogPath);
   await migrate(databaseUrl);
   const pool = createPool({ connectionString: databaseUrl, max: 20, applicationName: 'credits-api', logger });
-  const connection = await Connection.connect({ address: config.temporal.address });
+  const connection = await Connection.connect(temporalConnectionOptions(config.temporal));
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const api = await startApiServer(createApiDeps({ pool, catalog, client, taskQueue: config.temporal.taskQueue, tokens: config.apiTokens, logger }), {
     port: config.port,
     hostname: '0.0.0.0',
   });
-  logger.info({ url: api.url, openapi: `${api.url}/openapi.json`, docs: `${api.url}/docs`, temporal: config.temporal }, 'api started');
+  logger.info({ url: api.url, openapi: `${api.url}/openapi.json`, docs: `${api.url}/docs`, temporal: loggableTemporal(config.temporal) }, 'api started');
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);

@@ -8,6 +8,7 @@ import { createHealthWatch } from '../health/watch.js';
 import { createPool } from '../ledger/db.js';
 import { migrate } from '../ledger/migrate.js';
 import { providerFromConfig } from '../providers/from-config.js';
+import { loggableTemporal, temporalConnectionOptions } from '../temporal/connection.js';
 import { registerSearchAttributes } from '../temporal/search-attributes.js';
 import { startWebhookDelivery } from '../temporal/webhooks.js';
 import { createWorkerDeps } from './deps.js';
@@ -21,7 +22,7 @@ const logger = pino({ name: 'credits-worker' });
  * attributes (Temporal Cloud manages them elsewhere) gets a warning, not a failed start.
  */
 async function prepareTemporal(config: Config): Promise<void> {
-  const connection = await Connection.connect({ address: config.temporal.address });
+  const connection = await Connection.connect(temporalConnectionOptions(config.temporal));
   try {
     try {
       await registerSearchAttributes(connection, config.temporal.namespace);
@@ -50,7 +51,7 @@ async function main(): Promise<void> {
   const pool = createPool({ connectionString: databaseUrl, max: config.worker.databasePoolSize, applicationName: 'credits-worker', logger });
   const health = createHealthWatch({ probes: { database: probeDatabase(pool) }, labels: { database: 'database' }, logger });
   health.start();
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
   try {
     const worker = await createCreditsWorker({
       connection,
@@ -67,7 +68,7 @@ async function main(): Promise<void> {
     });
     await prepareTemporal(config);
     logger.info(
-      { temporal: config.temporal, catalog: config.catalogPath, provider: config.enrichment.provider, webhooks: config.webhook !== undefined, tuning: config.worker },
+      { temporal: loggableTemporal(config.temporal), catalog: config.catalogPath, provider: config.enrichment.provider, webhooks: config.webhook !== undefined, tuning: config.worker },
       'worker started',
     );
     // Worker.run resolves after SIGTERM/SIGINT (the SDK's default shutdown signals) once in-flight
