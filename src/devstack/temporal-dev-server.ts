@@ -14,14 +14,13 @@
  * workflows can be started with them at once. The binary is `temporalCliPath()` (`npm run
  * tools:install`, or `TEMPORAL_CLI_PATH`).
  */
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { createInterface } from 'node:readline';
 import { Connection } from '@temporalio/client';
 import { SearchAttributeType } from '@temporalio/common';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes.js';
 import { freePort } from './postgres.js';
-import { childExit, type ServerExit } from './supervise.js';
+import { spawnChildServer, waitUntilReady } from './child-server.js';
+import type { ServerExit } from './supervise.js';
 import { temporalCliPath } from './temporal-binaries.js';
 
 /** A search attribute to register (what `defineSearchAttributeKey` returns). */
@@ -95,13 +94,6 @@ const CLI_TYPE: Record<SearchAttributeType, string> = {
   [SearchAttributeType.KEYWORD_LIST]: 'KeywordList',
 };
 
-const OUTPUT_LINES_KEPT = 40;
-const RETRY_INTERVAL_MS = 200;
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 /**
  * Whether nothing listens on `ip:port`. Checked before launching: otherwise a server already on the
  * port would answer the readiness probe while the new one fails to bind and exits.
@@ -172,79 +164,24 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions =
     logLevel: options.logLevel ?? 'warn',
   });
 
-  const child = spawn(options.executable ?? temporalCliPath(), args, { stdio: ['ignore', 'pipe', 'pipe'], detached: options.detached ?? false });
-  const exited = childExit(child);
-  const recent: string[] = [];
-  const onLine = (line: string): void => {
-    recent.push(line);
-    if (recent.length > OUTPUT_LINES_KEPT) recent.shift();
-    options.log?.(line);
-  };
-  for (const stream of [child.stdout, child.stderr]) createInterface({ input: stream }).on('line', onLine);
-  let spawnError: Error | undefined;
-  child.once('error', (error) => {
-    spawnError = error;
+  const server = spawnChildServer({
+    name: `Temporal dev server (${args.join(' ')})`,
+    executable: options.executable ?? temporalCliPath(),
+    args,
+    detached: options.detached ?? false,
+    ...(options.log ? { log: options.log } : {}),
   });
-  // A server outliving this process would hold its ports (and its SQLite file) until killed by hand.
-  const killOnExit = (): void => {
-    child.kill('SIGKILL');
-  };
-  process.once('exit', killOnExit);
-  // A server that is gone needs no killing; and restarted ones must not pile up exit listeners.
-  void exited.then(() => process.off('exit', killOnExit));
-
-  let stopping: Promise<void> | undefined;
-  const stop = (timeoutMs = 10_000): Promise<void> => {
-    stopping ??= (async () => {
-      process.off('exit', killOnExit);
-      if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-      child.kill('SIGTERM');
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => {
-          resolve(true);
-        }, timeoutMs);
-      });
-      const forced = await Promise.race([exited.then(() => false), timedOut]);
-      clearTimeout(timer);
-      if (forced) {
-        child.kill('SIGKILL');
-        await exited;
-      }
-    })();
-    return stopping;
-  };
-
-  const failure = (reason: string): Error =>
-    new Error(`Temporal dev server (${args.join(' ')}) ${reason}${recent.length > 0 ? `; its last output:\n${recent.join('\n')}` : ''}`);
-  const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
-  try {
-    for (;;) {
-      if (spawnError) throw failure(`could not be started: ${spawnError.message}`);
-      if (child.exitCode !== null || child.signalCode !== null) {
-        throw failure(`exited during start-up (${child.exitCode !== null ? `code ${child.exitCode}` : `signal ${String(child.signalCode)}`})`);
-      }
-      let lastError: unknown;
+  await waitUntilReady(
+    server,
+    async () => {
+      const connection = await Connection.connect({ address, connectTimeout: '2s' });
       try {
-        const connection = await Connection.connect({ address, connectTimeout: '2s' });
-        try {
-          await connection.workflowService.describeNamespace({ namespace });
-          break;
-        } finally {
-          await connection.close();
-        }
-      } catch (error) {
-        lastError = error;
+        await connection.workflowService.describeNamespace({ namespace });
+      } finally {
+        await connection.close();
       }
-      if (Date.now() > deadline) {
-        throw failure(`did not accept connections on ${address} in time (last error: ${lastError instanceof Error ? lastError.message : String(lastError)})`);
-      }
-      await delay(RETRY_INTERVAL_MS);
-    }
-    if (child.pid === undefined) throw failure('has no process id');
-    return { address, namespace, uiUrl: uiPort === null ? null : `http://${host}:${uiPort}`, pid: child.pid, exited, stop };
-  } catch (error) {
-    await stop();
-    throw error;
-  }
+    },
+    options.startTimeoutMs ?? 30_000,
+  );
+  return { address, namespace, uiUrl: uiPort === null ? null : `http://${host}:${uiPort}`, pid: server.pid, exited: server.exited, stop: server.stop };
 }

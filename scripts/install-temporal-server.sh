@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Builds the real Temporal server (the same server as the temporalio/server image) and its SQL
+# schema tool from the Go module go.temporal.io/server, once, into .tools/temporal-server/<version>:
+#   bin/server             -> the Temporal server (frontend, history, matching, worker services)
+#   bin/temporal-sql-tool  -> creates and migrates its PostgreSQL schema
+#   schema/                -> the schema files shipped in the module (postgresql/v12/...)
+# About five minutes on 2 cores the first time; then a no-op. Needs Go >= 1.26.10: the go command
+# fetches the go1.27.3 toolchain from the Go module proxy (GOTOOLCHAIN below).
+#
+# Usage: npm run tools:install-server        FORCE=1 rebuilds.
+set -euo pipefail
+
+TEMPORAL_SERVER_VERSION="${TEMPORAL_SERVER_VERSION:-v1.32.2}"
+export GOTOOLCHAIN="${GOTOOLCHAIN:-go1.27.3}"
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TARGET="${REPO_ROOT}/.tools/temporal-server/${TEMPORAL_SERVER_VERSION}"
+log() { printf '[tools:install-server] %s\n' "$*"; }
+
+if [[ "${FORCE:-0}" != "1" && -x "${TARGET}/bin/server" && -x "${TARGET}/bin/temporal-sql-tool" && -d "${TARGET}/schema/postgresql" ]]; then
+  exit 0
+fi
+command -v go >/dev/null || { log "ERROR: the go command is not installed"; exit 1; }
+mkdir -p "${TARGET}/bin"
+started=$(date +%s)
+log "building go.temporal.io/server ${TEMPORAL_SERVER_VERSION} (server and temporal-sql-tool) with ${GOTOOLCHAIN}; the first build takes a few minutes"
+GOBIN="${TARGET}/bin" go install "go.temporal.io/server/cmd/server@${TEMPORAL_SERVER_VERSION}"
+GOBIN="${TARGET}/bin" go install "go.temporal.io/server/cmd/tools/sql@${TEMPORAL_SERVER_VERSION}"
+mv "${TARGET}/bin/sql" "${TARGET}/bin/temporal-sql-tool"
+module_dir="$(go env GOMODCACHE)/go.temporal.io/server@${TEMPORAL_SERVER_VERSION}"
+rm -rf "${TARGET}/schema" && cp -r "${module_dir}/schema" "${TARGET}/schema" && chmod -R u+w "${TARGET}/schema"
+log "built in $(( $(date +%s) - started )) s: ${TARGET}/bin"
