@@ -15,7 +15,7 @@
  * account holds exactly one unit" check are the ledger benchmarks' (bench/charge-load.ts); on top,
  * every charge must answer 201, not replayed, at the unit price (the first other answer fails the run).
  */
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
 import { pino } from 'pino';
 import { createApiDeps } from '../src/api/deps.js';
@@ -23,51 +23,7 @@ import { startApiServer } from '../src/api/server.js';
 import { microsToCredits } from '../src/money.js';
 import { CHARGE_FEATURE, CHARGING_USER, createChargeLoad, hotAndSpreadChargeBenchmarks, type ChargeLoadShape } from './charge-load.js';
 import type { BenchContext, Benchmark, Figure } from './harness.js';
-
-const TOKEN = 'bench-token-0123456789abcdef';
-/** A charge that takes longer than this fails the run rather than hanging it. */
-const REQUEST_TIMEOUT_MS = 30_000;
-
-interface HttpAnswer {
-  status: number;
-  replayed: string | undefined;
-  body: string;
-}
-
-/** One POST with a JSON body on the keep-alive agent; resolves with the whole answer. */
-function postJson(agent: Agent, url: URL, body: string): Promise<HttpAnswer> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      {
-        method: 'POST',
-        agent,
-        headers: {
-          authorization: `Bearer ${TOKEN}`,
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(body),
-        },
-        timeout: REQUEST_TIMEOUT_MS,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => {
-          const replayed = res.headers['idempotent-replayed'];
-          resolve({
-            status: res.statusCode ?? 0,
-            replayed: Array.isArray(replayed) ? replayed.join(',') : replayed,
-            body: Buffer.concat(chunks).toString('utf8'),
-          });
-        });
-        res.on('error', reject);
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`no answer from ${url.pathname} within ${REQUEST_TIMEOUT_MS / 1000} s`)));
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+import { BENCH_API_TOKEN, postJson } from './http-client.js';
 
 async function runHttpChargeBench(context: BenchContext, name: string, shape: ChargeLoadShape): Promise<Figure[]> {
   const load = createChargeLoad(context, name, shape);
@@ -86,7 +42,7 @@ async function runHttpChargeBench(context: BenchContext, name: string, shape: Ch
         ledger,
         client: new Client({ connection: temporalConnection }),
         taskQueue: `bench-${context.runId}`,
-        tokens: [TOKEN],
+        tokens: [BENCH_API_TOKEN],
         logger: pino({ level: 'warn' }, pino.destination(2)),
       }),
       { port: 0 },

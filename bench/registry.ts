@@ -1,3 +1,4 @@
+import { accountsOpenBenchmarks } from './accounts-open.js';
 import type { Benchmark } from './harness.js';
 import { httpChargeBenchmarks } from './http-charge.js';
 import { ledgerChargeBenchmarks } from './ledger-charge.js';
@@ -7,19 +8,29 @@ import { rolloverBenchmarks } from './rollover.js';
 
 /**
  * Every benchmark `npm run bench` knows, in the order it runs them. To add one (`rollover.10k`,
- * `job.enrich.*`, `http.charge.*`), write a module exporting `Benchmark`s and list them here.
+ * `job.enrich.*`, `http.charge.*`), write a module exporting `Benchmark`s and list them here; mark
+ * one that takes too long for every run `manual`.
  */
-export const BENCHMARKS: readonly Benchmark[] = [...ceilingBenchmarks, ...ledgerChargeBenchmarks, ...httpChargeBenchmarks, ...rolloverBenchmarks, ...jobEnrichBenchmarks];
+export const BENCHMARKS: readonly Benchmark[] = [
+  ...ceilingBenchmarks,
+  ...ledgerChargeBenchmarks,
+  ...httpChargeBenchmarks,
+  ...accountsOpenBenchmarks,
+  ...rolloverBenchmarks,
+  ...jobEnrichBenchmarks,
+];
 
 /**
  * The benchmarks `patterns` select, in registry order: each pattern is an exact name or ends in
- * `*` to select by prefix (`ledger.charge.*`). No pattern selects every benchmark.
+ * `*` to select by prefix (`ledger.charge.*`). No pattern selects every benchmark. A `manual` one
+ * only by its exact name, so that neither a plain run nor a prefix starts hours of work unasked.
+ * A pattern that selects nothing is `unknown`.
  */
 export function selectBenchmarks(patterns: readonly string[]): { selected: Benchmark[]; unknown: string[] } {
-  if (patterns.length === 0) return { selected: [...BENCHMARKS], unknown: [] };
-  const matches = (pattern: string, name: string): boolean =>
-    pattern.endsWith('*') ? name.startsWith(pattern.slice(0, -1)) : name === pattern;
-  const unknown = patterns.filter((pattern) => !BENCHMARKS.some((bench) => matches(pattern, bench.name)));
-  const selected = BENCHMARKS.filter((bench) => patterns.some((pattern) => matches(pattern, bench.name)));
+  if (patterns.length === 0) return { selected: BENCHMARKS.filter((bench) => bench.manual !== true), unknown: [] };
+  const matches = (pattern: string, bench: Benchmark): boolean =>
+    pattern.endsWith('*') ? bench.manual !== true && bench.name.startsWith(pattern.slice(0, -1)) : bench.name === pattern;
+  const unknown = patterns.filter((pattern) => !BENCHMARKS.some((bench) => matches(pattern, bench)));
+  const selected = BENCHMARKS.filter((bench) => patterns.some((pattern) => matches(pattern, bench)));
   return { selected, unknown };
 }

@@ -1,6 +1,7 @@
 /**
- * `rollover.10k`: many accounts whose periods end at the same instant, rolled over by the real
- * worker (`src/worker/main.ts`, a child process) on the Temporal dev server.
+ * `rollover.10k` and `rollover.100k` (only when named: it takes hours): many accounts whose periods
+ * end at the same instant, rolled over by the real worker (`src/worker/main.ts`, a child process)
+ * on the Temporal dev server. The two differ only in the number of accounts.
  *
  * 1. A catalog of its own (temporary file) with plans whose period is an ISO duration, the Temporal
  *    dev server (headless, in memory unless BENCH_ROLLOVER_TEMPORAL_DB=file), and the worker.
@@ -8,12 +9,14 @@
  *    opening rate projects how long opening all accounts takes, which sizes the period: the
  *    shortest plan of the ladder at least 3 times as long, so that the rollover is over well before
  *    the next boundary (BENCH_ROLLOVER_PERIOD_S forces a length).
- * 3. The BENCH_ROLLOVER_ACCOUNTS accounts (10,000) start with the same anchor, chosen so that the
- *    first boundary B falls shortly (25 % + 15 s) after they are projected to be open; all then
- *    share every boundary. They are opened in waves of at most 1,000 at once. If they are not all
- *    open (the allowance of the period from B written ahead) by B, the next boundary is measured.
- * 4. From B until every account has been renewed, polling PostgreSQL: the allowance that ended at B
- *    expired and the allowance of the period after next written ahead. That is `seconds`.
+ * 3. The BENCH_ROLLOVER_ACCOUNTS accounts (10,000 or 100,000) start with the same anchor, chosen
+ *    so that the first boundary B falls shortly (25 % + 15 s) after they are projected to be open;
+ *    all then share every boundary. They are opened in waves of at most 1,000 at once. If they are
+ *    not all open (the allowance of the period from B written ahead) by B, the next boundary is
+ *    measured.
+ * 4. From B until every account has been renewed, polling PostgreSQL (every 250 ms; 1 s with
+ *    100,000 accounts): the allowance that ended at B expired and the allowance of the period after
+ *    next written ahead. That is `seconds`.
  * 5. Checks every account's allowance grants (exactly one per period, contiguous, the right length,
  *    expired when ended); the runner then audits the whole ledger.
  *
@@ -47,8 +50,8 @@ const WORKER_ENTRY = join(REPO_ROOT, 'src', 'worker', 'main.ts');
 
 const FEATURE = 'bench.action';
 const WARMUP_PLAN = 'rollover-warmup';
-/** Period lengths (seconds) the catalog offers; the bench takes the shortest that fits. */
-const PERIOD_LADDER_S = [30, 45, 60, 90, 120, 180, 240, 300, 420, 600, 900, 1200, 1800, 2700, 3600, 5400, 7200];
+/** Period lengths (seconds) the catalog offers; the bench takes the shortest that fits (hours for 100,000 accounts). */
+const PERIOD_LADDER_S = [30, 45, 60, 90, 120, 180, 240, 300, 420, 600, 900, 1200, 1800, 2700, 3600, 5400, 7200, 10_800, 14_400, 21_600, 28_800, 43_200];
 const ALLOWANCE_CREDITS = 100;
 /** Concurrent `startAccount` calls. */
 const STARTERS = 32;
@@ -60,7 +63,12 @@ const ASSUMED_OPEN_RATE = 10;
 const OPEN_GUARD_MS = 1000;
 /** A phase that makes no progress for this long fails the run (the worker's last output is shown). */
 const STALL_MS = 120_000;
-const POLL_MS = 250;
+/**
+ * How often the ledger is polled, at least; every poll scans the accounts' grants, so with many
+ * accounts it is polled less often (one account in 100 ms: 1 s for 100,000), to keep the probe's own
+ * load on PostgreSQL out of the figures.
+ */
+const MIN_POLL_MS = 250;
 const SAMPLE_MS = 200;
 /** The real worker migrates the database and bundles its workflows itself (webpack) before it polls. */
 const WORKER_START_TIMEOUT_MS = 180_000;
@@ -133,6 +141,7 @@ async function pollCount(options: {
   what: string;
   worker: WorkerProcess;
   onCount?: (count: number, atMs: number) => void;
+  pollMs: number;
   log: (message: string) => void;
 }): Promise<number> {
   let last = -1;
@@ -153,9 +162,9 @@ async function pollCount(options: {
     }
     if (now - reportedAt > 10_000) {
       reportedAt = now;
-      options.log(`rollover.10k: ${options.what}: ${count}/${options.target}`);
+      options.log(`${options.what}: ${count}/${options.target}`);
     }
-    await delay(POLL_MS);
+    await delay(options.pollMs);
   }
 }
 
@@ -199,10 +208,20 @@ async function checkAllowances(pool: pg.Pool, prefix: string, anchor: Date, peri
 
 // ---------------------------------------------------------------------------------------------
 
-async function runRollover(context: BenchContext): Promise<Figure[]> {
+/** What distinguishes rollover.10k from rollover.100k. */
+interface RolloverScale {
+  name: string;
+  defaultAccounts: number;
+}
+
+async function runRollover(context: BenchContext, { name, defaultAccounts }: RolloverScale): Promise<Figure[]> {
   const { log } = context;
+  const say = (message: string): void => {
+    log(`${name}: ${message}`);
+  };
   const benchStarted = performance.now();
-  const accounts = envInt('BENCH_ROLLOVER_ACCOUNTS', 10_000);
+  const accounts = envInt('BENCH_ROLLOVER_ACCOUNTS', defaultAccounts);
+  const pollMs = Math.max(MIN_POLL_MS, Math.round(accounts / 100));
   const warmup = envInt('BENCH_ROLLOVER_WARMUP', 200, 0);
   const forcedPeriodS = envInt('BENCH_ROLLOVER_PERIOD_S', 0, 0);
   const temporalDb = process.env.BENCH_ROLLOVER_TEMPORAL_DB ?? 'memory';
@@ -219,7 +238,7 @@ async function runRollover(context: BenchContext): Promise<Figure[]> {
   const warmupPrefix = `rollover-${context.runId}-warmup-`;
   const taskQueue = `rollover-${context.runId}`;
 
-  const pool = createPool({ connectionString: context.databaseUrl, max: 2, applicationName: 'bench rollover.10k probe' });
+  const pool = createPool({ connectionString: context.databaseUrl, max: 2, applicationName: `bench ${name} probe` });
   let temporal: RunningTemporalDevServer | undefined;
   let worker: WorkerProcess | undefined;
   let connection: Connection | undefined;
@@ -235,7 +254,7 @@ async function runRollover(context: BenchContext): Promise<Figure[]> {
           }
         : {}),
     });
-    log(`rollover.10k: Temporal dev server on ${temporal.address} (${temporalDb === 'file' ? 'SQLite file' : 'in memory'}, pid ${temporal.pid})`);
+    say(`Temporal dev server on ${temporal.address} (${temporalDb === 'file' ? 'SQLite file' : 'in memory'}, pid ${temporal.pid})`);
     worker = await startWorkerProcess({
       args: [WORKER_ENTRY],
       env: {
@@ -253,7 +272,7 @@ async function runRollover(context: BenchContext): Promise<Figure[]> {
     });
     const running = worker;
     const idleRssMb = readMemoryMb(running.pid, 'VmRSS');
-    log(`rollover.10k: worker pid ${running.pid} polling ${taskQueue}, ${seconds(performance.now() - benchStarted)} s after the start`);
+    say(`worker pid ${running.pid} polling ${taskQueue}, ${seconds(performance.now() - benchStarted)} s after the start`);
     connection = await Connection.connect({ address: temporal.address });
     const client = new Client({ connection, namespace: temporal.namespace });
     const roots = { worker: running.pid, temporal: temporal.pid };
@@ -278,10 +297,11 @@ async function runRollover(context: BenchContext): Promise<Figure[]> {
         target: warmup,
         what: 'warm-up accounts open',
         worker: running,
-        log,
+        pollMs,
+        log: say,
       });
       openRate = warmup / ((performance.now() - started) / 1000);
-      log(`rollover.10k: warm-up: ${warmup} accounts opened at ${openRate.toFixed(1)}/s`);
+      say(`warm-up: ${warmup} accounts opened at ${openRate.toFixed(1)}/s`);
     }
     const projectedOpenMs = (accounts / openRate) * 1000;
     const periodS = ladder.find((candidate) => candidate * 1000 >= projectedOpenMs * 3 + 30_000) ?? ladder[ladder.length - 1] ?? 3600;
@@ -290,8 +310,8 @@ async function runRollover(context: BenchContext): Promise<Figure[]> {
     const openStart = Date.now();
     let boundaryMs = openStart + Math.min(periodMs, Math.ceil((projectedOpenMs * 1.25 + 15_000) / 1000) * 1000);
     const anchor = new Date(boundaryMs - periodMs);
-    log(
-      `rollover.10k: opening ${accounts} accounts (projected ${seconds(projectedOpenMs)} s) on ${planId(periodS)}; ` +
+    say(
+      `opening ${accounts} accounts (projected ${seconds(projectedOpenMs)} s) on ${planId(periodS)}; ` +
         `first boundary ${new Date(boundaryMs).toISOString()}`,
     );
 
@@ -312,20 +332,20 @@ async function runRollover(context: BenchContext): Promise<Figure[]> {
         await openAll(accountIds.slice(startedCount, startedCount + room), planId(periodS), anchor);
         startedCount += room;
       } else {
-        await delay(POLL_MS);
+        await delay(pollMs);
       }
       const count = await probeOpen();
       if (count !== openCount) progressAt = performance.now();
       openCount = count;
       if (performance.now() - reportedAt > 10_000) {
         reportedAt = performance.now();
-        log(`rollover.10k: accounts open: ${openCount}/${accounts} (${startedCount} started)`);
+        say(`accounts open: ${openCount}/${accounts} (${startedCount} started)`);
       }
       if (performance.now() - progressAt > STALL_MS) {
         throw new Error(`accounts open: stuck at ${openCount}/${startedCount} started for ${STALL_MS / 1000} s; the worker's last output:\n${running.tail()}`);
       }
     }
-    log(`rollover.10k: ${accounts} workflows started in ${seconds(performance.now() - openStarted)} s; ${openCount} open`);
+    say(`${accounts} workflows started in ${seconds(performance.now() - openStarted)} s; ${openCount} open`);
     for (;;) {
       const open = await pollCount({
         probe: () => countWithAllowanceFrom(pool, prefix, new Date(boundaryMs)),
@@ -333,16 +353,17 @@ async function runRollover(context: BenchContext): Promise<Figure[]> {
         until: boundaryMs - OPEN_GUARD_MS,
         what: 'accounts open',
         worker: running,
-        log,
+        pollMs,
+        log: say,
       });
       if (open >= accounts) break;
       boundaryMs += periodMs;
-      log(`rollover.10k: only ${open}/${accounts} accounts open ${OPEN_GUARD_MS} ms before the boundary; measuring the next one, ${new Date(boundaryMs).toISOString()}`);
+      say(`only ${open}/${accounts} accounts open ${OPEN_GUARD_MS} ms before the boundary; measuring the next one, ${new Date(boundaryMs).toISOString()}`);
     }
     const openSeconds = (performance.now() - openStarted) / 1000;
     const boundary = new Date(boundaryMs);
     const next = new Date(boundaryMs + periodMs);
-    log(`rollover.10k: all open in ${openSeconds.toFixed(1)} s (${(accounts / openSeconds).toFixed(1)}/s); waiting ${seconds(boundaryMs - Date.now())} s for the boundary`);
+    say(`all open in ${openSeconds.toFixed(1)} s (${(accounts / openSeconds).toFixed(1)}/s); waiting ${seconds(boundaryMs - Date.now())} s for the boundary`);
 
     // The rollover: from the boundary until every account is renewed.
     await Promise.race([running.exited, delay(boundaryMs - Date.now())]);
@@ -372,11 +393,12 @@ async function runRollover(context: BenchContext): Promise<Figure[]> {
         target: accounts,
         what: 'accounts renewed',
         worker: running,
+        pollMs,
         onCount: (count, at) => {
           if (count > 0) firstAt ??= at;
           if (count * 2 >= accounts) halfAt ??= at;
         },
-        log,
+        log: say,
       });
     } finally {
       clearInterval(rssTimer);
@@ -385,11 +407,11 @@ async function runRollover(context: BenchContext): Promise<Figure[]> {
     const cpu = cpuShares(cpuBefore, cpuSnapshot(roots, { anyPostgres: false }), ticksPerSecond);
     const rolloverSeconds = (doneAt - boundaryPerf) / 1000;
     const overran = Date.now() >= next.getTime();
-    log(
-      `rollover.10k: ${accounts} accounts renewed ${rolloverSeconds.toFixed(2)} s after the boundary; CPU (% of one core, ${availableParallelism()} cores): ` +
+    say(
+      `${accounts} accounts renewed ${rolloverSeconds.toFixed(2)} s after the boundary; CPU (% of one core, ${availableParallelism()} cores): ` +
         `worker ${cpu.worker}, temporal ${cpu.temporal}, postgres ${cpu.postgres}, bench ${cpu.bench}, other programs ${cpu.other}; machine ${cpu.machine}`,
     );
-    if (overran) log(`rollover.10k: WARNING: the rollover ran past the next boundary (${next.toISOString()}): the next one's load overlapped`);
+    if (overran) say(`WARNING: the rollover ran past the next boundary (${next.toISOString()}): the next one's load overlapped`);
 
     const workerPeakMb = readMemoryMb(running.pid, 'VmHWM') ?? rolloverRssMb;
     const temporalPeakMb = readMemoryMb(temporal.pid, 'VmHWM');
@@ -398,12 +420,12 @@ async function runRollover(context: BenchContext): Promise<Figure[]> {
     const stopStarted = performance.now();
     await running.stop();
     worker = undefined;
-    log(`rollover.10k: worker stopped in ${seconds(performance.now() - stopStarted)} s`);
+    say(`worker stopped in ${seconds(performance.now() - stopStarted)} s`);
 
     const check = await checkAllowances(pool, prefix, anchor, periodMs, boundary, next);
     const wrong = Object.entries(check).filter(([key, value]) => (key === 'accounts' ? value !== accounts : value !== 0));
-    if (wrong.length > 0) throw new Error(`rollover.10k: allowance grants are wrong: ${JSON.stringify(check)} (expected ${accounts} accounts, every other count 0)`);
-    log(`rollover.10k: every account has exactly one allowance grant per period, each expired at its end up to ${boundary.toISOString()}`);
+    if (wrong.length > 0) throw new Error(`${name}: allowance grants are wrong: ${JSON.stringify(check)} (expected ${accounts} accounts, every other count 0)`);
+    say(`every account has exactly one allowance grant per period, each expired at its end up to ${boundary.toISOString()}`);
 
     return [
       { metric: 'seconds', value: round(rolloverSeconds, 2), unit: 's' },
@@ -433,12 +455,20 @@ async function runRollover(context: BenchContext): Promise<Figure[]> {
   }
 }
 
+const ROLLOVER_SETTINGS = 'BENCH_ROLLOVER_WARMUP 200, BENCH_ROLLOVER_PERIOD_S, BENCH_ROLLOVER_TEMPORAL_DB memory|file';
+
 export const rolloverBenchmarks: Benchmark[] = [
   {
     name: 'rollover.10k',
     description:
       'accounts whose periods end at the same instant, renewed by the real worker on the Temporal dev server: seconds until all are renewed, ' +
-      "the worker's peak RSS, CPU per process (BENCH_ROLLOVER_ACCOUNTS 10000, BENCH_ROLLOVER_WARMUP 200, BENCH_ROLLOVER_PERIOD_S, BENCH_ROLLOVER_TEMPORAL_DB memory|file)",
-    run: runRollover,
+      `the worker's peak RSS, CPU per process (BENCH_ROLLOVER_ACCOUNTS 10000, ${ROLLOVER_SETTINGS})`,
+    run: (context) => runRollover(context, { name: 'rollover.10k', defaultAccounts: 10_000 }),
+  },
+  {
+    name: 'rollover.100k',
+    description: `rollover.10k with 100,000 accounts: hours, see README (BENCH_ROLLOVER_ACCOUNTS 100000, ${ROLLOVER_SETTINGS})`,
+    manual: true,
+    run: (context) => runRollover(context, { name: 'rollover.100k', defaultAccounts: 100_000 }),
   },
 ];

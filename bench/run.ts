@@ -1,7 +1,8 @@
 /**
- * `npm run bench [-- NAME|PREFIX* ...]`: runs the registered benchmarks (all, or those named) and
- * prints one JSON object per figure per line on stdout; progress goes to stderr. After each
- * benchmark the ledger audit runs on the whole database, and a failed audit fails the run.
+ * `npm run bench [-- NAME|PREFIX* ...]`: runs the registered benchmarks (all, or those named; a
+ * `manual` one such as rollover.100k only by its exact name) and prints one JSON object per figure
+ * per line on stdout; progress goes to stderr. After each benchmark the ledger audit runs on the
+ * whole database, and a failed audit fails the run.
  *
  * Database: DATABASE_URL (migrated here) if set, else a fresh embedded PostgreSQL with its default,
  * durable settings, stopped and removed at the end. BENCH_VERBOSE=1 shows PostgreSQL and migration logs.
@@ -9,9 +10,10 @@
  * Counts (defaults per benchmark; see `--list`): BENCH_CALLERS (concurrent callers, 32),
  * BENCH_CHARGES and BENCH_WARMUP (hot 2000 + 200, spread 5000 + 500), BENCH_ACCOUNTS (spread, 1000),
  * BENCH_SEED (which accounts the spread benchmark draws, 1), alike for `ledger.charge.*` and
- * `http.charge.*` (bench/http-charge.ts: the same charges through an in-process API). rollover.10k:
- * BENCH_ROLLOVER_ACCOUNTS (10000), BENCH_ROLLOVER_WARMUP, BENCH_ROLLOVER_PERIOD_S,
- * BENCH_ROLLOVER_TEMPORAL_DB (bench/rollover.ts).
+ * `http.charge.*` (bench/http-charge.ts: the same charges through an in-process API).
+ * accounts.open: BENCH_CALLERS, BENCH_ACCOUNTS (2000) and BENCH_WARMUP (100) accounts opened
+ * (bench/accounts-open.ts). rollover.10k and rollover.100k: BENCH_ROLLOVER_ACCOUNTS (10000, 100000),
+ * BENCH_ROLLOVER_WARMUP, BENCH_ROLLOVER_PERIOD_S, BENCH_ROLLOVER_TEMPORAL_DB (bench/rollover.ts).
  * `npm run -s bench` keeps npm's own banner off stdout, leaving only JSON lines there.
  */
 import { randomBytes } from 'node:crypto';
@@ -37,7 +39,7 @@ function emit(bench: string, figure: Figure): void {
 
 function listing(): string {
   const width = Math.max(...BENCHMARKS.map((bench) => bench.name.length));
-  return BENCHMARKS.map((bench) => `  ${bench.name.padEnd(width)}  ${bench.description}`).join('\n');
+  return BENCHMARKS.map((bench) => `  ${bench.name.padEnd(width)}  ${bench.manual === true ? '(only when named) ' : ''}${bench.description}`).join('\n');
 }
 
 /** Other work on the machine skews every figure; the load average in the log shows when it did. */
