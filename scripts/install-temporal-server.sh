@@ -10,10 +10,10 @@
 # Usage: npm run tools:install-server        FORCE=1 rebuilds.
 set -euo pipefail
 
-TEMPORAL_SERVER_VERSION="${TEMPORAL_SERVER_VERSION:-v1.32.2}"
-export GOTOOLCHAIN="${GOTOOLCHAIN:-go1.27.3}"
-
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# The version docker-compose.yml runs too (deploy/production.env).
+TEMPORAL_SERVER_VERSION="v$(sed -n 's/^TEMPORAL_SERVER_VERSION=//p' "${REPO_ROOT}/deploy/production.env")"
+export GOTOOLCHAIN="${GOTOOLCHAIN:-go1.27.3}"
 TARGET="${REPO_ROOT}/.tools/temporal-server/${TEMPORAL_SERVER_VERSION}"
 log() { printf '[tools:install-server] %s\n' "$*"; }
 
