@@ -38,12 +38,12 @@ import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import type pg from 'pg';
 import type { CatalogInput } from '../src/catalog/schema.js';
-import { startTemporalDevServer, type RunningTemporalDevServer } from '../src/devstack/temporal-dev-server.js';
+import { startTemporalDevServer } from '../src/devstack/temporal-dev-server.js';
 import { createPool } from '../src/ledger/db.js';
 import { startAccount } from '../src/temporal/accounts.js';
 import { envInt, mapConcurrent, round, sampleRss, type BenchContext, type Benchmark, type Figure } from './harness.js';
 import { clockTicksPerSecond, cpuShares, cpuSnapshot, readMemoryMb } from './proc-stats.js';
-import { startWorkerProcess, stopWorkerBench, type WorkerProcess } from './worker-process.js';
+import { benchTemporalKind, startRealTemporalForBench, startWorkerProcess, stopWorkerBench, type WorkerProcess } from './worker-process.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
 const WORKER_ENTRY = join(REPO_ROOT, 'src', 'worker', 'main.ts');
@@ -239,22 +239,21 @@ async function runRollover(context: BenchContext, { name, defaultAccounts }: Rol
   const taskQueue = `rollover-${context.runId}`;
 
   const pool = createPool({ connectionString: context.databaseUrl, max: 2, applicationName: `bench ${name} probe` });
-  let temporal: RunningTemporalDevServer | undefined;
+  let temporal: { address: string; namespace: string; pid: number; stop: () => Promise<unknown> } | undefined;
   let worker: WorkerProcess | undefined;
   let connection: Connection | undefined;
   try {
-    temporal = await startTemporalDevServer({
-      headless: true,
-      ...(temporalDb === 'file' ? { dbFile: join(directory, 'temporal.sqlite') } : {}),
-      ...(verbose
-        ? {
-            log: (line: string) => {
-              log(`temporal: ${line}`);
-            },
-          }
-        : {}),
-    });
-    say(`Temporal dev server on ${temporal.address} (${temporalDb === 'file' ? 'SQLite file' : 'in memory'}, pid ${temporal.pid})`);
+    const temporalLog = (line: string) => {
+      if (verbose) log(`temporal: ${line}`);
+    };
+    if (benchTemporalKind() === 'server') {
+      const real = await startRealTemporalForBench(context.databaseUrl, directory, temporalLog);
+      temporal = real;
+      say(`${real.description} on ${real.address} (pid ${real.pid})`);
+    } else {
+      temporal = await startTemporalDevServer({ headless: true, ...(temporalDb === 'file' ? { dbFile: join(directory, 'temporal.sqlite') } : {}), log: temporalLog });
+      say(`Temporal dev server on ${temporal.address} (${temporalDb === 'file' ? 'SQLite file' : 'in memory'}, pid ${temporal.pid})`);
+    }
     worker = await startWorkerProcess({
       args: [WORKER_ENTRY],
       env: {

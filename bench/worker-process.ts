@@ -3,9 +3,14 @@ import { rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import type { Connection } from '@temporalio/client';
+import { join } from 'node:path';
+import { Connection } from '@temporalio/client';
 import type pg from 'pg';
-import type { RunningTemporalDevServer } from '../src/devstack/temporal-dev-server.js';
+import { databaseUrl as postgresDatabaseUrl } from '../src/devstack/postgres.js';
+import { readProductionSettings } from '../src/devstack/prod.js';
+import { startTemporalServer } from '../src/devstack/temporal-server.js';
+import { registerSearchAttributes } from '../src/temporal/search-attributes.js';
+import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
 
 /**
  * The worker of the benchmarks that measure one (job.enrich.*, rollover.*), run as a child process,
@@ -163,7 +168,7 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
 export async function stopWorkerBench(started: {
   connection: Connection | undefined;
   worker: WorkerProcess | undefined;
-  temporal: RunningTemporalDevServer | undefined;
+  temporal: { stop: () => Promise<unknown> } | undefined;
   pool: pg.Pool;
   directory: string;
 }): Promise<void> {
@@ -172,4 +177,61 @@ export async function stopWorkerBench(started: {
   await started.temporal?.stop();
   await started.pool.end();
   rmSync(started.directory, { recursive: true, force: true });
+}
+
+/** Which Temporal a worker benchmark runs on: BENCH_TEMPORAL=dev (the CLI's dev server, default) or server (the real one). */
+export type BenchTemporalKind = 'dev' | 'server';
+
+export function benchTemporalKind(): BenchTemporalKind {
+  const kind = process.env.BENCH_TEMPORAL ?? 'dev';
+  if (kind !== 'dev' && kind !== 'server') throw new Error(`BENCH_TEMPORAL must be dev or server, got "${kind}"`);
+  return kind;
+}
+
+export interface BenchTemporal {
+  kind: BenchTemporalKind;
+  address: string;
+  namespace: string;
+  pid: number;
+  /** For the banner: "Temporal dev server (in memory)" or "Temporal server 1.32.2 (16 history shards)". */
+  description: string;
+  stop: () => Promise<void>;
+}
+
+/**
+ * The real Temporal server of the production topology (deploy/production.env: version, shards) on
+ * the benchmark's PostgreSQL server, with the project's search attributes registered and visible.
+ */
+export async function startRealTemporalForBench(databaseUrl: string, directory: string, log: (line: string) => void): Promise<BenchTemporal> {
+  const settings = readProductionSettings();
+  const temporal = await startTemporalServer({
+    version: settings.temporalServerVersion,
+    dataDir: join(directory, 'temporal-server'),
+    postgresUrl: postgresDatabaseUrl(databaseUrl, 'postgres'),
+    shards: settings.shards,
+    namespace: settings.namespace,
+    retentionDays: 1,
+    log,
+  });
+  const connection = await Connection.connect({ address: temporal.address });
+  try {
+    await registerSearchAttributes(connection, settings.namespace);
+    // Added attributes reach every service's cache a little later.
+    for (let attempt = 0; ; attempt++) {
+      const listed = await connection.operatorService.listSearchAttributes({ namespace: settings.namespace });
+      if (SEARCH_ATTRIBUTES.every((key) => key.name in listed.customAttributes)) break;
+      if (attempt > 150) throw new Error('the search attributes did not become visible in 30 s');
+      await sleep(200);
+    }
+  } finally {
+    await connection.close();
+  }
+  return {
+    kind: 'server',
+    address: temporal.address,
+    namespace: settings.namespace,
+    pid: temporal.server.pid,
+    description: `Temporal server ${settings.temporalServerVersion} (${settings.shards} history shards, on PostgreSQL)`,
+    stop: temporal.stop,
+  };
 }

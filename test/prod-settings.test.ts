@@ -32,6 +32,7 @@ describe('the production settings', () => {
   it('give compose the same Temporal server version, worker and API counts', () => {
     expect(service('temporal').image).toBe(`temporalio/server:${settings.temporalServerVersion}`);
     for (const name of ['temporal-schema', 'temporal-namespace']) expect(service(name).image).toBe(`temporalio/admin-tools:${settings.temporalServerVersion}`);
+    expect(service('temporal-ui').image).toBe(`temporalio/ui:${settings.temporalUiVersion}`);
     expect(service('worker').deploy?.replicas).toBe(settings.workers);
     expect(service('api').deploy?.replicas).toBe(settings.apis);
     const [, first, last] = /(\d+)-(\d+)}:/.exec(service('api').ports?.[0] ?? '') ?? [];

@@ -5,7 +5,8 @@
  * PostgreSQL last) and exits 0.
  *
  * Environment (all optional): CREDITS_PROD_DATA_DIR (default `<repo>/.data/prod`), PORT (the API's
- * one port, default 3000), CREDITS_PROD_TEMPORAL_PORT (default 7233), DATABASE_URL (a server whose
+ * one port, default 3000), CREDITS_PROD_TEMPORAL_PORT (default 7233), CREDITS_PROD_TEMPORAL_UI_PORT
+ * (default 8080), DATABASE_URL (a server whose
  * role may create databases, instead of the embedded one), API_TOKENS (default: a token generated once
  * into the data directory), CREDITS_PROD_VERBOSE=1 (print every server's output).
  */
@@ -30,7 +31,7 @@ function banner(stack: ProductionStack, token: string, startedInMs: number): str
     row('API', `${stack.apiUrl} (one port in front of ${stack.apiUrls.length} API processes: ${stack.apiUrls.join(', ')})`),
     row('API docs', `${stack.apiUrl}/docs`),
     row('Temporal', `${stack.temporalAddress} (server ${settings.temporalServerVersion}, ${settings.shards} history shards, namespace ${settings.namespace})`),
-    row('Temporal UI', 'none here: no registry serves the Web UI (see README, "Production topology")'),
+    row('Temporal UI', `${stack.temporalUiUrl} (Web UI ${settings.temporalUiVersion})`),
     row('Workers', stack.workers.map((worker) => `pid ${worker.pid}`).join(', ')),
     row('PostgreSQL', stack.databaseUrl),
     row('API token', token),
@@ -67,6 +68,7 @@ async function main(): Promise<void> {
     apiTokens: tokens,
     apiPort: Number(process.env.PORT ?? 3000),
     temporalPort: Number(process.env.CREDITS_PROD_TEMPORAL_PORT ?? 7233),
+    temporalUiPort: Number(process.env.CREDITS_PROD_TEMPORAL_UI_PORT ?? 8080),
     ...(process.env.DATABASE_URL ? { postgresUrl: process.env.DATABASE_URL } : {}),
     progress: (step) => {
       say(`[prod] ${step}`);

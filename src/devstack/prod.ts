@@ -2,7 +2,7 @@
  * The production topology on one machine, without Docker: PostgreSQL (embedded, or DATABASE_URL's
  * server) holding Temporal's two databases and the ledger; the real Temporal server with several
  * history shards; `CREDITS_WORKERS` worker processes; `CREDITS_APIS` API processes, each on its own
- * port, behind one port (src/devstack/api-proxy.ts). Settings: deploy/production.env, the file
+ * port, behind one port (src/devstack/api-proxy.ts); the Temporal Web UI. Settings: deploy/production.env, the file
  * docker-compose.yml reads too. Stops in order: proxy, APIs, workers, Temporal, PostgreSQL.
  */
 import { readFileSync } from 'node:fs';
@@ -15,12 +15,14 @@ import { startApiProxy, type ApiProxy } from './api-proxy.js';
 import { spawnChildServer, waitUntilReady, type ChildServer } from './child-server.js';
 import { createDatabase, freePort, startEmbeddedPostgres, type RunningPostgres } from './postgres.js';
 import { startTemporalServer, type RunningTemporalServer } from './temporal-server.js';
+import { startTemporalUi } from './temporal-ui.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const PRODUCTION_SETTINGS_FILE = join(REPO_ROOT, 'deploy', 'production.env');
 
 export interface ProductionSettings {
   temporalServerVersion: string;
+  temporalUiVersion: string;
   shards: number;
   namespace: string;
   retentionDays: number;
@@ -41,6 +43,7 @@ export function readProductionSettings(file = PRODUCTION_SETTINGS_FILE): Product
   const env = parseEnv(readFileSync(file, 'utf8'));
   return {
     temporalServerVersion: env.TEMPORAL_SERVER_VERSION ?? '',
+    temporalUiVersion: env.TEMPORAL_UI_VERSION ?? '',
     shards: positive(env, 'NUM_HISTORY_SHARDS'),
     namespace: env.TEMPORAL_NAMESPACE ?? 'default',
     retentionDays: positive(env, 'TEMPORAL_RETENTION_DAYS'),
@@ -59,7 +62,11 @@ export interface ProductionStackOptions {
   /** The one port in front of the APIs; a free one when 0 or omitted. */
   apiPort?: number;
   temporalPort?: number;
+  /** The Temporal Web UI's port; a free one when 0 or omitted. */
+  temporalUiPort?: number;
   apiTokens: string[];
+  /** More environment for the worker and API processes (a test's provider latency, say). */
+  processEnv?: Record<string, string>;
   /** Every line the servers print, with the server's name. */
   log?: (server: string, line: string) => void;
   /** Start-up steps, for the banner. */
@@ -70,6 +77,7 @@ export interface ProductionStack {
   apiUrl: string;
   apiUrls: string[];
   temporalAddress: string;
+  temporalUiUrl: string;
   databaseUrl: string;
   postgres: RunningPostgres | null;
   temporal: RunningTemporalServer;
@@ -78,6 +86,10 @@ export interface ProductionStack {
   settings: ProductionSettings;
   /** Starts worker `index` again (after a test killed it). */
   restartWorker: (index: number) => Promise<ChildServer>;
+  /** Stops the Temporal server and starts it again on the same port and databases. */
+  restartTemporal: () => Promise<void>;
+  /** Stops PostgreSQL (fast shutdown) and, after `downMs`, starts it again on the same data and port (embedded only). */
+  restartPostgres: (downMs: number) => Promise<void>;
   stop: () => Promise<void>;
 }
 
@@ -93,24 +105,40 @@ export async function startProductionStack(options: ProductionStackOptions): Pro
   };
   try {
     progress('PostgreSQL');
-    const postgres = options.postgresUrl ? null : await startEmbeddedPostgres({ dataDir: join(options.dataDir, 'postgres'), detached: true, log: (line) => { log('postgres', line); } });
-    if (postgres) stoppers.push(postgres.stop);
+    const startPostgres = (port?: number) =>
+      startEmbeddedPostgres({ dataDir: join(options.dataDir, 'postgres'), detached: true, ...(port ? { port } : {}), log: (line) => { log('postgres', line); } });
+    let postgres = options.postgresUrl ? null : await startPostgres();
+    if (postgres) stoppers.push(() => postgres?.stop() ?? Promise.resolve());
     const postgresUrl = options.postgresUrl ?? postgres?.url ?? '';
     const databaseUrl = await createDatabase(postgresUrl, 'credits');
 
     progress(`Temporal server ${settings.temporalServerVersion} (${settings.shards} history shards)`);
-    const temporal = await startTemporalServer({
-      version: settings.temporalServerVersion,
-      dataDir: join(options.dataDir, 'temporal'),
-      postgresUrl,
-      shards: settings.shards,
+    const startTemporal = (port?: number) =>
+      startTemporalServer({
+        version: settings.temporalServerVersion,
+        dataDir: join(options.dataDir, 'temporal'),
+        postgresUrl,
+        shards: settings.shards,
+        namespace: settings.namespace,
+        retentionDays: settings.retentionDays,
+        ...(port ? { port } : {}),
+        detached: true,
+        log: (line) => { log('temporal', line); },
+      });
+    let temporal = await startTemporal(options.temporalPort);
+    stoppers.push(() => temporal.stop());
+    progress(`Temporal Web UI ${settings.temporalUiVersion}`);
+    const ui = await startTemporalUi({
+      version: settings.temporalUiVersion,
+      temporalAddress: temporal.address,
       namespace: settings.namespace,
-      retentionDays: settings.retentionDays,
-      ...(options.temporalPort ? { port: options.temporalPort } : {}),
-      detached: true,
-      log: (line) => { log('temporal', line); },
+      port: options.temporalUiPort || (await freePort()),
+      dataDir: options.dataDir,
+      log: (line) => {
+        log('temporal-ui', line);
+      },
     });
-    stoppers.push(temporal.stop);
+    stoppers.push(() => ui.server.stop());
     const connection = await Connection.connect({ address: temporal.address });
     try {
       await registerSearchAttributes(connection, settings.namespace);
@@ -121,6 +149,7 @@ export async function startProductionStack(options: ProductionStackOptions): Pro
     const processEnv = {
       ...process.env,
       ...settings.processEnv,
+      ...options.processEnv,
       DATABASE_URL: databaseUrl,
       TEMPORAL_ADDRESS: temporal.address,
       TEMPORAL_NAMESPACE: settings.namespace,
@@ -158,9 +187,12 @@ export async function startProductionStack(options: ProductionStackOptions): Pro
       apiUrl: proxy.url,
       apiUrls,
       temporalAddress: temporal.address,
+      temporalUiUrl: ui.url,
       databaseUrl,
       postgres,
-      temporal,
+      get temporal() {
+        return temporal;
+      },
       workers,
       apis,
       settings,
@@ -168,6 +200,18 @@ export async function startProductionStack(options: ProductionStackOptions): Pro
         const worker = await startWorker(index);
         workers[index] = worker;
         return worker;
+      },
+      restartTemporal: async () => {
+        const port = Number(temporal.address.split(':').at(-1));
+        await temporal.stop();
+        temporal = await startTemporal(port);
+      },
+      restartPostgres: async (downMs) => {
+        if (!postgres) throw new Error('PostgreSQL is not embedded here (DATABASE_URL): restart it yourself');
+        const { port } = postgres;
+        await postgres.stop();
+        await new Promise((resolve) => setTimeout(resolve, downMs));
+        postgres = await startPostgres(port);
       },
       stop,
     };
