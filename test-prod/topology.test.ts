@@ -8,6 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Client, Connection } from '@temporalio/client';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startProductionStack, type ProductionStack } from '../src/devstack/prod.js';
@@ -15,6 +16,7 @@ import { createPool } from '../src/ledger/db.js';
 import { auditLedger } from '../src/ledger/audit.js';
 import { recordFacts, ledgerChargedForJob, records } from '../test/support/jobs.js';
 import { eventually } from '../test/support/temporal.js';
+import { jobWorkflowId } from '../workflows/job-messages.js';
 
 const TOKEN = 'prod-topology-test-token-0123456789';
 const JOB_FEATURE = 'lead.email-finder';
@@ -23,6 +25,8 @@ const CHARGEABLE = ['deliverable', 'risky'];
 
 let stack: ProductionStack;
 let pool: pg.Pool;
+let temporalConnection: Connection;
+let temporalClient: Client;
 
 interface Answer {
   status: number;
@@ -114,9 +118,12 @@ beforeAll(async () => {
     processEnv: { SIMULATED_LATENCY_MS: '10', ENRICHMENT_CONCURRENCY: '4' },
   });
   pool = createPool({ connectionString: stack.databaseUrl, max: 4 });
+  temporalConnection = await Connection.connect({ address: stack.temporalAddress });
+  temporalClient = new Client({ connection: temporalConnection, namespace: stack.settings.namespace });
 });
 
 afterAll(async () => {
+  await temporalConnection.close();
   await pool.end();
   await stack.stop();
 });
@@ -137,13 +144,22 @@ describe('the production topology', () => {
     for (const accountId of accounts) await openAccount(accountId, 'demo-fast');
     await startJob('kill-job', 'kill-job', 3_000);
     await eventually(() => recordFacts(pool, 'kill-job'), (facts) => facts.stored > 300, 'the job under way');
-    stack.workers[0]?.child.kill('SIGKILL');
+    // The worker that runs the job's batch right now (its identity is pid@host).
+    const running = await eventually(
+      () => temporalClient.workflow.getHandle(jobWorkflowId('kill-job')).describe(),
+      (description) => (description.raw.pendingActivities ?? []).some((activity) => activity.lastWorkerIdentity),
+      'the job batch on a worker',
+    );
+    const identity = running.raw.pendingActivities?.find((activity) => activity.lastWorkerIdentity)?.lastWorkerIdentity ?? '';
+    const victim = stack.workers.findIndex((worker) => identity.startsWith(`${worker.pid}@`));
+    expect(victim).toBeGreaterThanOrEqual(0);
+    stack.workers[victim]?.child.kill('SIGKILL');
     await eventually(() => jobStatus('kill-job'), (status) => status === 'completed', 'the job completed by the other worker', 180_000);
     await expectChargedOnce('kill-job', 3_000);
     // Two more 10-second boundaries with one worker.
     await sleep(21_000);
     await expectPeriodsOnce(accounts, 3);
-    await stack.restartWorker(0);
+    await stack.restartWorker(victim);
     await expectAuditClean();
   });
 
@@ -180,12 +196,21 @@ describe('the production topology', () => {
         await sleep(200);
       }
     };
-    const keys = Array.from({ length: 200 }, (_, index) => `pg-charge-${index}`);
-    const load = (async () => {
-      for (let index = 0; index < keys.length; index += 8) await Promise.all(keys.slice(index, index + 8).map(chargeUntilApplied));
-    })();
+    // Eight clients charge new keys until a second after PostgreSQL is back.
+    const keys: string[] = [];
+    let restarted = false;
+    const client = async (clientIndex: number): Promise<void> => {
+      for (let index = 0; !restarted; index++) {
+        const key = `pg-charge-${clientIndex}-${index}`;
+        keys.push(key);
+        await chargeUntilApplied(key);
+      }
+    };
+    const load = Promise.all(Array.from({ length: 8 }, (_, index) => client(index)));
     await sleep(500);
     await stack.restartPostgres(3_000);
+    await sleep(1_000);
+    restarted = true;
     await load;
     const after = await available(accountId);
     expect(before - after).toBe(keys.length);

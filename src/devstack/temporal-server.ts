@@ -6,7 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { status as grpcStatus } from '@grpc/grpc-js';
@@ -36,6 +36,21 @@ export interface TemporalServerOptions {
   log?: (line: string) => void;
   detached?: boolean;
   startTimeoutMs?: number;
+  /**
+   * Mutual TLS on the frontend: its certificate and key, the CA that signed them and the clients'
+   * certificates, and a client certificate for the server's own system workers (and the probe).
+   */
+  tls?: FrontendTls;
+}
+
+export interface FrontendTls {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+  clientCertFile: string;
+  clientKeyFile: string;
+  /** The name in the server's certificate. */
+  serverName: string;
 }
 
 export interface RunningTemporalServer {
@@ -96,7 +111,7 @@ async function serverConfig(options: TemporalServerOptions, frontendPort: number
   return {
     log: { stdout: true, level: 'warn' },
     persistence: { defaultStore: 'default', visibilityStore: 'visibility', numHistoryShards: options.shards, datastores: { default: store('temporal', 20), visibility: store('temporal_visibility', 10) } },
-    global: { membership: { maxJoinDuration: '30s', broadcastAddress: '127.0.0.1' } },
+    global: { membership: { maxJoinDuration: '30s', broadcastAddress: '127.0.0.1' }, ...(options.tls ? { tls: frontendTls(options.tls) } : {}) },
     services: {
       frontend: { rpc: { ...(await service(frontendPort)).rpc, httpPort: await freeServicePort() } },
       history: await service(await freeServicePort()),
@@ -114,12 +129,34 @@ async function serverConfig(options: TemporalServerOptions, frontendPort: number
   };
 }
 
+function frontendTls(tls: FrontendTls): Record<string, unknown> {
+  const client = { serverName: tls.serverName, rootCaFiles: [tls.caFile] };
+  return {
+    frontend: { server: { certFile: tls.certFile, keyFile: tls.keyFile, requireClientAuth: true, clientCaFiles: [tls.caFile] }, client },
+    systemWorker: { certFile: tls.clientCertFile, keyFile: tls.clientKeyFile, client },
+  };
+}
+
+/** How this process reaches the frontend: in plain text, or with the client certificate. */
+function probeConnection(address: string, tls: FrontendTls | undefined): Parameters<typeof Connection.connect>[0] {
+  if (!tls) return { address, connectTimeout: '5s' };
+  return {
+    address,
+    connectTimeout: '5s',
+    tls: {
+      serverNameOverride: tls.serverName,
+      serverRootCACertificate: readFileSync(tls.caFile),
+      clientCertPair: { crt: readFileSync(tls.clientCertFile), key: readFileSync(tls.clientKeyFile) },
+    },
+  };
+}
+
 /**
  * Registers the namespace unless it exists; ready once every service knows it (a new namespace
  * reaches the other services' caches a few seconds after it is registered).
  */
-async function registerNamespace(address: string, namespace: string, retentionDays: number): Promise<void> {
-  const connection = await Connection.connect({ address, connectTimeout: '5s' });
+async function registerNamespace(connectTo: Parameters<typeof Connection.connect>[0], namespace: string, retentionDays: number): Promise<void> {
+  const connection = await Connection.connect(connectTo);
   try {
     try {
       await connection.workflowService.describeNamespace({ namespace });
@@ -154,7 +191,7 @@ export async function startTemporalServer(options: TemporalServerOptions): Promi
   await waitUntilReady(
     server,
     async () => {
-      await registerNamespace(address, options.namespace, options.retentionDays);
+      await registerNamespace(probeConnection(address, options.tls), options.namespace, options.retentionDays);
     },
     options.startTimeoutMs ?? 90_000,
   );
