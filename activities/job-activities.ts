@@ -1,21 +1,28 @@
 import { setMaxListeners } from 'node:events';
 import { activityInfo, cancellationSignal, heartbeat } from '@temporalio/activity';
-import PQueue from 'p-queue';
 import { addProgress, NO_PROGRESS, type JobProgress } from '../src/contract/job-progress.js';
-import { flushProgress, type JobStore, type JobView, type RecordResult, type Reservation } from '../src/jobs/jobs.js';
+import { JOB_LIMITS } from '../src/contract/limits.js';
+import type { JobView, Reservation } from '../src/jobs/jobs.js';
 import type { FinalJobStatus, PauseReason } from '../src/contract/job-status.js';
-import type { EnrichmentProvider } from '../src/providers/provider.js';
+import type { SeqRange } from '../workflows/job-messages.js';
+import { runBatchPipeline, type BatchPipelineDeps } from './batch-pipeline.js';
 import { asActivityFailure } from './failures.js';
 
-export interface JobActivityDeps {
-  jobs: JobStore;
-  provider: EnrichmentProvider;
-  /** Provider calls in flight at once for one batch. */
-  batchConcurrency: number;
-  /** Results are stored (and charged) in flushes of at most this many, or after `flushIntervalMs`. */
-  flushSize: number;
-  flushIntervalMs: number;
+export interface JobActivityDeps extends BatchPipelineDeps {
+  /** Batches of one job the workflow may run at once, each over its own range of records. */
+  parallelBatches: number;
   clock?: () => Date;
+}
+
+export interface BatchInput {
+  jobId: string;
+  /** Most records the batch enriches: its range's first pending ones (the job's, without a range). */
+  limit: number;
+  notBefore: string;
+  /** The records (by seq) the batch may enrich; the whole job when absent (a run started before parallel batches). */
+  seqRange?: SeqRange;
+  /** Batches of the job that may be running at once, this one included (1 when absent). */
+  parallelBatches?: number;
 }
 
 export interface BatchResult {
@@ -23,8 +30,21 @@ export interface BatchResult {
   progress: JobProgress;
   /** The hold could not pay for more records: the workflow must reserve more or pause. */
   outOfCredits: boolean;
-  /** No pending record was left: the job is done. */
+  /** No pending record is left in its range (in the job, without a range). */
   exhausted: boolean;
+  /**
+   * It was one of several at once, and the hold could not pay for every record they may send: it
+   * sent nothing, and the workflow runs one batch at a time until its next reservation.
+   */
+  holdShort: boolean;
+  /** The job's cancellation was asked for: it sent nothing more. */
+  cancelled: boolean;
+}
+
+/** How the workflow splits a job: its records are seqs 1..lastSeq, and this many batches of it may run at once. */
+export interface BatchPlan {
+  lastSeq: number;
+  parallelBatches: number;
 }
 
 /** A batch's heartbeat details: what its attempts have stored so far (optional: an attempt of the release before sent another shape). */
@@ -42,7 +62,7 @@ function nowFrom(notBefore: string, clock: () => Date): Date {
 
 export function createJobActivities(deps: JobActivityDeps) {
   const clock = deps.clock ?? (() => new Date());
-  const { jobs, provider } = deps;
+  const { jobs } = deps;
 
   return {
     async beginJob(input: { jobId: string; notBefore: string }): Promise<JobView> {
@@ -66,82 +86,53 @@ export function createJobActivities(deps: JobActivityDeps) {
       return asActivityFailure(() => jobs.finish(input.jobId, input.status, input.stopReason, nowFrom(input.notBefore, clock)));
     },
 
+    async planBatches(input: { jobId: string }): Promise<BatchPlan> {
+      return asActivityFailure(async () => ({ lastSeq: await jobs.lastSeq(input.jobId), parallelBatches: deps.parallelBatches }));
+    },
+
     /**
-     * Enriches the first pending records (in append order): never more at once than the hold can pay
-     * for (a record whose outcome is not chargeable gives its place back), calling the provider
-     * with bounded concurrency and storing results in flushes, each with its charge. Heartbeats
-     * after every flush, so a dead worker is noticed and the retry skips what was stored.
+     * Enriches the first pending records of its range (in append order) through the pipeline of
+     * `runBatchPipeline`: never more at once than the hold can pay for (a record whose outcome is not
+     * chargeable gives its place back), storing results in flushes, each with its charge.
+     * Heartbeats after every flush, so a dead worker is noticed and the retry skips what was stored.
+     *
+     * One of several batches at once, it spends only if the hold can pay for everything they may
+     * send together (each up to `limit` records, or every pending record of the job if fewer):
+     * charges and "not chargeable" results keep that true, so none of them can send a record the
+     * hold cannot pay for. Shares of what the hold pays for would not: a batch started after
+     * another ended would count that one's share again, while batches begun before still spend theirs.
      */
-    async processBatch(input: { jobId: string; limit: number; notBefore: string }): Promise<BatchResult> {
+    async processBatch(input: BatchInput): Promise<BatchResult> {
       return asActivityFailure(async () => {
         const signal = cancellationSignal();
-        // Every provider call in flight listens on the one cancellation signal.
-        setMaxListeners(deps.batchConcurrency + 10, signal);
-        const records = await jobs.pendingRecords(input.jobId, input.limit);
+        // Every provider call in flight listens on the one cancellation signal, while it waits for a provider slot and while it is answered.
+        setMaxListeners(2 * deps.batchConcurrency + 10, signal);
+        const now = () => nowFrom(input.notBefore, clock);
         // A retried attempt skips what an earlier attempt stored; its heartbeat carries what that was.
-        const earlier = (activityInfo().heartbeatDetails as BatchHeartbeat | undefined)?.progress;
-        const totals: BatchResult = { progress: earlier ?? NO_PROGRESS, outOfCredits: false, exhausted: records.length === 0 };
-        if (records.length === 0) return totals;
-        const { affordable, feature } = await jobs.budget(input.jobId, nowFrom(input.notBefore, clock));
-        const chargeable = new Set(feature.chargeableOutcomes);
+        const earlier = (activityInfo().heartbeatDetails as BatchHeartbeat | undefined)?.progress ?? NO_PROGRESS;
+        const unchanged: BatchResult = { progress: earlier, outOfCredits: false, exhausted: false, holdShort: false, cancelled: false };
+        const budget = await jobs.budget(input.jobId, now());
+        if (budget.cancelRequested) return { ...unchanged, cancelled: true };
+        if (budget.pending === 0) return { ...unchanged, exhausted: true };
+        const limit = Math.min(input.limit, JOB_LIMITS.maxBatchSize);
+        const together = input.parallelBatches ?? 1;
+        if (together > 1 && budget.affordable < Math.min(budget.pending, together * limit)) return { ...unchanged, holdShort: true };
 
-        let places = affordable;
-        // The job's row refused a flush: its cancellation was asked for, so the batch stops here.
-        const refused = { cancelled: false };
-        let unflushed: RecordResult[] = [];
-        let lastFlush = Date.now();
-        const flush = async (): Promise<void> => {
-          if (unflushed.length === 0) return;
-          const batch = unflushed;
-          unflushed = [];
-          lastFlush = Date.now();
-          const stored = await jobs.storeResults(input.jobId, batch, nowFrom(input.notBefore, clock));
-          if (stored.cancelled) {
-            refused.cancelled = true;
-            // Records queued but not yet sent to the provider are not sent: they would be refused too.
-            queue.clear();
-            return;
-          }
-          totals.progress = addProgress(totals.progress, flushProgress(stored));
-          if (stored.unpaid > 0) totals.outOfCredits = true;
-          heartbeat({ progress: totals.progress } satisfies BatchHeartbeat);
-        };
-
-        const queue = new PQueue({ concurrency: deps.batchConcurrency });
-        // A provider call that throws (the activity is cancelled, the worker shuts down) stops the
-        // batch: what was enriched is still stored and charged, then the attempt fails and is retried.
-        // A flush that fails (the database is gone) stops it too; its records stay pending for the retry.
-        let failure: { error: unknown } | undefined;
-        let flushing = Promise.resolve();
-        const scheduleFlush = (): void => {
-          flushing = flushing.then(flush).catch((error: unknown) => {
-            failure ??= { error };
-          });
-        };
-        for (const record of records) {
-          if (failure || refused.cancelled) break;
-          if (places === 0) await queue.onIdle();
-          if (places === 0 || totals.outOfCredits) {
-            totals.outOfCredits = true;
-            break;
-          }
-          places--;
-          queue
-            .add(async () => {
-              const result = await provider.enrich({ feature: feature.id, recordId: record.recordId, input: record.input }, signal);
-              if (!chargeable.has(result.outcome)) places++;
-              unflushed.push({ seq: record.seq, recordId: record.recordId, outcome: result.outcome, data: result.data ?? null });
-              if (unflushed.length >= deps.flushSize || Date.now() - lastFlush >= deps.flushIntervalMs) scheduleFlush();
-            })
-            .catch((error: unknown) => {
-              failure ??= { error };
-            });
-        }
-        await queue.onIdle();
-        scheduleFlush();
-        await flushing;
-        if (failure && !refused.cancelled) throw failure.error;
-        return totals;
+        const outcome = await runBatchPipeline(deps, {
+          jobId: input.jobId,
+          featureId: budget.feature.id,
+          chargeableOutcomes: budget.feature.chargeableOutcomes ?? [],
+          window: input.seqRange ? { afterSeq: input.seqRange.first - 1, lastSeq: input.seqRange.last } : { afterSeq: 0, lastSeq: JOB_LIMITS.maxRecordsPerJob },
+          limit,
+          places: budget.affordable,
+          now,
+          signal,
+          stored: (progress) => {
+            heartbeat({ progress: addProgress(earlier, progress) } satisfies BatchHeartbeat);
+          },
+        });
+        const { outOfCredits, cancelled } = outcome;
+        return { progress: addProgress(earlier, outcome.progress), outOfCredits, cancelled, holdShort: false, exhausted: outcome.readToEnd && !outOfCredits && !cancelled };
       });
     },
   };

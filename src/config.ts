@@ -69,6 +69,8 @@ const environmentSchema = z.object({
   WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).default(WORKER_DEFAULTS.maxConcurrentLocalActivities),
   WORKER_STICKY_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(WORKER_DEFAULTS.stickyTimeoutMs),
   WORKER_DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(1_000).default(WORKER_DEFAULTS.databasePoolSize),
+  JOB_PARALLEL_BATCHES: z.coerce.number().int().min(1).max(64).optional(),
+  JOB_MAX_IN_FLIGHT_RECORDS: z.coerce.number().int().min(1).max(100_000).optional(),
 }).refine((env) => (env.TEMPORAL_TLS_CERT === undefined) === (env.TEMPORAL_TLS_KEY === undefined), {
   message: 'set both or neither: a client certificate needs its key',
   path: ['TEMPORAL_TLS_CERT'],
@@ -97,7 +99,15 @@ export type Config = {
   /** Signed webhooks for domain events; off unless WEBHOOK_URL is set. */
   webhook: { url: string; secret: string } | undefined;
   worker: WorkerTuning;
+  /** How the worker runs a job's batches; what is unset keeps JOB_BATCH_DEFAULTS (src/worker/deps.ts). */
+  jobs: JobBatchTuning;
 };
+
+/** Batches of one job at once (JOB_PARALLEL_BATCHES), records one batch has read and not yet stored (JOB_MAX_IN_FLIGHT_RECORDS). */
+export interface JobBatchTuning {
+  parallelBatches?: number;
+  maxInFlightRecords?: number;
+}
 
 /**
  * Where Temporal is and how to reach it: plain (the dev server), TLS with the system's or a given
@@ -166,6 +176,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxConcurrentLocalActivities: data.WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES,
       stickyTimeoutMs: data.WORKER_STICKY_TIMEOUT_MS,
       databasePoolSize: data.WORKER_DATABASE_POOL_SIZE,
+    },
+    jobs: {
+      ...(data.JOB_PARALLEL_BATCHES === undefined ? {} : { parallelBatches: data.JOB_PARALLEL_BATCHES }),
+      ...(data.JOB_MAX_IN_FLIGHT_RECORDS === undefined ? {} : { maxInFlightRecords: data.JOB_MAX_IN_FLIGHT_RECORDS }),
     },
   };
 }

@@ -32,6 +32,13 @@ describe('the configuration', () => {
     expect(tuned.worker).toMatchObject({ maxCachedWorkflows: 250, maxConcurrentLocalActivities: 8, databasePoolSize: 8, stickyTimeoutMs: WORKER_DEFAULTS.stickyTimeoutMs });
   });
 
+  it("tunes a job's batches from JOB_* variables, and leaves the rest to the worker's defaults", () => {
+    expect(loadConfig({}).jobs).toEqual({});
+    expect(loadConfig({ JOB_PARALLEL_BATCHES: '3', JOB_MAX_IN_FLIGHT_RECORDS: '2000' }).jobs).toEqual({ parallelBatches: 3, maxInFlightRecords: 2_000 });
+    expect(configError({ JOB_PARALLEL_BATCHES: '0' })).toContain('JOB_PARALLEL_BATCHES');
+    expect(configError({ JOB_MAX_IN_FLIGHT_RECORDS: 'many' })).toContain('JOB_MAX_IN_FLIGHT_RECORDS');
+  });
+
   it('refuses a bad variable with one line naming it', () => {
     expect(() => loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: 'lots', WORKER_STICKY_TIMEOUT_MS: '5' })).toThrow(ConfigError);
     try {

@@ -105,4 +105,24 @@ describe('job store', () => {
     expect((await jobs.getJob('progress-job', now)).progress).toEqual({ total: 6, ...stored });
     await jobs.finish('progress-job', 'cancelled', null, now);
   });
+  it("reads a batch's pending records within its range, and stores a flush the hold cannot pay for in full without its chargeable results", async () => {
+    await account('store-ranges');
+    const now = at('2026-01-04T00:00:00Z');
+    await jobs.createJob({ accountId: 'store-ranges', jobId: 'ranges-job', feature: 'lead.email-finder', userId: 'sdr', idempotencyKey: 'k9', records: records('q', 10), now });
+    // The month's 30 credits pay for 6 records at 5.
+    await jobs.begin('ranges-job', now);
+    expect(await jobs.lastSeq('ranges-job')).toBe(10);
+    expect((await jobs.pendingRecords('ranges-job', 10, { afterSeq: 3, lastSeq: 7 })).map((record) => record.seq)).toEqual([4, 5, 6, 7]);
+    expect(await jobs.budget('ranges-job', now)).toMatchObject({ affordable: 6, pending: 10, cancelRequested: false });
+
+    const flush: RecordResult[] = [1, 2, 3, 4, 5, 6, 7].map((seq) => ({ seq, recordId: `q-${seq}`, outcome: 'deliverable', data: null }));
+    flush.push({ seq: 8, recordId: 'q-8', outcome: 'not_found', data: null });
+    expect(await jobs.storeResults('ranges-job', flush, now)).toMatchObject({ stored: 1, verified: 0, notFound: 1, credits: 0, unpaid: 7 });
+    expect((await jobs.pendingRecords('ranges-job', 10)).map((record) => record.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 9, 10]);
+    expect(await jobs.budget('ranges-job', now)).toMatchObject({ affordable: 6, pending: 9 });
+
+    await jobs.requestCancel('ranges-job', now);
+    expect((await jobs.budget('ranges-job', now)).cancelRequested).toBe(true);
+    await jobs.finish('ranges-job', 'cancelled', null, now);
+  });
 });

@@ -8,7 +8,7 @@ import { createJobStore, type JobStore } from '../src/jobs/jobs.js';
 import type { Ledger } from '../src/ledger/ledger.js';
 import { startJob } from '../src/temporal/jobs.js';
 import { credits, freshLedger } from './support/database.js';
-import { ledgerChargedForJob, recordFacts } from './support/jobs.js';
+import { ledgerChargedForJob, mostBatchesAtOnce, recordFacts } from './support/jobs.js';
 import { startProviderServer } from './support/provider-server.js';
 import { devServerEnvironment, eventually } from './support/temporal.js';
 
@@ -49,6 +49,9 @@ function startWorkerProcess(): ChildProcess {
       ENRICHMENT_PROVIDER_URL: provider.url,
       ENRICHMENT_CONCURRENCY: '5',
       ENRICHMENT_TIMEOUT_MS: '5000',
+      // All four batches of the job at once, each a pipeline: kills land in several of them.
+      JOB_PARALLEL_BATCHES: '4',
+      JOB_MAX_IN_FLIGHT_RECORDS: '20',
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -96,6 +99,7 @@ describe('a job whose worker process is killed mid-batch, again and again', () =
     expect(facts).toMatchObject({ stored: RECORDS, pending: 0, charged: expectedVerified, chargedCredits: credits(5 * expectedVerified) });
     expect(await ledgerChargedForJob(pool, 'killed-job')).toBe(credits(5 * expectedVerified));
     expect(violations).toEqual([]);
+    expect(await mostBatchesAtOnce(env.client, 'killed-job')).toBeGreaterThan(1);
     expect(provider.calls.length).toBeGreaterThanOrEqual(RECORDS);
     expect((await ledger.balance({ accountId: 'killed', now: new Date() })).available).toBe(credits(5 * RECORDS) - credits(5 * expectedVerified));
     expect((await ledger.audit({ accountId: 'killed' })).problems).toEqual([]);

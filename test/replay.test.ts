@@ -16,14 +16,23 @@ describe('recorded workflow histories replay deterministically', () => {
     const scenarios = new Set(files.map((file) => file.split('.run-')[0]));
     // job-v1-*: recorded on the job workflow as it was before a cancel marked the job's row (the
     // `cancel-batch-in-flight` patch), so jobs running on that release finish on this one.
+    // job-v2-*: recorded before a job ran its batches over ranges of records, several at once (the
+    // `batches-over-ranges` patch): jobs running one batch at a time go on that way.
     const jobScenarios = ['job-cancel', 'job-continue-as-new', 'job-pause-resume'];
+    const jobReleases = ['job-v1-', 'job-v2-'];
     const webhookScenarios = ['webhook-continue-as-new', 'webhook-deliver', 'webhook-retry'];
     // account-v1-*: recorded on the account workflow as it was before an account opened and crossed
     // each boundary in one ledger transaction (the `open-in-one-transaction` and
     // `boundary-in-one-transaction` patches), so accounts running on that release go on on this one.
     const accountScenarios = ['cancel', 'downgrade', 'repeat-start', 'upgrade-seats'];
     expect([...scenarios].sort()).toEqual(
-      [...accountScenarios, ...accountScenarios.map((name) => `account-v1-${name}`), ...jobScenarios, ...jobScenarios.map((name) => name.replace('job-', 'job-v1-')), ...webhookScenarios].sort(),
+      [
+        ...accountScenarios,
+        ...accountScenarios.map((name) => `account-v1-${name}`),
+        ...jobScenarios,
+        ...jobReleases.flatMap((release) => jobScenarios.map((name) => name.replace('job-', release))),
+        ...webhookScenarios,
+      ].sort(),
     );
   });
 

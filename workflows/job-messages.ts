@@ -17,12 +17,22 @@ export interface JobWorkflowInput {
   carried?: JobCarried;
 }
 
+/** Records of a job by seq, first to last (both included): what one batch may enrich. */
+export interface SeqRange {
+  first: number;
+  last: number;
+}
+
 /** What one run hands the next: only what drives the batches. The job's row holds its progress. */
 export interface JobCarried {
   status: JobWorkflowStatus;
   pauseReason: PauseReason | null;
   batches: number;
   cancelRequested: boolean;
+  /** The first seq no batch has been given yet (runs of batches over ranges; 1 when absent). */
+  nextSeq?: number;
+  /** Ranges given to a batch that did not finish them (out of credits, one of several on a short hold): redone first. */
+  unfinished?: SeqRange[];
 }
 
 export interface JobState extends JobCarried {

@@ -14,7 +14,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { JobActivities } from '../activities/job-activities.js';
+import type { BatchResult, JobActivities } from '../activities/job-activities.js';
 import { formatCredits, microsToCredits } from '../src/money.js';
 import { canCancelJob, canResumeJob } from '../src/contract/job-status.js';
 import {
@@ -29,6 +29,7 @@ import {
   type JobState,
   type JobWorkflowInput,
   type ResumeResult,
+  type SeqRange,
 } from './job-messages.js';
 import { ACCOUNT_ID, FEATURE, JOB_STATUS } from './search-attributes.js';
 
@@ -41,6 +42,8 @@ const CANCEL_BATCH_IN_FLIGHT = 'cancel-batch-in-flight';
 const CANCEL_ENDS_JOB = 'cancel-ends-job';
 /** Patch: a run that fails answers its updates in flight first, so a caller of 'started' hears that the job failed. */
 const ANSWER_BEFORE_FAILING = 'answer-updates-before-failing';
+/** Patch: batches over disjoint ranges of records, several at once (runs started before go on one batch at a time over the first pending records). */
+const BATCHES_OVER_RANGES = 'batches-over-ranges';
 
 const control = proxyActivities<JobActivities>({
   startToCloseTimeout: '1 minute',
@@ -66,12 +69,16 @@ function rootCause(error: unknown): string {
 /** A run's state from the one before: only what drives the batches (runs before this release also carried their counters). */
 function carriedFrom(carried: JobCarried | undefined): JobCarried {
   if (!carried) return { status: 'running', pauseReason: null, batches: 0, cancelRequested: false };
-  const { status, pauseReason, batches, cancelRequested } = carried;
-  return { status, pauseReason, batches, cancelRequested };
+  const { status, pauseReason, batches, cancelRequested, nextSeq, unfinished } = carried;
+  return { status, pauseReason, batches, cancelRequested, ...(nextSeq === undefined ? {} : { nextSeq }), ...(unfinished === undefined ? {} : { unfinished }) };
 }
 
+/** How a batch started by the workflow ended: its result, or the failure it ended with. */
+type SettledBatch = { range: SeqRange; result: BatchResult } | { range: SeqRange; failure: unknown };
+
 /**
- * A bulk enrichment job: reserve its maximum up front, enrich records batch by batch charging only
+ * A bulk enrichment job: reserve its maximum up front, enrich records batch by batch (several at
+ * once over disjoint ranges of its records, as the worker's plan allows) charging only
  * chargeable outcomes, reserve more when the hold runs dry, and when no credits are left pause with
  * OUT_OF_CREDITS and wait, with no timer, for an explicit resume. Completion or cancellation
  * releases whatever the hold still earmarks.
@@ -157,22 +164,28 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobResult> {
     },
   );
 
-  try {
-    if (!input.carried) {
-      const begun = await control.beginJob({ jobId, notBefore: notBefore() });
-      if (begun.status === 'paused') {
-        state.status = 'paused';
-        state.pauseReason = 'OUT_OF_CREDITS';
-      }
-      started = { status: begun.status };
+  /** Out of credits: reserve more, or pause (or stop at the job's cap) when nothing more can be reserved. */
+  async function reserveOrPause(): Promise<'reserved' | 'paused' | 'capped'> {
+    const reservation = await control.reserveForJob({ jobId, notBefore: notBefore(), resume: false });
+    if (reservation.canPay) return 'reserved';
+    if (reservation.capReached) {
+      stopReason = 'CREDIT_CAP_REACHED';
+      return 'capped';
     }
-    publish();
+    await control.pauseJob({ jobId, reason: 'OUT_OF_CREDITS', notBefore: notBefore() });
+    state.status = 'paused';
+    state.pauseReason = 'OUT_OF_CREDITS';
+    log.info('job paused: out of credits', { jobId, batches: state.batches });
+    return 'paused';
+  }
 
+  /** Runs started before batches over ranges: one batch at a time, each over the job's first pending records. */
+  async function batchesOneAtATime(): Promise<void> {
     for (;;) {
       if (state.status === 'paused') {
         await condition(() => state.status !== 'paused' || cancelRequested());
       }
-      if (cancelRequested()) break;
+      if (cancelRequested()) return;
       if (batchesThisRun >= batchesPerRun || workflowInfo().continueAsNewSuggested) {
         await condition(allHandlersFinished);
         return await continueAsNew<typeof jobWorkflow>({ ...input, carried: state });
@@ -187,23 +200,112 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobResult> {
       );
       state.batches++;
       batchesThisRun++;
-      if (batch.exhausted) break;
-      if (batch.outOfCredits && !cancelRequested()) {
-        const reservation = await control.reserveForJob({ jobId, notBefore: notBefore(), resume: false });
-        if (!reservation.canPay) {
-          if (reservation.capReached) {
-            stopReason = 'CREDIT_CAP_REACHED';
-            break;
-          }
-          await control.pauseJob({ jobId, reason: 'OUT_OF_CREDITS', notBefore: notBefore() });
-          state.status = 'paused';
-          state.pauseReason = 'OUT_OF_CREDITS';
-          log.info('job paused: out of credits', { jobId, batches: state.batches });
+      if (batch.exhausted) return;
+      if (batch.outOfCredits && !cancelRequested() && (await reserveOrPause()) === 'capped') return;
+      publish();
+    }
+  }
+
+  /**
+   * Batches over disjoint ranges of the job's records (seqs 1..lastSeq, batchSize each), as many at
+   * once as the worker's plan allows while the hold can pay for all they may send (a batch that finds
+   * it cannot reports `holdShort`: one at a time then, until the next reservation). A range a batch
+   * did not finish is redone before the next new one; out of credits, cancelled, failed or at the
+   * run's share of batches, no new batch starts and the ones running are waited for.
+   */
+  async function batchesOverRanges(): Promise<void> {
+    const plan = await control.planBatches({ jobId });
+    let nextSeq = state.nextSeq ?? 1;
+    const unfinished = [...(state.unfinished ?? [])];
+    const settled: SettledBatch[] = [];
+    let running = 0;
+    let together = true;
+    let outOfCredits = false;
+    let cancelSeen = false;
+    let failure: { error: unknown } | undefined;
+
+    const lanes = (): number => (together ? plan.parallelBatches : 1);
+    const mayStart = (): boolean =>
+      failure === undefined && !cancelRequested() && !cancelSeen && !outOfCredits && state.status === 'running' && batchesThisRun < batchesPerRun && !workflowInfo().continueAsNewSuggested;
+    const nextRange = (): SeqRange | undefined => {
+      const redo = unfinished.shift();
+      if (redo || nextSeq > plan.lastSeq) return redo;
+      const range = { first: nextSeq, last: Math.min(nextSeq + batchSize - 1, plan.lastSeq) };
+      nextSeq = range.last + 1;
+      return range;
+    };
+    const start = (range: SeqRange): void => {
+      state.batches++;
+      batchesThisRun++;
+      running++;
+      batches.processBatch
+        .executeWithOptions(
+          { startToCloseTimeout: '30 minutes', heartbeatTimeout: '10 seconds', summary: `batch ${state.batches}: records ${range.first} to ${range.last}` },
+          [{ jobId, limit: batchSize, notBefore: notBefore(), seqRange: range, parallelBatches: lanes() }],
+        )
+        .then(
+          (result) => settled.push({ range, result }),
+          (error: unknown) => settled.push({ range, failure: error }),
+        );
+    };
+
+    for (;;) {
+      while (mayStart() && running < lanes()) {
+        const range = nextRange();
+        if (!range) break;
+        start(range);
+      }
+      if (running === 0) {
+        if (failure) throw failure.error;
+        // The batch saw the job's row cancelled: the cancel update that marked it is about to say so here.
+        if (cancelSeen) await condition(cancelRequested);
+        if (cancelRequested()) return;
+        if (outOfCredits) {
+          outOfCredits = false;
+          together = true;
+          if ((await reserveOrPause()) === 'capped') return;
+          publish();
+          continue;
         }
+        if (state.status === 'paused') {
+          await condition(() => state.status !== 'paused' || cancelRequested());
+          together = true;
+          continue;
+        }
+        if (unfinished.length === 0 && nextSeq > plan.lastSeq) return;
+        await condition(allHandlersFinished);
+        return await continueAsNew<typeof jobWorkflow>({ ...input, carried: { ...state, nextSeq, unfinished } });
+      }
+      await condition(() => settled.length > 0);
+      for (const batch of settled.splice(0)) {
+        running--;
+        if ('failure' in batch) {
+          failure ??= { error: batch.failure };
+          continue;
+        }
+        const { result, range } = batch;
+        if (!result.exhausted) unfinished.push(range);
+        if (result.holdShort) together = false;
+        if (result.cancelled) cancelSeen = true;
+        if (result.outOfCredits && !cancelRequested()) outOfCredits = true;
       }
       publish();
     }
+  }
 
+  try {
+    if (!input.carried) {
+      const begun = await control.beginJob({ jobId, notBefore: notBefore() });
+      if (begun.status === 'paused') {
+        state.status = 'paused';
+        state.pauseReason = 'OUT_OF_CREDITS';
+      }
+      started = { status: begun.status };
+    }
+    publish();
+
+    if (patched(BATCHES_OVER_RANGES)) await batchesOverRanges();
+    else await batchesOneAtATime();
     await condition(allHandlersFinished);
     const finalStatus = cancelRequested() ? 'cancelled' : 'completed';
     const ended = await control.finishJob({ jobId, status: finalStatus, stopReason, notBefore: notBefore() });

@@ -5,14 +5,14 @@ import type { appendRecordsInput, createJobInput } from './inputs.js';
 import type { JobDeps } from './job.js';
 import { begin, finish, pause, requestCancel, reserveMore } from './lifecycle.js';
 import { getJob, jobStatus, listJobs } from './reads.js';
-import { appendRecords, pendingRecords } from './records.js';
+import { appendRecords, lastSeq, pendingRecords, type SeqWindow } from './records.js';
 import { budget, recordResults, storeResults, type RecordResult } from './results.js';
 
 export type { JobDeps } from './job.js';
 export type { Reservation } from './lifecycle.js';
 export type { JobStatusView, JobView } from './reads.js';
-export type { PendingRecord } from './records.js';
-export { flushProgress, type RecordResult } from './results.js';
+export type { PendingRecord, SeqWindow } from './records.js';
+export { flushProgress, type BatchBudget, type RecordResult } from './results.js';
 
 export type JobStore = ReturnType<typeof createJobStore>;
 
@@ -35,7 +35,8 @@ export function createJobStore(deps: JobDeps) {
     pause: (jobId: string, reason: PauseReason, now: Date) => pause(deps, { jobId, reason, now }),
     requestCancel: (jobId: string, now: Date) => requestCancel(deps, { jobId, now }),
     finish: (jobId: string, status: FinalJobStatus, stopReason: string | null, now: Date) => finish(deps, { jobId, status, stopReason, now }),
-    pendingRecords: (jobId: string, limit: number) => pendingRecords(deps, { jobId, limit }),
+    pendingRecords: (jobId: string, limit: number, window?: SeqWindow) => pendingRecords(deps, { jobId, limit, ...(window ? { window } : {}) }),
+    lastSeq: (jobId: string) => lastSeq(deps, { jobId }),
     budget: (jobId: string, now: Date) => budget(deps, { jobId, now }),
     storeResults: (jobId: string, results: readonly RecordResult[], now: Date) => storeResults(deps, { jobId, results, now }),
   };

@@ -33,10 +33,10 @@ async function setStatus(
 }
 
 /** Credits still to earmark: every pending record at full price, minus what the hold has, within the cap. */
-async function creditsNeeded(deps: JobDeps, client: Queryable, job: JobRow, hold: HoldState | null): Promise<{ needed: Micros; capReached: boolean }> {
+function creditsNeeded(deps: JobDeps, job: JobRow, hold: HoldState | null): { needed: Micros; capReached: boolean } {
   const unitPrice = enrichmentFeature(deps, job.feature).unitPrice;
-  const { rows } = await client.query<{ pending: number }>('SELECT count(*)::bigint AS pending FROM job_records WHERE job_id = $1 AND outcome IS NULL', [job.job_id]);
-  const pendingCost = multiplyMicros(unitPrice, rows[0]?.pending ?? 0);
+  // The row counts what its flushes stored, in their transactions: no need to count the records.
+  const pendingCost = multiplyMicros(unitPrice, job.record_count - job.processed_count);
   const held = hold?.held ?? ZERO_MICROS;
   let needed = micros(Math.max(0, pendingCost - held));
   let capReached = false;
@@ -57,7 +57,7 @@ export async function begin(deps: JobDeps, input: { jobId: string; now: Date }):
   await inTransaction(deps, async (client) => {
     const job = await readJob(client, jobId, { lock: true });
     if (job.status !== 'draft') return;
-    const { needed } = await creditsNeeded(deps, client, job, null);
+    const { needed } = creditsNeeded(deps, job, null);
     const started = { status: 'running', pauseReason: null, event: 'job.started', now } as const;
     if (needed === 0) {
       await setStatus(client, job, { ...started, payload: { reserved: 0, records: job.record_count } });
@@ -88,7 +88,7 @@ export async function reserveMore(deps: JobDeps, input: { jobId: string; now: Da
     const ledger = deps.ledger.within(client);
     const before = await holdOf(deps, client, job, now);
     // A job cancelled while its workflow was about to reserve has released its hold: nothing is added to it.
-    const { needed, capReached } = isFinalJobStatus(job.status) ? { needed: ZERO_MICROS, capReached: false } : await creditsNeeded(deps, client, job, before);
+    const { needed, capReached } = isFinalJobStatus(job.status) ? { needed: ZERO_MICROS, capReached: false } : creditsNeeded(deps, job, before);
     let added = ZERO_MICROS;
     if (needed > 0) {
       const key = engineKeys.jobHoldExtension(jobId, before?.reserved ?? 0, before?.charged ?? 0, now);

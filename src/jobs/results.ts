@@ -14,12 +14,27 @@ export function flushProgress(stored: StoredJobResults): JobProgress {
   return { processed: stored.stored, verified: stored.verified, notFound: stored.notFound, failed: stored.failed, charged: stored.credits };
 }
 
-/** What the job's hold can still pay for, now: whole records at the feature's price. */
-export async function budget(deps: JobDeps, input: { jobId: string; now: Date }): Promise<{ unitPrice: Micros; affordable: number; feature: Feature; accountId: string }> {
+/** What a batch needs to know before it sends anything: what the hold can pay for, and what is left to do. */
+export interface BatchBudget {
+  /** Whole records the job's hold can pay for now, at the feature's price. */
+  affordable: number;
+  /** The job's records without a stored result, wherever they are. */
+  pending: number;
+  /** The job's cancellation was asked for: nothing more is stored or charged. */
+  cancelRequested: boolean;
+  feature: Feature;
+}
+
+export async function budget(deps: JobDeps, input: { jobId: string; now: Date }): Promise<BatchBudget> {
   const job = await readJob(deps.pool, input.jobId);
   const feature = enrichmentFeature(deps, job.feature);
   const hold = await holdOf(deps, deps.pool, job, input.now);
-  return { unitPrice: feature.unitPrice, affordable: Math.floor((hold?.held ?? 0) / Math.max(feature.unitPrice, 1)), feature, accountId: job.account_id };
+  return {
+    affordable: Math.floor((hold?.held ?? 0) / Math.max(feature.unitPrice, 1)),
+    pending: job.record_count - job.processed_count,
+    cancelRequested: job.cancel_requested_at !== null,
+    feature,
+  };
 }
 
 /**

@@ -63,12 +63,13 @@ async function main(): Promise<void> {
         catalog,
         provider: providerFromConfig(config.enrichment, catalog),
         batchConcurrency: config.enrichment.concurrency,
+        ...config.jobs,
         ...(config.webhook ? { webhook: config.webhook } : {}),
       }),
     });
     await prepareTemporal(config);
     logger.info(
-      { temporal: loggableTemporal(config.temporal), catalog: config.catalogPath, provider: config.enrichment.provider, webhooks: config.webhook !== undefined, tuning: config.worker },
+      { temporal: loggableTemporal(config.temporal), catalog: config.catalogPath, provider: config.enrichment.provider, webhooks: config.webhook !== undefined, tuning: config.worker, jobs: config.jobs },
       'worker started',
     );
     // Worker.run resolves after SIGTERM/SIGINT (the SDK's default shutdown signals) once in-flight

@@ -1,5 +1,7 @@
+import type { Client } from '@temporalio/client';
 import type pg from 'pg';
 import { ZERO_MICROS, type Micros } from '../../src/money.js';
+import { jobWorkflowId } from '../../workflows/job-messages.js';
 
 /** Per-record facts straight from the database, for assertions that do not trust the job's own counters. */
 export async function recordFacts(pool: pg.Pool, jobId: string): Promise<{ stored: number; charged: number; chargedCredits: Micros; pending: number }> {
@@ -32,3 +34,26 @@ export async function eventTypes(pool: pg.Pool, jobId: string): Promise<string[]
 
 export const records = (prefix: string, count: number) =>
   Array.from({ length: count }, (_, index) => ({ recordId: `${prefix}-${index + 1}`, input: { email: `${prefix}-${index + 1}@example.com` } }));
+
+/**
+ * The most batch activities of a job's workflow that were running at once (scheduled, not yet
+ * closed), over every run of it: what its history says, whatever the workers did.
+ */
+export async function mostBatchesAtOnce(client: Client, jobId: string): Promise<number> {
+  const description = await client.workflow.getHandle(jobWorkflowId(jobId)).describe();
+  let runId: string | null | undefined = description.raw.workflowExecutionInfo?.firstRunId;
+  let most = 0;
+  while (runId) {
+    const events = (await client.workflow.getHandle(jobWorkflowId(jobId), runId).fetchHistory()).events ?? [];
+    const open = new Set<string>();
+    for (const event of events) {
+      if (event.activityTaskScheduledEventAttributes?.activityType?.name === 'processBatch') open.add(String(event.eventId));
+      const closed =
+        event.activityTaskCompletedEventAttributes ?? event.activityTaskFailedEventAttributes ?? event.activityTaskTimedOutEventAttributes ?? event.activityTaskCanceledEventAttributes;
+      if (closed) open.delete(String(closed.scheduledEventId));
+      most = Math.max(most, open.size);
+    }
+    runId = events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId;
+  }
+  return most;
+}

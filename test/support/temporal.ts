@@ -58,6 +58,9 @@ export interface TestWorkerDeps {
   provider?: EnrichmentProvider;
   batchConcurrency?: number;
   flushSize?: number;
+  /** Batches of one job at once (the worker's default when omitted). */
+  parallelBatches?: number;
+  maxInFlightRecords?: number;
   /** Signed webhooks: the worker then runs the delivery activity against this receiver. */
   webhook?: { url: string; secret: string };
 }
@@ -78,6 +81,8 @@ export async function runWorker(env: TestWorkflowEnvironment, taskQueue: string,
       ...(deps.batchConcurrency === undefined ? {} : { batchConcurrency: deps.batchConcurrency }),
       flushSize: deps.flushSize ?? 100,
       flushIntervalMs: 100,
+      ...(deps.parallelBatches === undefined ? {} : { parallelBatches: deps.parallelBatches }),
+      ...(deps.maxInFlightRecords === undefined ? {} : { maxInFlightRecords: deps.maxInFlightRecords }),
     }),
     workflowBundle: await workflowBundle(),
   });
