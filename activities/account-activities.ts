@@ -12,7 +12,7 @@ import type { Ledger, LedgerOperations } from '../src/ledger/ledger.js';
 import type { ContractInput, ContractOutcome, ContractResult } from '../src/ledger/contracts.js';
 import { subtractMicros, sumMicros, ZERO_MICROS, type Micros } from '../src/money.js';
 import { followingPeriod, periodAt, toPeriodView, type PeriodView, type Schedule } from '../src/periods/periods.js';
-import type { CarriedState, NextPeriod, PlanView } from '../workflows/account-messages.js';
+import type { AccountWorkflowInput, CarriedState, NextPeriod, PlanView } from '../workflows/account-messages.js';
 import { asActivityFailure } from './failures.js';
 
 export interface AccountActivityDeps {
@@ -88,16 +88,8 @@ export interface TrialRequest {
   now: string;
 }
 
-export interface OpenPeriodsInput {
-  accountId: string;
-  planId: string;
-  seats: number;
-  timeZone: string;
-  /** The subscription's start: the schedule's anchor. */
-  startAt: string;
-  trial: boolean;
-  now: string;
-}
+/** What the account workflow starts with (`startAt` anchors its schedule), at the workflow's `now`. */
+export type OpenPeriodsInput = Omit<AccountWorkflowInput, 'carried'> & { now: string };
 
 /** A boundary to cross: the period written ahead for it (null: none, the account ends) and the plan that ends. */
 export interface BoundaryInput {

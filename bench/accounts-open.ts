@@ -34,7 +34,6 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import type pg from 'pg';
 import { pino } from 'pino';
@@ -48,17 +47,13 @@ import { MICROS_PER_CREDIT } from '../src/money.js';
 import { envInt, loadFigures, round, runLoad, type BenchContext, type Benchmark, type Figure } from './harness.js';
 import { BENCH_API_TOKEN, postJson, type HttpAnswer } from './http-client.js';
 import { clockTicksPerSecond, cpuShares, cpuSnapshot, readMemoryMb } from './proc-stats.js';
-import { startWorkerProcess, stopWorkerBench, type WorkerProcess } from './worker-process.js';
+import { startProductWorker, stopWorkerBench, type WorkerProcess } from './worker-process.js';
 
 const NAME = 'accounts.open';
-const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
-const WORKER_ENTRY = join(REPO_ROOT, 'src', 'worker', 'main.ts');
 
 const FEATURE = 'bench.action';
 const PLAN = 'open-monthly';
 const ALLOWANCE_CREDITS = 100;
-/** The real worker migrates the database and bundles its workflows itself (webpack) before it polls. */
-const WORKER_START_TIMEOUT_MS = 180_000;
 /** Wrong answers shown in the log: enough to see what went wrong, not a flood. */
 const LOGGED_ERRORS = 5;
 /** With errors, how long the ledger check waits without progress for late workflows to write their grants. */
@@ -180,21 +175,7 @@ async function runAccountsOpen(context: BenchContext): Promise<Figure[]> {
         : {}),
     });
     log(`${NAME}: Temporal dev server on ${temporal.address} (in memory, pid ${temporal.pid})`);
-    worker = await startWorkerProcess({
-      args: [WORKER_ENTRY],
-      env: {
-        DATABASE_URL: context.databaseUrl,
-        TEMPORAL_ADDRESS: temporal.address,
-        TEMPORAL_NAMESPACE: temporal.namespace,
-        TEMPORAL_TASK_QUEUE: taskQueue,
-        CREDITS_CATALOG: catalogPath,
-      },
-      // main.ts logs it (pino) once the worker is created, just before it runs.
-      ready: { kind: 'line', what: '"worker started"', matches: (line) => line.msg === 'worker started' },
-      startTimeoutMs: WORKER_START_TIMEOUT_MS,
-      log,
-      verbose,
-    });
+    worker = await startProductWorker({ databaseUrl: context.databaseUrl, temporal, taskQueue, catalogPath, log, verbose });
     const running = worker;
     connection = await Connection.connect({ address: temporal.address });
     api = await startApiServer(

@@ -34,7 +34,6 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import type pg from 'pg';
 import type { CatalogInput } from '../src/catalog/schema.js';
@@ -43,10 +42,8 @@ import { createPool } from '../src/ledger/db.js';
 import { startAccount } from '../src/temporal/accounts.js';
 import { envInt, mapConcurrent, round, sampleRss, type BenchContext, type Benchmark, type Figure } from './harness.js';
 import { clockTicksPerSecond, cpuShares, cpuSnapshot, readMemoryMb } from './proc-stats.js';
-import { benchTemporalKind, startRealTemporalForBench, startWorkerProcess, stopWorkerBench, type WorkerProcess } from './worker-process.js';
+import { benchTemporalKind, startRealTemporalForBench, startProductWorker, stopWorkerBench, type WorkerProcess } from './worker-process.js';
 
-const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
-const WORKER_ENTRY = join(REPO_ROOT, 'src', 'worker', 'main.ts');
 
 const FEATURE = 'bench.action';
 const WARMUP_PLAN = 'rollover-warmup';
@@ -70,8 +67,6 @@ const STALL_MS = 120_000;
  */
 const MIN_POLL_MS = 250;
 const SAMPLE_MS = 200;
-/** The real worker migrates the database and bundles its workflows itself (webpack) before it polls. */
-const WORKER_START_TIMEOUT_MS = 180_000;
 
 const planId = (periodS: number): string => `rollover-pt${periodS}s`;
 
@@ -254,21 +249,7 @@ async function runRollover(context: BenchContext, { name, defaultAccounts }: Rol
       temporal = await startTemporalDevServer({ headless: true, ...(temporalDb === 'file' ? { dbFile: join(directory, 'temporal.sqlite') } : {}), log: temporalLog });
       say(`Temporal dev server on ${temporal.address} (${temporalDb === 'file' ? 'SQLite file' : 'in memory'}, pid ${temporal.pid})`);
     }
-    worker = await startWorkerProcess({
-      args: [WORKER_ENTRY],
-      env: {
-        DATABASE_URL: context.databaseUrl,
-        TEMPORAL_ADDRESS: temporal.address,
-        TEMPORAL_NAMESPACE: temporal.namespace,
-        TEMPORAL_TASK_QUEUE: taskQueue,
-        CREDITS_CATALOG: catalogPath,
-      },
-      // main.ts logs it (pino) once the worker is created, just before it runs.
-      ready: { kind: 'line', what: '"worker started"', matches: (line) => line.msg === 'worker started' },
-      startTimeoutMs: WORKER_START_TIMEOUT_MS,
-      log,
-      verbose,
-    });
+    worker = await startProductWorker({ databaseUrl: context.databaseUrl, temporal, taskQueue, catalogPath, log, verbose });
     const running = worker;
     const idleRssMb = readMemoryMb(running.pid, 'VmRSS');
     say(`worker pid ${running.pid} polling ${taskQueue}, ${seconds(performance.now() - benchStarted)} s after the start`);

@@ -235,3 +235,32 @@ export async function startRealTemporalForBench(databaseUrl: string, directory: 
     stop: temporal.stop,
   };
 }
+
+/** The real worker (`src/worker/main.ts`) migrates the database and bundles its workflows (webpack) before it polls. */
+const PRODUCT_WORKER_START_TIMEOUT_MS = 180_000;
+
+/** The product's own worker process on `taskQueue`, ready once it logs "worker started". */
+export function startProductWorker(options: {
+  databaseUrl: string;
+  temporal: { address: string; namespace: string };
+  taskQueue: string;
+  catalogPath: string;
+  log: (message: string) => void;
+  verbose: boolean;
+}): Promise<WorkerProcess> {
+  return startWorkerProcess({
+    args: [join(REPO_ROOT, 'src', 'worker', 'main.ts')],
+    env: {
+      DATABASE_URL: options.databaseUrl,
+      TEMPORAL_ADDRESS: options.temporal.address,
+      TEMPORAL_NAMESPACE: options.temporal.namespace,
+      TEMPORAL_TASK_QUEUE: options.taskQueue,
+      CREDITS_CATALOG: options.catalogPath,
+    },
+    // main.ts logs it (pino) once the worker is created, just before it runs.
+    ready: { kind: 'line', what: '"worker started"', matches: (line) => line.msg === 'worker started' },
+    startTimeoutMs: PRODUCT_WORKER_START_TIMEOUT_MS,
+    log: options.log,
+    verbose: options.verbose,
+  });
+}
