@@ -108,6 +108,30 @@ describe(`an account through ${PERIODS} periods`, () => {
         const lengthMs = new Date(view.period.end).getTime() - start.getTime();
         expect(daysLeft(new Date(view.period.end), start, rule.timeZone)).toBe(Math.max(1, Math.round(lengthMs / 86_400_000)));
       }
+
+      // Every period's statement adds up, follows on from the one before, and the running one ends at the balance.
+      const now = new Date(await env.currentTimeMs());
+      let carried = 0;
+      for (let index = 0; index <= PERIODS; index++) {
+        const expected = periodByIndex(plan.period, startAt, rule.timeZone, index);
+        const statement = await ledger.statement({ accountId, at: expected.start, now });
+        expect(statement.period).toMatchObject({ start: expected.start.toISOString(), end: expected.end.toISOString() });
+        expect(statement.opening.total).toBe(carried);
+        const { opening, granted, charged, refunded, adjusted, expired, closing } = statement;
+        expect(closing.total).toBe(opening.total + granted.total - charged.total + refunded - adjusted - expired.total);
+        expect(granted.bySource.allowance).toBe(credits(rule.allowance));
+        expect(charged.byFeature.map((line) => [line.key, line.charges])).toEqual(index < PERIODS ? [[plan.features[0], 1]] : []);
+        if (index < PERIODS) {
+          // The allowance's remainder leaves in its own period, so only the purchase is carried.
+          expect(expired.bySource.allowance).toBe(credits(rule.allowance) - charged.total);
+          expect(closing.bySource).toMatchObject({ allowance: 0, purchase: credits(7) });
+        } else {
+          const balance = await ledger.balance({ accountId, now });
+          expect(closing.total).toBe(balance.available + balance.held);
+        }
+        carried = closing.total;
+      }
+      expect((await ledger.audit({ accountId })).problems).toEqual([]);
     });
   }
 });

@@ -1,5 +1,6 @@
 import { request } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
+import { workflowMetadataQuery } from '@temporalio/workflow';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { startApiServer } from '../src/api/server.js';
@@ -191,9 +192,48 @@ describe('accounts over HTTP', () => {
     expect(after.status).toBe('cancelling');
     // Nothing is written ahead for a period that will not come; purchased credits stay.
     expect(after.grants.filter((grant) => grant.status === 'pending')).toEqual([]);
+    expect(after.renewal).toMatchObject({ at: scheduled.period?.end, grants: [] });
     expect(after.balance.bySource.purchase).toBe(99.5);
     const noAccount = await refusal(stackOf().client.cancelAccount('nobody'));
     expect(noAccount.code).toBe('UNKNOWN_ACCOUNT');
+  });
+
+  it("shows the renewal: when, what the next period grants and what expires then, to the credit; the Web UI's details in the account's zone", async () => {
+    const { client, env } = stackOf();
+    await client.createAccount({ accountId: 'renews', planId: 'sales-multichannel-expert', timeZone: 'Europe/Paris', trial: true, users: [{ userId: 'alice', role: 'admin' }] });
+    const opened = await client.getAccount('renews');
+    const end = opened.period?.end ?? '';
+    expect(Date.parse(end)).toBeGreaterThan(Date.now());
+    // 10 calling minutes (40 credits) come out of the calls-only allowance, which is spent first.
+    await client.charge('renews', { feature: 'call.minute', quantity: 10, userId: 'alice', idempotencyKey: 'calls' });
+    const atEnd = await client.topUp('renews', { credits: 50, userId: 'alice', idempotencyKey: 'until-renewal', expiresAt: end });
+    const earlier = new Date(Math.floor((Date.now() + Date.parse(end)) / 2)).toISOString();
+    const before = await client.topUp('renews', { credits: 20, userId: 'alice', idempotencyKey: 'before-renewal', expiresAt: earlier });
+    await client.topUp('renews', { credits: 10, userId: 'alice', idempotencyKey: 'kept' });
+
+    const account = await client.getAccount('renews');
+    const id = (source: string, amount: number, status: string) => account.grants.find((grant) => grant.source === source && grant.amount === amount && grant.status === status)?.id;
+    const bySourceAndCredits = <T extends { source: string; credits: number }>(items: T[]) => [...items].sort((a, b) => a.source.localeCompare(b.source) || a.credits - b.credits);
+    expect(account.renewal?.at).toBe(end);
+    expect(bySourceAndCredits(account.renewal?.grants ?? [])).toEqual([
+      { grantId: id('allowance', 400, 'pending'), source: 'allowance', credits: 400 },
+      { grantId: id('allowance', 1500, 'pending'), source: 'allowance', credits: 1500 },
+    ]);
+    expect(bySourceAndCredits(account.renewal?.expires ?? [])).toEqual([
+      { grantId: id('allowance', 400, 'active'), source: 'allowance', credits: 360, expiresAt: end },
+      { grantId: id('allowance', 1500, 'active'), source: 'allowance', credits: 1500, expiresAt: end },
+      { grantId: before.grantId, source: 'purchase', credits: 20, expiresAt: earlier },
+      { grantId: atEnd.grantId, source: 'purchase', credits: 50, expiresAt: end },
+      { grantId: id('trial', 500, 'active'), source: 'trial', credits: 500, expiresAt: end },
+    ]);
+    expect(account.balance.available).toBe(1500 + 360 + 500 + 50 + 20 + 10);
+
+    // The period of a calendar month in Paris starts and ends at local midnight on the 1st.
+    const { currentDetails } = await env.client.workflow.getHandle('account:renews').query(workflowMetadataQuery);
+    const local = /Period 0: (\S+) → (\S+) \(Europe\/Paris\)/.exec(currentDetails ?? '');
+    expect(local?.slice(1).map((instant) => Date.parse(instant))).toEqual([Date.parse(account.period?.start ?? ''), Date.parse(end)]);
+    expect(local?.slice(1)).toEqual([expect.stringMatching(/-01T00:00:00\+0[12]:00$/), expect.stringMatching(/-01T00:00:00\+0[12]:00$/)]);
+    expect(currentDetails).toContain(`Renews ${local?.[2] ?? ''}: what is left of this period's allowance (and a trial) expires`);
   });
 
   it('serves the catalog with exact prices', async () => {
@@ -243,6 +283,9 @@ describe('the HTTP surface', () => {
         'POST /v1/accounts/{accountId}/estimates',
         'GET /v1/accounts/{accountId}/usage',
         'GET /v1/accounts/{accountId}/ledger',
+        'GET /v1/accounts/{accountId}/charges',
+        'GET /v1/accounts/{accountId}/grants',
+        'GET /v1/accounts/{accountId}/statement',
         'POST /v1/accounts/{accountId}/jobs',
         'GET /v1/accounts/{accountId}/jobs',
         'POST /v1/jobs/{jobId}/records',

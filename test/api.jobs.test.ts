@@ -1,3 +1,4 @@
+import { workflowMetadataQuery } from '@temporalio/workflow';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createApiDeps } from '../src/api/deps.js';
@@ -6,6 +7,7 @@ import { createCreditsClient, type JobView } from '../src/client/client.js';
 import { loadCatalog } from '../src/catalog/catalog.js';
 import { createSimulatedProvider } from '../src/providers/simulated.js';
 import { jobWorkflowId } from '../workflows/job-messages.js';
+import { JOB_STATUS } from '../workflows/search-attributes.js';
 import { API_TOKEN, useApiStack } from './support/api-stack.js';
 import { errorCode, http, refusal } from './support/http.js';
 import { ledgerChargedForJob, records } from './support/jobs.js';
@@ -116,6 +118,45 @@ describe('bulk jobs over HTTP', () => {
 
     const events = (await stackOf().client.events({ accountId: 'short' })).events.filter((event) => event.jobId === job.jobId).map((event) => event.type);
     expect(events).toEqual(['job.started', 'job.paused', 'job.resumed', 'job.completed']);
+  });
+
+  it("a paused job says what it still needs and what the account has: in its view, a failed resume, JobStatus and the Web UI's details", async () => {
+    const { client, env } = stackOf();
+    await client.createAccount({ accountId: 'needy', planId: 'sales-email-pro', timeZone: 'Europe/Paris', users: [{ userId: 'admin', role: 'admin' }] });
+    await client.charge('needy', { feature: 'lead.email-finder', quantity: 200, userId: 'admin', idempotencyKey: 'spend-all' });
+    // 139 records at 5 credits: 695 to reserve, and nothing left to reserve it from.
+    const started = await client.createJob('needy', { jobId: 'needy-1', feature: 'lead.email-finder', userId: 'admin', idempotencyKey: 'needy-1', records: records('n', 139), start: true });
+    expect(started).toMatchObject({ status: 'paused', pauseReason: 'OUT_OF_CREDITS', timeZone: 'Europe/Paris', credits: { held: 0, needed: 695, accountAvailable: 0 } });
+
+    await client.topUp('needy', { credits: 3, userId: 'admin', idempotencyKey: 'not-enough' });
+    expect((await client.getJob('needy-1')).credits).toMatchObject({ held: 0, needed: 695, accountAvailable: 3 });
+    // The resume reserves the 3 credits, which pay for no record: it refuses with what is still missing, as the view then says.
+    const refused = await refusal(client.resumeJob('needy-1'));
+    expect([refused.status, refused.code, refused.details]).toEqual([402, 'INSUFFICIENT_CREDITS', { needed: 692, available: 0 }]);
+    const after = await client.getJob('needy-1');
+    expect(after).toMatchObject({ status: 'paused', credits: { reserved: 3, held: 3, needed: 692, accountAvailable: 0 } });
+    expect((await client.listJobs('needy')).jobs).toEqual([after]);
+
+    const workflow = env.client.workflow.getHandle(jobWorkflowId('needy-1'));
+    expect((await workflow.describe()).typedSearchAttributes.get(JOB_STATUS)).toBe('paused');
+    const listed = await eventually(
+      async () => {
+        const ids: string[] = [];
+        for await (const execution of env.client.workflow.list({ query: `JobStatus = "paused" AND AccountId = "needy"` })) ids.push(execution.workflowId);
+        return ids;
+      },
+      (ids) => ids.length > 0,
+      'the paused job listed by JobStatus',
+    );
+    expect(listed).toEqual([jobWorkflowId('needy-1')]);
+    const { currentDetails } = await workflow.query(workflowMetadataQuery);
+    expect(currentDetails).toMatch(/At \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?\+0[12]:00: 692 credits still needed for its pending records, 0 available on the account\./);
+    expect(currentDetails).toContain('Waiting for an explicit resume (`credits resume needy-1`)');
+
+    const cancelled = await client.cancelJob('needy-1');
+    expect(cancelled).toMatchObject({ status: 'cancelled', credits: { held: 0, released: 3, needed: 0, accountAvailable: 3 } });
+    // The workflow upserts it once its run has ended the job too, just after the cancel answered.
+    await eventually(() => workflow.describe(), (description) => description.typedSearchAttributes.get(JOB_STATUS) === 'cancelled', 'JobStatus cancelled');
   });
 
   it('cancels a draft at once and a running job after its batch in flight, releasing what it still held', async () => {

@@ -1,8 +1,12 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCatalog } from '../src/catalog/catalog.js';
-import type { AccountView, JobView, LedgerPage } from '../src/client/client.js';
+import type { AccountView, GrantPage, JobResultsPage, JobView, LedgerPage, TopUpView, UsageView } from '../src/client/client.js';
+import { writeDevStackState } from '../src/devstack/state.js';
 import { createSimulatedProvider } from '../src/providers/simulated.js';
 import { API_TOKEN, startApiStack, type ApiStack } from './support/api-stack.js';
 import { records } from './support/jobs.js';
@@ -11,6 +15,7 @@ import { eventually } from './support/temporal.js';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ACCOUNT = 'cli-acme';
 const POOR = 'cli-poor';
+const PARIS = 'cli-paris';
 
 let stack: ApiStack;
 
@@ -20,14 +25,21 @@ interface CliRun {
   stderr: string;
 }
 
-/** Runs `credits <args>` as the operator would, against the test stack; `onStdout` sees output as it comes. */
-function credits(args: string[], options: { env?: Record<string, string>; onStdout?: (soFar: string) => void } = {}): Promise<CliRun> {
+/**
+ * Runs `credits <args>` as the operator would, against the test stack (a variable given as
+ * undefined is unset); `onStdout` sees output as it comes. `command` is how it is started: tsx on
+ * the sources by default, or the README's `npx credits`.
+ */
+function credits(
+  args: string[],
+  options: { env?: Record<string, string | undefined>; onStdout?: (soFar: string) => void; command?: readonly string[] } = {},
+): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-      cwd: ROOT,
-      env: { ...process.env, CREDITS_API_URL: stack.api.url, CREDITS_API_TOKEN: API_TOKEN, ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const env: NodeJS.ProcessEnv = { ...process.env, CREDITS_API_URL: stack.api.url, CREDITS_API_TOKEN: API_TOKEN, ...options.env };
+    for (const [name, value] of Object.entries(env)) if (value === undefined) Reflect.deleteProperty(env, name);
+    const [command, ...prefix] = options.command ?? [process.execPath, '--import', 'tsx', 'src/cli/main.ts'];
+    if (command === undefined) throw new Error('no command');
+    const child = spawn(command, [...prefix, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
@@ -78,11 +90,12 @@ describe('the credits CLI against the real API', () => {
       ok(['balance', ACCOUNT]),
       json<AccountView>(['balance', ACCOUNT]),
       ok(['grants', ACCOUNT]),
-      json<AccountView['grants']>(['grants', ACCOUNT]),
+      json<GrantPage>(['grants', ACCOUNT]),
     ]);
     const account = await stack.client.getAccount(ACCOUNT);
     expect(asJson).toEqual(account);
-    expect(grantsJson).toEqual(account.grants);
+    expect(grantsJson).toEqual(await stack.client.grants(ACCOUNT));
+    expect(grantsJson.grants.map((grant) => grant.id)).toEqual(account.grants.map((grant) => grant.id));
     expect(account.balance.available).toBe(2000 - 15 - 2);
     expect(human).toContain(ACCOUNT);
     expect(human).toContain('sales-email-pro (2 seats)');
@@ -94,7 +107,7 @@ describe('the credits CLI against the real API', () => {
     expect(grant).toBeDefined();
     if (!grant) return;
     expect(grants).toContain(grant.id);
-    expect(grants).toMatch(new RegExp(`${grant.id}\\s*│\\s*allowance\\s*│\\s*2,000\\s*│\\s*1,983\\s*│\\s*0\\s*│\\s*1,983\\s*│\\s*active`));
+    expect(grants).toMatch(new RegExp(`${grant.id}\\s*│\\s*allowance\\s*│\\s*active\\s*│\\s*2,000\\s*│\\s*1,983\\s*│\\s*0\\s*│\\s*0\\s*│`));
   });
 
   it('top-up prints the key it made; repeating with that key adds nothing', async () => {
@@ -109,6 +122,14 @@ describe('the credits CLI against the real API', () => {
     const again = await json<{ grantId: string; credits: number; balance: { available: number } }>(['top-up', ACCOUNT, '12.5', '--user', 'alice', '--key', key]);
     expect(again).toMatchObject({ credits: 12.5, balance: { available: 1995.5 } });
     expect(first).toContain(again.grantId);
+    expect((await stack.client.getAccount(ACCOUNT)).balance.available).toBe(1995.5);
+
+    // Said as a replay, people's output no longer reads as a purchase made now.
+    expect(first).not.toContain('replayed');
+    const replay = await ok(['top-up', ACCOUNT, '12.5', '--user', 'alice', '--key', key]);
+    expect(replay).toMatch(new RegExp(`^replayed: idempotency key ${key} was used before, so nothing was added now\n`));
+    expect(replay).toContain(`that top-up added 12.5 credits to ${ACCOUNT} (grant ${again.grantId}, expires never); available after it: 1,995.5 credits`);
+    expect(replay).not.toMatch(/^added /m);
     expect((await stack.client.getAccount(ACCOUNT)).balance.available).toBe(1995.5);
   });
 
@@ -147,7 +168,7 @@ describe('the credits CLI against the real API', () => {
     expect(firstPage).toMatch(new RegExp(`│\\s*${one.entryId}\\s*│.*│\\s*${one.kind}\\s*│`));
     expect(firstPage).toMatch(new RegExp(`│\\s*${two.entryId}\\s*│`));
     expect(firstPage).not.toMatch(new RegExp(`│\\s*${three.entryId}\\s*│`));
-    expect(firstPage).toContain(`more entries: credits ledger ${ACCOUNT} --after ${two.entryId} --limit 2`);
+    expect(firstPage).toContain(`more: credits ledger ${ACCOUNT} --limit 2 --after ${two.entryId} (or --all)`);
   });
 
   it('usage by user as a table and by feature as JSON', async () => {
@@ -161,6 +182,17 @@ describe('the credits CLI against the real API', () => {
     expect(byUser).toMatch(/alice\s*│\s*15\s*│\s*0\s*│\s*3\s*│\s*1\s*│/);
     expect(byUser).toMatch(/bob\s*│\s*2\s*│\s*0\s*│\s*2\s*│\s*1\s*│/);
     expect(byUser).toMatch(/total\s*│\s*17\s*│\s*0\s*│\s*5\s*│\s*2\s*│/);
+  });
+
+  it("usage defaults to the account's current period, bound by bound", async () => {
+    const { period } = await stack.client.getAccount(ACCOUNT);
+    if (period === null) throw new Error(`${ACCOUNT} has no period`);
+    const from = new Date(Date.now() - 3_600_000).toISOString();
+    const [whole, fromOnly, table] = await Promise.all([json<UsageView>(['usage', ACCOUNT]), json<UsageView>(['usage', ACCOUNT, '--from', from]), ok(['usage', ACCOUNT, '--by', 'user'])]);
+    expect([Date.parse(whole.from), Date.parse(whole.to)]).toEqual([Date.parse(period.start), Date.parse(period.end)]);
+    expect(whole).toEqual(await stack.client.usage(ACCOUNT, { from: period.start, to: period.end, groupBy: 'feature' }));
+    expect([Date.parse(fromOnly.from), Date.parse(fromOnly.to)]).toEqual([Date.parse(from), Date.parse(period.end)]);
+    expect(table).toMatch(/total\s*│\s*17\s*│\s*0\s*│\s*5\s*│\s*2\s*│/);
   });
 
   it('job --watch follows a job from draft to completed, one line per change when not on a terminal', async () => {
@@ -202,6 +234,71 @@ describe('the credits CLI against the real API', () => {
     expect(one).toMatch(new RegExp(`charged\\s*│\\s*${job.credits.charged.toLocaleString('en-US')}\\s`));
   });
 
+  it("job --records lists each record's outcome and charge, a page at a time", async () => {
+    const job = await stack.client.getJob('cli-watch');
+    const [firstPage, lastPage, firstPageJson] = await Promise.all([
+      ok(['job', 'cli-watch', '--records', '--limit', '4']),
+      json<JobResultsPage>(['job', 'cli-watch', '--records', '--after', '296', '--limit', '10']),
+      stack.client.jobResults('cli-watch', { limit: 4 }),
+    ]);
+    expect(firstPageJson.results.map((result) => result.seq)).toEqual([1, 2, 3, 4]);
+    for (const result of firstPageJson.results) {
+      expect(firstPage).toMatch(new RegExp(`│\\s*${result.seq}\\s*│\\s*${result.recordId}\\s*│\\s*${result.outcome}\\s*│\\s*${result.charged}\\s*│`));
+    }
+    expect(firstPage).not.toContain('cli-watch-5 ');
+    expect(firstPage).toContain('more records: credits job cli-watch --records --after 4 --limit 4');
+    expect(lastPage).toEqual(await stack.client.jobResults('cli-watch', { after: 296, limit: 10 }));
+    expect(lastPage.results.map((result) => result.seq)).toEqual([297, 298, 299, 300]);
+    expect(lastPage.nextAfter).toBeNull();
+
+    let charged = 0;
+    for (let after = 0; ; ) {
+      const page = await json<JobResultsPage>(['job', 'cli-watch', '--records', '--after', String(after), '--limit', '1000']);
+      charged += page.results.reduce((sum, result) => sum + result.charged, 0);
+      if (page.nextAfter === null) break;
+      after = page.nextAfter;
+    }
+    expect(charged).toBe(job.credits.charged);
+
+    const [pagingAlone, watchingRecords] = await Promise.all([credits(['job', 'cli-watch', '--limit', '4']), credits(['job', 'cli-watch', '--records', '--watch'])]);
+    expect(pagingAlone).toMatchObject({ code: 2, stdout: '' });
+    expect(pagingAlone.stderr).toContain('--after and --limit page through --records');
+    expect(watchingRecords.code).toBe(2);
+    expect(watchingRecords.stderr).toContain("cannot be used with option '--records'");
+  });
+
+  it("shows an account's instants in its time zone with the offset; --json keeps the API's UTC", async () => {
+    await stack.client.createAccount({ accountId: PARIS, planId: 'sales-email-pro', timeZone: 'Europe/Paris', trial: true, users: [{ userId: 'alice', role: 'admin' }] });
+    const winter = await ok(['top-up', PARIS, '30', '--user', 'alice', '--expires', '2027-01-15T12:00:00Z', '--key', 'paris-winter']);
+    expect(winter).toContain('expires 2027-01-15T13:00:00+01:00)');
+    const summer = await json<TopUpView>(['top-up', PARIS, '20', '--user', 'alice', '--expires', '2027-07-15T12:00:00Z', '--key', 'paris-summer']);
+    expect(summer.expiresAt).toBe('2027-07-15T12:00:00.000Z');
+    await stack.client.createJob(PARIS, { jobId: 'cli-paris-job', feature: 'lead.email-finder', userId: 'alice', idempotencyKey: 'cli-paris-job', records: records('paris', 2) });
+
+    const [balance, grants, ledgerPage, job, account] = await Promise.all([
+      ok(['balance', PARIS]),
+      ok(['grants', PARIS]),
+      ok(['ledger', PARIS]),
+      ok(['job', 'cli-paris-job']),
+      stack.client.getAccount(PARIS),
+    ]);
+    const localMidnight = /^\d{4}-\d\d-01T00:00:00\+0[12]:00$/;
+    const period = /period\s*│\s*(\S+) → (\S+)\s/.exec(balance);
+    expect(period?.slice(1).map((instant) => Date.parse(instant))).toEqual([Date.parse(account.period?.start ?? ''), Date.parse(account.period?.end ?? '')]);
+    expect(period?.slice(1)).toEqual([expect.stringMatching(localMidnight), expect.stringMatching(localMidnight)]);
+    // The renewal: when (in Paris), the next period's 1,000 credits, and this period's allowance and trial expiring.
+    const grantOf = (source: string, status: string) => account.grants.find((grant) => grant.source === source && grant.status === status)?.id ?? 'missing';
+    expect(balance).toMatch(new RegExp(`renews\\s*│\\s*${(period?.[2] ?? 'missing').replace('+', '\\+')}\\s`));
+    expect(balance).toMatch(new RegExp(`granted then\\s*│\\s*1,000 allowance \\(grant ${grantOf('allowance', 'pending')}\\)`));
+    expect(balance).toMatch(new RegExp(`expiring\\s*│\\s*1,000 allowance \\(grant ${grantOf('allowance', 'active')}\\)\\s*│\\s*\\n.*500 trial \\(grant ${grantOf('trial', 'active')}\\)`));
+    expect(grants).toContain('2027-01-15T13:00:00+01:00');
+    expect(grants).toContain('2027-07-15T14:00:00+02:00');
+    // (The ledger's and the grants' idempotency keys may hold a UTC instant: keys are shown as they are.)
+    for (const output of [balance, job]) expect(output).not.toMatch(/\d\dZ\b/);
+    expect(ledgerPage).toMatch(/│\s*\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?\+0[12]:00\s*│\s*grant\s*│/);
+    expect(job).toMatch(/created\s*│\s*\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?\+0[12]:00\s/);
+  });
+
   it('a job paused for lack of credits: shown with how to resume, resumed after a top-up, then cancelled', async () => {
     await activeAccount(POOR, 1, [{ userId: 'alice', role: 'admin' }]);
     await stack.client.charge(POOR, { feature: 'lead.email-finder', quantity: 200, userId: 'alice', idempotencyKey: 'spend-all' });
@@ -212,6 +309,10 @@ describe('the credits CLI against the real API', () => {
     expect(shown).toMatch(/status\s*│\s*paused/);
     expect(shown).toMatch(/pause reason\s*│\s*OUT_OF_CREDITS/);
     expect(shown).toContain('then run: credits resume cli-paused');
+    // Its 40 records at 5 credits each, nothing held, nothing left on the account.
+    expect(shown).toMatch(/still needed\s*│\s*200 \(/);
+    expect(shown).toMatch(/account available\s*│\s*0\s/);
+    expect(shown).toContain('it needs 200 more credits for its pending records, 0 are available on cli-poor');
     expect(broke.code).toBe(1);
     expect(broke.stderr).toMatch(/^credits: INSUFFICIENT_CREDITS: /);
 
@@ -238,6 +339,49 @@ describe('the credits CLI against the real API', () => {
     const run = await credits(['audit'], { env: { DATABASE_URL: stack.databaseUrl } });
     expect(run).toMatchObject({ code: 0, stderr: '' });
     expect(run.stdout).toContain('audit clean');
+    expect(run.stdout).not.toContain('dev stack');
+  });
+
+  it("audit without DATABASE_URL finds the running dev stack's database, or says what it tried", async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'credits-cli-dev-'));
+    try {
+      const audit = () => credits(['audit'], { env: { DATABASE_URL: undefined, CREDITS_DEV_DATA_DIR: dataDir } });
+      const file = path.join(dataDir, 'dev-stack.json');
+
+      const none = await audit();
+      expect(none).toMatchObject({ code: 2, stdout: '' });
+      expect(none.stderr).toBe(`credits: no ledger database: tried DATABASE_URL (not set) and the dev stack's ${file}: not there (no dev stack is running on ${dataDir}). Set DATABASE_URL, or start the dev stack (npm run dev with the same CREDITS_DEV_DATA_DIR).\n`);
+
+      // What the dev stack writes once it is up; this test's process stands for the stack's.
+      writeDevStackState(dataDir, { pid: process.pid, databaseUrl: stack.databaseUrl });
+      const found = await audit();
+      expect(found).toMatchObject({ code: 0, stderr: '' });
+      expect(found.stdout).toMatch(new RegExp(`^auditing the dev stack's database \\(from ${file}\\)\nchecked \\d+ accounts`));
+      expect(found.stdout).toContain('audit clean');
+
+      // A stack killed with SIGKILL leaves its file behind: its process is gone.
+      const gone = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
+      const pid = gone.pid;
+      await new Promise((resolve) => gone.once('exit', resolve));
+      if (pid === undefined) throw new Error('no pid');
+      writeDevStackState(dataDir, { pid, databaseUrl: stack.databaseUrl });
+      const stale = await audit();
+      expect(stale).toMatchObject({ code: 2, stdout: '' });
+      expect(stale.stderr).toContain(`${file}: left by a dev stack (pid ${pid}) that is no longer running`);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('is the package bin: `npx credits` as the README gives it, with nothing of npm in its output', async () => {
+    const npx = ['npx', 'credits'] as const;
+    const [help, balance, direct] = await Promise.all([credits(['--help'], { command: npx }), credits(['balance', ACCOUNT], { command: npx }), ok(['balance', ACCOUNT])]);
+    expect(help).toMatchObject({ code: 0, stderr: '' });
+    expect(help.stdout).toMatch(/^Usage: credits \[options\] \[command\]\n/);
+    expect(balance).toMatchObject({ code: 0, stderr: '', stdout: direct });
+    const wrong = await credits(['top-up', ACCOUNT, 'lots', '--user', 'alice'], { command: npx });
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).not.toMatch(/npm (error|ERR)/);
   });
 
   it("an operator's money tools: refund part of a charge, add and remove credits, set contract terms", async () => {

@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { PeriodRule } from '../src/catalog/schema.js';
-import { daysLeft, periodAt, periodByIndex } from '../src/periods/periods.js';
+import { daysLeft, periodAt, periodByIndex, zonedIso } from '../src/periods/periods.js';
 
 /** One millisecond before an ISO instant (plain epoch arithmetic, no calendar involved). */
 function justBefore(iso: string): Date {
@@ -763,5 +763,20 @@ describe('daysLeft counts calendar days in the zone, rounded up', () => {
     { name: 'Honolulu: 17 hours', end: '2026-02-15T10:00:00.000Z', now: '2026-02-14T17:00:00.000Z', zone: 'Pacific/Honolulu', expected: 1 },
   ], (c) => `${c.name} → ${c.expected}`))('%s', (_, { end, now, zone, expected }) => {
     expect(daysLeft(new Date(end), new Date(now), zone)).toBe(expected);
+  });
+});
+
+describe('zonedIso: an instant in the account\'s zone, ISO 8601 with the offset', () => {
+  it('gives the offset of that date, across DST, and one spelling of a zero offset whatever the zone is called', () => {
+    expect(zonedIso('2027-01-15T12:00:00.000Z', 'Europe/Paris')).toBe('2027-01-15T13:00:00+01:00');
+    expect(zonedIso('2027-07-15T12:00:00.000Z', 'Europe/Paris')).toBe('2027-07-15T14:00:00+02:00');
+    expect(zonedIso('2027-01-15T12:00:00.000Z', 'America/New_York')).toBe('2027-01-15T07:00:00-05:00');
+    for (const zone of ['UTC', 'Etc/UTC', 'GMT', 'Europe/London']) expect(zonedIso('2027-01-15T12:00:00.000Z', zone)).toBe('2027-01-15T12:00:00+00:00');
+  });
+
+  it('keeps milliseconds only when there are some, and gives back what it cannot read', () => {
+    expect(zonedIso('2027-01-15T12:00:00.250Z', 'Europe/Paris')).toBe('2027-01-15T13:00:00.250+01:00');
+    expect(zonedIso('2027-01-15T12:00:00.000Z', 'Nowhere/Atlantis')).toBe('2027-01-15T12:00:00.000Z');
+    expect(zonedIso('not an instant', 'Europe/Paris')).toBe('not an instant');
   });
 });

@@ -17,7 +17,7 @@ import type { AccountActivities, PlanTerms } from '../activities/account-activit
 import type { ContractOutcome } from '../src/ledger/contracts.js';
 import { formatCredits, ZERO_MICROS } from '../src/money.js';
 import { LIMITS } from '../src/contract/limits.js';
-import { followingPeriod, periodAt, toPeriodView } from '../src/periods/periods.js';
+import { followingPeriod, periodAt, toPeriodView, zonedIso } from '../src/periods/periods.js';
 import {
   accountStateQuery,
   openedUpdate,
@@ -143,13 +143,14 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<Open
       { key: ACCOUNT_STATUS, value: s.status },
       { key: PERIOD_END, value: new Date(s.period.end) },
     ]);
+    const local = (iso: string): string => zonedIso(iso, timeZone);
     const next = s.next
-      ? `Next period from ${s.next.period.start}: ${formatCredits(s.next.allowanceTotal)} credits on ${s.next.plan.planId} × ${s.next.plan.seats} (written ahead).`
-      : 'No next period: the account ends with this one.';
+      ? `Renews ${local(s.next.period.start)}: what is left of this period's allowance (and a trial) expires, the next period's ${formatCredits(s.next.allowanceTotal)} credits on ${s.next.plan.planId} × ${s.next.plan.seats}, written ahead, come into force.`
+      : `No next period: the account ends ${local(s.period.end)}, and what is left of its allowance expires then.`;
     setCurrentDetails(
       [
         `**${accountId}** · ${s.status} · plan ${s.plan.planId} × ${s.plan.seats} seat(s)`,
-        `Period ${s.period.index}: ${s.period.start} → ${s.period.end} (${timeZone}), allowance ${formatCredits(s.allowanceTotal)} credits.`,
+        `Period ${s.period.index}: ${local(s.period.start)} → ${local(s.period.end)} (${timeZone}), allowance ${formatCredits(s.allowanceTotal)} credits.`,
         next,
       ].join('\n\n'),
     );

@@ -9,6 +9,8 @@ export interface JobWorkflowInput {
   jobId: string;
   accountId: string;
   feature: string;
+  /** The account's, for the instants of the Web UI's current details; UTC when absent (runs started before it). */
+  timeZone?: string;
   /** Records per batch activity. */
   batchSize?: number;
   /** Batches per run before continuing as new, so history stays small for millions of records. */

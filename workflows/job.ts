@@ -15,8 +15,9 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { BatchResult, JobActivities } from '../activities/job-activities.js';
-import { formatCredits, microsToCredits } from '../src/money.js';
+import { formatCredits, microsToCredits, type Micros } from '../src/money.js';
 import { canCancelJob, canResumeJob } from '../src/contract/job-status.js';
+import { zonedIso } from '../src/periods/periods.js';
 import {
   cancelJobUpdate,
   jobStateQuery,
@@ -73,6 +74,18 @@ function carriedFrom(carried: JobCarried | undefined): JobCarried {
   return { status, pauseReason, batches, cancelRequested, ...(nextSeq === undefined ? {} : { nextSeq }), ...(unfinished === undefined ? {} : { unfinished }) };
 }
 
+/** What a paused job lacks, as the last activity that looked said it, and when. */
+interface Shortfall {
+  needed: Micros;
+  available: Micros;
+  at: string;
+}
+
+/** A shortfall from an activity's answer; answers recorded before they carried both figures (replayed histories) give none. */
+function shortfallOf(needed: Micros | undefined, available: Micros | undefined, at: string): Shortfall | null {
+  return needed === undefined || available === undefined ? null : { needed, available, at };
+}
+
 /** How a batch started by the workflow ended: its result, or the failure it ended with. */
 type SettledBatch = { range: SeqRange; result: BatchResult } | { range: SeqRange; failure: unknown };
 
@@ -87,7 +100,10 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobResult> {
   const { jobId, accountId, feature } = input;
   const batchSize = input.batchSize ?? DEFAULT_BATCH_SIZE;
   const batchesPerRun = input.batchesPerRun ?? DEFAULT_BATCHES_PER_RUN;
+  const timeZone = input.timeZone ?? 'UTC';
   const notBefore = (): string => new Date(Date.now()).toISOString();
+  // Only for the current details; not carried: a run continues as new only while its job runs.
+  let shortfall: Shortfall | null = null;
   let stopReason: string | null = null;
   let batchesThisRun = 0;
   const state = carriedFrom(input.carried);
@@ -98,19 +114,31 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobResult> {
   // Read through a function: the cancel handler sets it while the main loop awaits.
   const cancelRequested = (): boolean => state.cancelRequested;
 
+  /** The Web UI's current details. Not a command (unlike a search attribute): it may change at any point without touching replay. */
+  function describe(): void {
+    const paused = state.status === 'paused';
+    setCurrentDetails(
+      [
+        `**${jobId}** · ${state.status}${state.pauseReason ? ` (${state.pauseReason})` : ''} · ${feature} for ${accountId}`,
+        paused && shortfall
+          ? `At ${zonedIso(shortfall.at, timeZone)}: ${formatCredits(shortfall.needed)} credits still needed for its pending records, ${formatCredits(shortfall.available)} available on the account.`
+          : '',
+        paused ? `Waiting for an explicit resume (\`credits resume ${jobId}\`): a top-up or a new period does not restart it.` : '',
+        `${state.batches} batches so far. Records and credits now: the job's row (\`GET /v1/jobs/${jobId}\`, \`credits job ${jobId}\`).`,
+      ]
+        .filter((line) => line.length > 0)
+        .join('\n\n'),
+    );
+  }
+
+  /** On every change of status (and after each round of batches): JobStatus is what operators filter on. */
   function publish(): void {
     upsertSearchAttributes([
       { key: ACCOUNT_ID, value: accountId },
       { key: FEATURE, value: feature },
       { key: JOB_STATUS, value: state.status },
     ]);
-    setCurrentDetails(
-      [
-        `**${jobId}** · ${state.status}${state.pauseReason ? ` (${state.pauseReason})` : ''} · ${feature} for ${accountId}`,
-        `${state.batches} batches so far. Records and credits: the job's row (\`GET /v1/jobs/${jobId}\`).`,
-        state.status === 'paused' ? 'Waiting for an explicit resume: a top-up or a new period does not restart it.' : '',
-      ].join('\n\n'),
-    );
+    describe();
   }
 
   setHandler(jobStateQuery, view);
@@ -123,8 +151,11 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobResult> {
   setHandler(
     resumeJobUpdate,
     async (): Promise<ResumeResult> => {
-      const reservation = await control.reserveForJob({ jobId, notBefore: notBefore(), resume: true });
+      const at = notBefore();
+      const reservation = await control.reserveForJob({ jobId, notBefore: at, resume: true });
       if (!reservation.canPay) {
+        shortfall = shortfallOf(reservation.needed, reservation.available, at);
+        describe();
         throw ApplicationFailure.create({
           type: 'INSUFFICIENT_CREDITS',
           message: `credits are still missing: the job needs ${formatCredits(reservation.needed)} more, ${formatCredits(reservation.available)} available`,
@@ -134,6 +165,7 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobResult> {
       }
       state.status = 'running';
       state.pauseReason = null;
+      shortfall = null;
       publish();
       log.info('job resumed', { jobId, reserved: reservation.added });
       return { status: state.status, reserved: reservation.added };
@@ -166,7 +198,8 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobResult> {
 
   /** Out of credits: reserve more, or pause (or stop at the job's cap) when nothing more can be reserved. */
   async function reserveOrPause(): Promise<'reserved' | 'paused' | 'capped'> {
-    const reservation = await control.reserveForJob({ jobId, notBefore: notBefore(), resume: false });
+    const at = notBefore();
+    const reservation = await control.reserveForJob({ jobId, notBefore: at, resume: false });
     if (reservation.canPay) return 'reserved';
     if (reservation.capReached) {
       stopReason = 'CREDIT_CAP_REACHED';
@@ -175,6 +208,7 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobResult> {
     await control.pauseJob({ jobId, reason: 'OUT_OF_CREDITS', notBefore: notBefore() });
     state.status = 'paused';
     state.pauseReason = 'OUT_OF_CREDITS';
+    shortfall = shortfallOf(reservation.needed, reservation.available, at);
     log.info('job paused: out of credits', { jobId, batches: state.batches });
     return 'paused';
   }
@@ -295,10 +329,12 @@ export async function jobWorkflow(input: JobWorkflowInput): Promise<JobResult> {
 
   try {
     if (!input.carried) {
-      const begun = await control.beginJob({ jobId, notBefore: notBefore() });
+      const at = notBefore();
+      const begun = await control.beginJob({ jobId, notBefore: at });
       if (begun.status === 'paused') {
         state.status = 'paused';
         state.pauseReason = 'OUT_OF_CREDITS';
+        shortfall = shortfallOf(begun.credits.needed, begun.credits.accountAvailable, at);
       }
       started = { status: begun.status };
     }

@@ -1,5 +1,4 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { Scalar } from '@scalar/hono-api-reference';
 import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
@@ -11,10 +10,12 @@ import { CreditAmountError } from '../money.js';
 import { TemporalUnavailable, WorkflowRefused } from '../temporal/errors.js';
 import type { ApiApp, ApiDeps, AppEnv } from './context.js';
 import { bearerTokens } from './auth.js';
+import { docsRoutes } from './docs.js';
 import { ApiError, RETRY_AFTER_S, type ApiErrorCode } from './errors.js';
 import { accountRoutes } from './routes/accounts.js';
 import { feedRoutes } from './routes/feed.js';
 import { jobRoutes } from './routes/jobs.js';
+import { ledgerRoutes } from './routes/ledger.js';
 import type { ErrorBody } from './schemas.js';
 
 /** Every JSON body is small except a batch of job records; an NDJSON stream has a per-line limit instead. */
@@ -94,8 +95,9 @@ function errorResponse(c: Context<AppEnv>, error: ApiError): Response {
 
 /**
  * The HTTP API: zod-validated routes of DESIGN §4 under /v1 behind bearer tokens, the OpenAPI
- * document generated from the same schemas at /openapi.json with a browsable page at /docs, request
- * ids, one structured log line per request, and errors as { error: { code, message, details } }.
+ * document generated from the same schemas at /openapi.json with a browsable page at /docs (its
+ * assets served here too), request ids, one structured log line per request, and errors as
+ * { error: { code, message, details } }.
  */
 export function createApi(deps: ApiDeps): ApiApp {
   if (deps.tokens.length === 0) throw new Error('the API needs at least one bearer token');
@@ -134,6 +136,7 @@ export function createApi(deps: ApiDeps): ApiApp {
   app.use('/v1/*', limitBodySize());
 
   accountRoutes(app, deps);
+  ledgerRoutes(app, deps);
   jobRoutes(app, deps);
   feedRoutes(app, deps);
 
@@ -146,6 +149,6 @@ export function createApi(deps: ApiDeps): ApiApp {
       description: 'Credits billing engine: accounts and their billing periods, charges, estimates, top-ups, bulk jobs and events. Amounts are credits with at most 6 decimals.',
     },
   });
-  app.get('/docs', Scalar({ url: '/openapi.json', pageTitle: 'Credits API' }));
+  docsRoutes(app);
   return app;
 }

@@ -48,6 +48,12 @@ export {
   JobListResponse,
   JobResultsResponse,
   EventsResponse,
+  ChargesQuery,
+  ChargesResponse,
+  GrantsQuery,
+  GrantsResponse,
+  StatementQuery,
+  StatementResponse,
   UsageQuery, LedgerQuery, JobRecord, JobListQuery, JobResultsQuery, EventsQuery, HealthResponse } from '../contract/schemas.js';
 export type {
   ErrorBody,
@@ -80,6 +86,9 @@ export type {
   UsageView,
   LedgerParams,
   LedgerPage,
+  ChargePage,
+  GrantPage,
+  StatementView,
   JobRecordBody,
   CreateJobBody,
   AppendRecordsView,

@@ -1,7 +1,9 @@
 import type { Catalog } from '../catalog/catalog.js';
 import { GRANT_SOURCES } from '../contract/fields.js';
 import type { JobView as StoredJob } from '../jobs/jobs.js';
+import type { ChargeDraw } from '../ledger/charge-batch.js';
 import type { Balance } from '../ledger/reports.js';
+import { renewalAt, type RenewalGrant } from '../ledger/renewal.js';
 import { microsToCredits as c } from '../money.js';
 import { daysLeft } from '../periods/periods.js';
 import type { AccountView as AccountWorkflowView } from '../../workflows/account-messages.js';
@@ -32,9 +34,12 @@ export function catalogView(catalog: Catalog): CatalogView {
   };
 }
 
+const renewalGrant = (grant: RenewalGrant) => ({ grantId: grant.grantId, source: grant.source, credits: c(grant.credits) });
+
 /** The ledger's balance with the period as the account's workflow sees it (null while opening or unreachable). */
 export function accountView(balance: Balance, workflow: AccountWorkflowView | null, now: Date): AccountView {
   const open = workflow && workflow.status !== 'opening' ? workflow : null;
+  const renewal = open ? renewalAt(balance.grants, open.period.end) : null;
   return {
     accountId: balance.accountId,
     planId: balance.planId,
@@ -61,6 +66,11 @@ export function accountView(balance: Balance, workflow: AccountWorkflowView | nu
       priority: grant.priority,
       features: grant.features,
     })),
+    renewal: renewal && {
+      at: renewal.at,
+      grants: renewal.grants.map(renewalGrant),
+      expires: renewal.expires.map((grant) => ({ ...renewalGrant(grant), expiresAt: grant.expiresAt })),
+    },
   };
 }
 
@@ -83,8 +93,16 @@ export function jobView(job: StoredJob): JobView {
       released: c(job.credits.released),
       expired: c(job.credits.expired),
       held: c(job.credits.held),
+      needed: c(job.credits.needed),
+      accountAvailable: c(job.credits.accountAvailable),
     },
+    timeZone: job.timeZone,
     createdAt: job.createdAt,
     updatedAt: job.updatedAt,
   };
+}
+
+/** Which grants paid for a charge, in credits. */
+export function drawsInCredits(draws: readonly ChargeDraw[]): { grantId: string; source: ChargeDraw['source']; credits: number }[] {
+  return draws.map((draw) => ({ grantId: draw.grantId, source: draw.source, credits: c(draw.credits) }));
 }

@@ -57,15 +57,21 @@ function devToken(): string | undefined {
   return undefined;
 }
 
-/** The typed client, with failures to reach the API reported as such rather than as "fetch failed". */
-export function connect(options: ApiOptions): CreditsClient {
+/**
+ * The typed client, with failures to reach the API reported as such rather than as "fetch failed".
+ * `onResponse` sees each answer's headers, which the client's results leave out (Idempotent-Replayed).
+ */
+export function connect(options: ApiOptions, onResponse?: (response: Response) => void): CreditsClient {
   const { baseUrl, token } = resolveConnection(options);
   const reach: typeof fetch = async (input, init) => {
+    let response: Response;
     try {
-      return await fetch(input, init);
+      response = await fetch(input, init);
     } catch (error) {
       throw new ApiUnreachableError(`cannot reach the API at ${baseUrl}: ${describeNetworkError(error)}`, { cause: error });
     }
+    onResponse?.(response);
+    return response;
   };
   return createCreditsClient({ baseUrl, token, fetch: reach });
 }

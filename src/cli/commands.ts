@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { JobListParams, LedgerPage, UsageParams } from '../client/client.js';
-import { LIMITS } from '../contract/limits.js';
-import { connect, type ApiOptions } from './api.js';
-import { formatAccount, formatAdjustment, formatContract, formatContractChange, formatGrants, formatJob, formatJobs, formatLedger, formatRefund, formatTopUp, formatUsage } from './format.js';
+import type { CreditsClient, JobListParams, UsageParams } from '../client/client.js';
+import { connect, UsageError, type ApiOptions } from './api.js';
+import { formatAccount, formatAdjustment, formatContract, formatContractChange, formatJob, formatJobRecords, formatJobs, formatRefund, formatTopUp, formatUsage } from './format.js';
 import { watchJob } from './watch.js';
 
 /**
@@ -10,57 +9,47 @@ import { watchJob } from './watch.js';
  * table by default, or with --json exactly what the API answered.
  */
 
+const asJson = (value: unknown): string => `${JSON.stringify(value, null, 2)}\n`;
+
 function print<T>(options: ApiOptions, value: T, human: (value: T) => string): void {
-  process.stdout.write(options.json ? `${JSON.stringify(value, null, 2)}\n` : human(value));
+  process.stdout.write(options.json ? asJson(value) : human(value));
+}
+
+/**
+ * `print` for an answer about an account whose instants people read in the account's time zone:
+ * one more request asks the account for it. With --json the API's answer (in UTC) needs none.
+ */
+async function printForAccount<T>(options: ApiOptions, client: CreditsClient, accountId: string, value: T, human: (value: T, timeZone: string) => string): Promise<void> {
+  if (options.json) {
+    process.stdout.write(asJson(value));
+    return;
+  }
+  const { timeZone } = await client.getAccount(accountId);
+  process.stdout.write(human(value, timeZone));
 }
 
 export async function balance(accountId: string, options: ApiOptions): Promise<void> {
   print(options, await connect(options).getAccount(accountId), formatAccount);
 }
 
-export async function grants(accountId: string, options: ApiOptions): Promise<void> {
-  const account = await connect(options).getAccount(accountId);
-  print(options, account.grants, () => formatGrants(account));
-}
-
-export interface LedgerOptions extends ApiOptions {
-  after?: number;
-  limit?: number;
-  all?: boolean;
-}
-
-/** One page of entries from --after, or with --all every page from there (then `nextAfter` is null). */
-export async function ledger(accountId: string, options: LedgerOptions): Promise<void> {
-  const client = connect(options);
-  const limitFlag = options.limit === undefined ? '' : ` --limit ${options.limit}`;
-  if (!options.all) {
-    const page = await client.ledger(accountId, { after: options.after ?? 0, ...(options.limit === undefined ? {} : { limit: options.limit }) });
-    print(options, page, ({ entries, nextAfter }) =>
-      formatLedger(entries, nextAfter === null ? null : `credits ledger ${accountId} --after ${nextAfter}${limitFlag} (or --all)`),
-    );
-    return;
-  }
-  const all: LedgerPage = { entries: [], nextAfter: null };
-  let after = options.after ?? 0;
-  for (;;) {
-    const page = await client.ledger(accountId, { after, limit: options.limit ?? LIMITS.maxPageSize });
-    all.entries.push(...page.entries);
-    if (page.nextAfter === null) break;
-    if (page.nextAfter <= after) throw new Error(`the API's ledger cursor did not advance past ${after}`);
-    after = page.nextAfter;
-  }
-  print(options, all, ({ entries }) => formatLedger(entries, null));
-}
-
 export interface UsageOptions extends ApiOptions {
-  from: string;
-  to: string;
+  from?: string;
+  to?: string;
   by?: NonNullable<UsageParams['groupBy']>;
 }
 
+/** Usage over [--from, --to); a bound left out is that of the account's current period. */
 export async function usage(accountId: string, options: UsageOptions): Promise<void> {
-  const view = await connect(options).usage(accountId, { from: options.from, to: options.to, ...(options.by ? { groupBy: options.by } : {}) });
-  print(options, view, formatUsage);
+  const client = connect(options);
+  const range = options.from !== undefined && options.to !== undefined ? { from: options.from, to: options.to } : await currentPeriodRange(client, accountId, options);
+  const view = await client.usage(accountId, { ...range, ...(options.by ? { groupBy: options.by } : {}) });
+  await printForAccount(options, client, accountId, view, formatUsage);
+}
+
+async function currentPeriodRange(client: CreditsClient, accountId: string, given: { from?: string; to?: string }): Promise<{ from: string; to: string }> {
+  const { period } = await client.getAccount(accountId);
+  if (period === null) throw new UsageError(`${accountId} has no current period yet (it is opening): give --from and --to`);
+  return { from: given.from ?? period.start, to: given.to ?? period.end };
 }
 
 export interface TopUpOptions extends ApiOptions {
@@ -69,10 +58,19 @@ export interface TopUpOptions extends ApiOptions {
   expires?: string;
 }
 
-/** Buys credits; without --key a fresh idempotency key is made and printed so the operator can repeat safely. */
+/**
+ * Buys credits; without --key a fresh idempotency key is made and printed so the operator can repeat
+ * safely. A replay (a key used before) says so: the API tells in its Idempotent-Replayed header.
+ */
 export async function topUp(accountId: string, credits: number, options: TopUpOptions): Promise<void> {
   const idempotencyKey = options.key ?? `cli-top-up-${randomUUID()}`;
-  const result = await connect(options).topUp(accountId, {
+  let replayed = false;
+  const client = connect(options, (response) => {
+    // Only the top-up's answer carries the header; the account read for the time zone does not.
+    const header = response.headers.get('idempotent-replayed');
+    if (header !== null) replayed = header === 'true';
+  });
+  const result = await client.topUp(accountId, {
     credits,
     userId: options.user,
     idempotencyKey,
@@ -80,7 +78,7 @@ export async function topUp(accountId: string, credits: number, options: TopUpOp
   });
   // --json keeps stdout to the API's answer; the key still reaches the operator.
   if (options.json && options.key === undefined) process.stderr.write(`idempotency key: ${idempotencyKey}\n`);
-  print(options, result, (view) => formatTopUp(accountId, view, idempotencyKey));
+  await printForAccount(options, client, accountId, result, (view, timeZone) => formatTopUp(accountId, view, idempotencyKey, timeZone, replayed));
 }
 
 interface OperatorOptions extends ApiOptions {
@@ -108,7 +106,8 @@ export interface AddCreditsOptions extends OperatorOptions {
 export async function addCredits(accountId: string, credits: number, options: AddCreditsOptions): Promise<void> {
   const idempotencyKey = operatorKey(options, 'adjustment');
   const features = featureList(options.features);
-  const result = await connect(options).adjust(accountId, {
+  const client = connect(options);
+  const result = await client.adjust(accountId, {
     action: 'add',
     source: options.source,
     credits,
@@ -118,13 +117,14 @@ export async function addCredits(accountId: string, credits: number, options: Ad
     ...(options.expires === undefined ? {} : { expiresAt: options.expires }),
     ...(features ? { features } : {}),
   });
-  print(options, result, (view) => formatAdjustment(accountId, view, idempotencyKey));
+  await printForAccount(options, client, accountId, result, (view, timeZone) => formatAdjustment(accountId, view, idempotencyKey, timeZone));
 }
 
 export async function removeCredits(accountId: string, grantId: string, credits: number, options: OperatorOptions): Promise<void> {
   const idempotencyKey = operatorKey(options, 'adjustment');
-  const result = await connect(options).adjust(accountId, { action: 'remove', grantId, credits, operator: options.operator, reason: options.reason, idempotencyKey });
-  print(options, result, (view) => formatAdjustment(accountId, view, idempotencyKey));
+  const client = connect(options);
+  const result = await client.adjust(accountId, { action: 'remove', grantId, credits, operator: options.operator, reason: options.reason, idempotencyKey });
+  await printForAccount(options, client, accountId, result, (view, timeZone) => formatAdjustment(accountId, view, idempotencyKey, timeZone));
 }
 
 export interface RefundOptions extends OperatorOptions {
@@ -156,7 +156,7 @@ export interface ContractOptions extends ApiOptions {
 export async function contract(accountId: string, options: ContractOptions): Promise<void> {
   const client = connect(options);
   if (options.operator === undefined && options.reason === undefined) {
-    print(options, await client.getContract(accountId), formatContract);
+    await printForAccount(options, client, accountId, await client.getContract(accountId), formatContract);
     return;
   }
   if (options.operator === undefined || options.reason === undefined) throw new Error('setting a contract needs both --operator and --reason');
@@ -169,7 +169,7 @@ export async function contract(accountId: string, options: ContractOptions): Pro
     reason: options.reason,
     idempotencyKey,
   });
-  print(options, result, (view) => formatContractChange(accountId, view, idempotencyKey));
+  await printForAccount(options, client, accountId, result, (view, timeZone) => formatContractChange(accountId, view, idempotencyKey, timeZone));
 }
 
 export interface JobsOptions extends ApiOptions {
@@ -187,11 +187,24 @@ export async function jobs(accountId: string, options: JobsOptions): Promise<voi
 
 export interface JobOptions extends ApiOptions {
   watch?: boolean;
+  records?: boolean;
+  after?: number;
+  limit?: number;
 }
 
-/** A job's state; with --watch its progress until it stops (with --json the progress goes to stderr and the final state to stdout). */
+/**
+ * A job's state; with --watch its progress until it stops (with --json the progress goes to stderr
+ * and the final state to stdout); with --records a page of its records' outcomes and charges.
+ */
 export async function job(jobId: string, options: JobOptions): Promise<void> {
   const client = connect(options);
+  if (options.records) {
+    const limitFlag = options.limit === undefined ? '' : ` --limit ${options.limit}`;
+    const page = await client.jobResults(jobId, { after: options.after ?? 0, ...(options.limit === undefined ? {} : { limit: options.limit }) });
+    print(options, page, ({ results, nextAfter }) => formatJobRecords(jobId, results, nextAfter === null ? null : `credits job ${jobId} --records --after ${nextAfter}${limitFlag}`));
+    return;
+  }
+  if (options.after !== undefined || options.limit !== undefined) throw new UsageError('--after and --limit page through --records');
   if (!options.watch) {
     print(options, await client.getJob(jobId), formatJob);
     return;

@@ -1,6 +1,7 @@
 import Table from 'cli-table3';
-import type { AccountView, AdjustmentView, ContractChangeView, ContractView, JobView, LedgerPage, RefundView, TopUpView, UsageView } from '../client/client.js';
+import type { AccountView, AdjustmentView, ContractChangeView, ContractView, JobResultsPage, JobView, RefundView, TopUpView, UsageView } from '../client/client.js';
 import { microsToCredits, parseCredits, sumMicros, ZERO_MICROS } from '../money.js';
+import { zonedIso } from '../periods/periods.js';
 
 /**
  * What the operator CLI prints for humans: plain tables without colours (they go to logs and
@@ -14,11 +15,12 @@ const countFormat = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 })
 export const displayCredits = (credits: number): string => creditFormat.format(credits);
 export const displayCount = (count: number): string => countFormat.format(count);
 
-/** An instant as "2026-01-31 12:00:00Z"; null reads as `none`. */
-export function formatInstant(iso: string | null, none = 'never'): string {
-  if (iso === null) return none;
-  const time = Date.parse(iso);
-  return Number.isNaN(time) ? iso : `${new Date(time).toISOString().slice(0, 19).replace('T', ' ')}Z`;
+/**
+ * An instant in the account's time zone, ISO 8601 with its offset ("2026-01-31T13:00:00+01:00"), as
+ * the Temporal UI's current details show it; null reads as `none`. `--json` keeps the API's UTC.
+ */
+export function formatInstant(iso: string | null, timeZone: string, none = 'never'): string {
+  return iso === null ? none : zonedIso(iso, timeZone);
 }
 
 const plain = { style: { head: [], border: [], compact: true } };
@@ -44,58 +46,31 @@ export function formatAccount(account: AccountView): string {
     ['plan', `${account.planId} (${plural(account.seats, 'seat')})`],
     ['status', account.status],
     ['time zone', account.timeZone],
-    ['period', period ? `${formatInstant(period.start)} → ${formatInstant(period.end)}` : 'none yet (the account is opening)'],
+    ['period', period ? `${formatInstant(period.start, account.timeZone)} → ${formatInstant(period.end, account.timeZone)}` : 'none yet (the account is opening)'],
   ];
   if (period) rows.push(['days left', String(period.daysLeft)]);
+  rows.push(...renewalRows(account));
   if (nextPlan) rows.push(['next period', `${nextPlan.planId} (${plural(nextPlan.seats, 'seat')})`]);
   rows.push(['available', displayCredits(balance.available)], ['held', displayCredits(balance.held)]);
   for (const [source, credits] of Object.entries(balance.bySource)) rows.push([`  ${source}`, displayCredits(credits)]);
   return vertical(rows);
 }
 
-export function formatGrants(account: AccountView): string {
-  if (account.grants.length === 0) return `account ${account.accountId} has no grants\n`;
-  return horizontal(
-    ['grant', 'source', 'amount', 'remaining', 'held', 'available', 'status', 'expires', 'priority'],
-    account.grants.map((grant) => [
-      grant.id,
-      grant.source,
-      displayCredits(grant.amount),
-      displayCredits(grant.remaining),
-      displayCredits(grant.held),
-      displayCredits(grant.available),
-      grant.status,
-      formatInstant(grant.expiresAt),
-      grant.priority,
-    ]),
-    [2, 3, 4, 5, 8],
-  );
+/** When the period ends, what comes into force then and what expires by then, as the API's `renewal` says. */
+function renewalRows({ renewal, status, timeZone }: AccountView): [string, string][] {
+  if (!renewal) return [];
+  const item = (grant: { grantId: string; source: string; credits: number }, note = '') => `${displayCredits(grant.credits)} ${grant.source} (grant ${grant.grantId}${note})`;
+  const list = (lines: string[]) => (lines.length > 0 ? lines.join('\n') : 'nothing');
+  const at = Date.parse(renewal.at);
+  return [
+    [status === 'active' ? 'renews' : 'ends', formatInstant(renewal.at, timeZone)],
+    ['  granted then', list(renewal.grants.map((grant) => item(grant)))],
+    ['  expiring', list(renewal.expires.map((grant) => item(grant, Date.parse(grant.expiresAt) === at ? '' : `, at ${formatInstant(grant.expiresAt, timeZone)}`)))],
+  ];
 }
 
-/** Ledger entries; `more` says how to ask for the next page when there is one. */
-export function formatLedger(entries: LedgerPage['entries'], more: string | null): string {
-  const table =
-    entries.length === 0
-      ? 'no ledger entries\n'
-      : horizontal(
-          ['entry', 'occurred', 'kind', 'amount', 'held change', 'grant', 'hold', 'operation'],
-          entries.map((entry) => [
-            entry.entryId,
-            formatInstant(entry.occurredAt),
-            entry.kind,
-            displayCredits(entry.amount),
-            displayCredits(entry.heldChange),
-            entry.grantId,
-            entry.holdId ?? '',
-            entry.operationId ?? '',
-          ]),
-          [0, 3, 4],
-        );
-  return more === null ? table : `${table}more entries: ${more}\n`;
-}
-
-export function formatUsage(usage: UsageView): string {
-  const title = `usage by ${usage.groupBy}, ${formatInstant(usage.from)} → ${formatInstant(usage.to)}\n`;
+export function formatUsage(usage: UsageView, timeZone: string): string {
+  const title = `usage by ${usage.groupBy}, ${formatInstant(usage.from, timeZone)} → ${formatInstant(usage.to, timeZone)}\n`;
   if (usage.rows.length === 0) return `${title}no usage in this range\n`;
   const total = usage.rows.reduce(
     (sum, row) => ({
@@ -119,22 +94,23 @@ export function formatUsage(usage: UsageView): string {
   );
 }
 
-export function formatTopUp(accountId: string, topUp: TopUpView, idempotencyKey: string): string {
-  return [
-    `added ${displayCredits(topUp.credits)} credits to ${accountId} (grant ${topUp.grantId}, expires ${formatInstant(topUp.expiresAt)})`,
-    `available now: ${displayCredits(topUp.balance.available)} credits`,
-    `idempotency key: ${idempotencyKey} (repeat safely with --key ${idempotencyKey})`,
-    '',
-  ].join('\n');
+/** A replay answers the first top-up's result, so its balance is the one after that top-up, not now. */
+export function formatTopUp(accountId: string, topUp: TopUpView, idempotencyKey: string, timeZone: string, replayed: boolean): string {
+  const added = `${displayCredits(topUp.credits)} credits to ${accountId} (grant ${topUp.grantId}, expires ${formatInstant(topUp.expiresAt, timeZone)})`;
+  const available = `${displayCredits(topUp.balance.available)} credits`;
+  const lines = replayed
+    ? [`replayed: idempotency key ${idempotencyKey} was used before, so nothing was added now`, `that top-up added ${added}; available after it: ${available}`]
+    : [`added ${added}`, `available now: ${available}`, `idempotency key: ${idempotencyKey} (repeat safely with --key ${idempotencyKey})`];
+  return [...lines, ''].join('\n');
 }
 
 const repeatWith = (idempotencyKey: string) => `idempotency key: ${idempotencyKey} (repeat safely with --key ${idempotencyKey})`;
 
-export function formatAdjustment(accountId: string, adjustment: AdjustmentView, idempotencyKey: string): string {
+export function formatAdjustment(accountId: string, adjustment: AdjustmentView, idempotencyKey: string, timeZone: string): string {
   const { grant } = adjustment;
   const what =
     adjustment.action === 'add'
-      ? `added ${displayCredits(adjustment.credits)} ${grant.source} credits to ${accountId} (grant ${grant.grantId}, expires ${formatInstant(grant.expiresAt)})`
+      ? `added ${displayCredits(adjustment.credits)} ${grant.source} credits to ${accountId} (grant ${grant.grantId}, expires ${formatInstant(grant.expiresAt, timeZone)})`
       : `removed ${displayCredits(adjustment.credits)} credits from grant ${grant.grantId} of ${accountId} (${displayCredits(grant.remaining)} left on it)`;
   return [`${what}, adjustment ${adjustment.adjustmentId}`, `available now: ${displayCredits(adjustment.balance.available)} credits`, repeatWith(idempotencyKey), ''].join('\n');
 }
@@ -147,22 +123,22 @@ export function formatRefund(accountId: string, refund: RefundView, idempotencyK
   return lines.join('\n');
 }
 
-function contractTerms(terms: ContractView['inForce']): string {
+function contractTerms(terms: ContractView['inForce'], timeZone: string): string {
   if (!terms) return 'the plan alone';
   const allowance = terms.allowance ? `${displayCredits(terms.allowance.credits)} credits per period${terms.allowance.perSeat ? ' per seat' : ''}` : "the plan's allowance";
   const features = terms.extraFeatures.length > 0 ? `, extra features ${terms.extraFeatures.join(', ')}` : '';
-  return `${allowance}${features} (contract ${terms.contractId} from ${formatInstant(terms.effectiveFrom)}, by ${terms.operator}: ${terms.reason})`;
+  return `${allowance}${features} (contract ${terms.contractId} from ${formatInstant(terms.effectiveFrom, timeZone)}, by ${terms.operator}: ${terms.reason})`;
 }
 
-export function formatContract(contract: ContractView): string {
-  const lines = [`${contract.accountId}: ${contractTerms(contract.inForce)}`];
-  if (contract.scheduled) lines.push(`scheduled: ${contractTerms(contract.scheduled)}`);
+export function formatContract(contract: ContractView, timeZone: string): string {
+  const lines = [`${contract.accountId}: ${contractTerms(contract.inForce, timeZone)}`];
+  if (contract.scheduled) lines.push(`scheduled: ${contractTerms(contract.scheduled, timeZone)}`);
   return `${lines.join('\n')}\n`;
 }
 
-export function formatContractChange(accountId: string, change: ContractChangeView, idempotencyKey: string): string {
+export function formatContractChange(accountId: string, change: ContractChangeView, idempotencyKey: string, timeZone: string): string {
   return [
-    `contract ${change.contractId} of ${accountId} in force from ${formatInstant(change.effectiveAt)}`,
+    `contract ${change.contractId} of ${accountId} in force from ${formatInstant(change.effectiveAt, timeZone)}`,
     `granted now: ${displayCredits(change.grantedNow)} credits; next period's allowance: ${displayCredits(change.nextAllowance)} credits`,
     repeatWith(idempotencyKey),
     '',
@@ -186,7 +162,7 @@ export function formatJobs(accountId: string, jobs: JobView[]): string {
       displayCredits(job.credits.reserved),
       displayCredits(job.credits.charged),
       displayCredits(job.credits.held),
-      formatInstant(job.updatedAt),
+      formatInstant(job.updatedAt, job.timeZone),
     ]),
     [4, 5, 6, 7, 8],
   );
@@ -212,15 +188,34 @@ export function formatJob(job: JobView): string {
     ['released', displayCredits(credits.released)],
     ['expired', displayCredits(credits.expired)],
     ['held', displayCredits(credits.held)],
-    ['created', formatInstant(job.createdAt)],
-    ['updated', formatInstant(job.updatedAt)],
+    ['still needed', `${displayCredits(credits.needed)} (its pending records at full price, less what it holds)`],
+    ['account available', displayCredits(credits.accountAvailable)],
+    ['created', formatInstant(job.createdAt, job.timeZone)],
+    ['updated', formatInstant(job.updatedAt, job.timeZone)],
   );
   const hint = job.status === 'paused' ? resumeHint(job) : '';
   return vertical(rows) + hint;
 }
 
 function resumeHint(job: JobView): string {
-  return `the job waits for an explicit resume: top up ${job.accountId} (credits top-up ${job.accountId} <credits> --user <admin>), then run: credits resume ${job.jobId}\n`;
+  const { needed, accountAvailable } = job.credits;
+  return (
+    `the job waits for an explicit resume: it needs ${displayCredits(needed)} more credits for its pending records, ${displayCredits(accountAvailable)} are available on ${job.accountId}; ` +
+    `top up (credits top-up ${job.accountId} <credits> --user <admin>), then run: credits resume ${job.jobId}\n`
+  );
+}
+
+/** A page of a job's records with their outcome and what each was charged; `more` says how to ask for the next page. */
+export function formatJobRecords(jobId: string, results: JobResultsPage['results'], more: string | null): string {
+  const table =
+    results.length === 0
+      ? `job ${jobId} has no record with an outcome here\n`
+      : horizontal(
+          ['seq', 'record', 'outcome', 'charged'],
+          results.map((result) => [result.seq, result.recordId, result.outcome, displayCredits(result.charged)]),
+          [0, 3],
+        );
+  return more === null ? table : `${table}more records: ${more}\n`;
 }
 
 /** One line of a watched job's progress, printed whenever it changes when stdout is not a terminal. */

@@ -1,14 +1,16 @@
 import { Command, Option } from 'commander';
 import { loadCatalog } from '../catalog/catalog.js';
-import { loadConfig, requireDatabaseUrl } from '../config.js';
-import { USAGE_GROUPS } from '../contract/fields.js';
+import { loadConfig } from '../config.js';
+import { ENTRY_KINDS, GRANT_SOURCES, GRANT_STATUSES, USAGE_GROUPS } from '../contract/fields.js';
 import { JOB_STATUSES } from '../contract/job-status.js';
 import { createPool } from '../ledger/db.js';
 import { createLedger } from '../ledger/ledger.js';
 import { migrate } from '../ledger/migrate.js';
 import { DEFAULT_API_URL, DEV_TOKEN_FILE, reportFailure } from './api.js';
 import { creditsArg, instantArg, nonNegativeIntegerArg, positiveIntegerArg } from './args.js';
+import { ledgerDatabase } from './database.js';
 import * as api from './commands.js';
+import * as explorer from './ledger-commands.js';
 
 const program = new Command()
   .name('credits')
@@ -31,21 +33,52 @@ apiCommand('balance', 'plan, seats, status, period and balance of an account')
   .argument('<accountId>')
   .action(api.balance);
 
-apiCommand('grants', "an account's grants: amounts, remaining, held, expiry and priority")
-  .argument('<accountId>')
-  .action(api.grants);
+/** The explorer's filters of causes, on `ledger` and `charges`. */
+function causeFilters(command: Command): Command {
+  return command
+    .option('--feature <featureId>', 'only this feature')
+    .option('--user <userId>', 'only this user')
+    .option('--job <jobId>', 'only this job')
+    .option('--grant <grantId>', 'only this grant')
+    .option('--from <iso>', 'from this instant, such as 2026-01-05T08:38:18Z or 2026-01-05', instantArg)
+    .option('--to <iso>', 'before this instant', instantArg);
+}
 
-apiCommand('ledger', "an account's ledger entries, a page at a time")
-  .argument('<accountId>')
-  .option('--after <entryId>', 'start after this entry id', nonNegativeIntegerArg)
-  .option('--limit <n>', 'entries per page', positiveIntegerArg)
-  .option('--all', 'page through every entry')
-  .action(api.ledger);
+function paging(command: Command, what: string): Command {
+  return command
+    .option('--after <id>', `start after this ${what} id`, nonNegativeIntegerArg)
+    .option('--limit <n>', `${what}s per page`, positiveIntegerArg)
+    .option('--all', `page through every ${what}`);
+}
 
-apiCommand('usage', "an account's usage over a range")
+const argv = (): string[] => process.argv.slice(2);
+
+paging(apiCommand('grants', 'every grant of an account, whatever its status: amounts, remaining, held, expired, when in effect, expiry'), 'grant')
   .argument('<accountId>')
-  .requiredOption('--from <iso>', 'start of the range, such as 2026-01-01T00:00:00Z or 2026-01-01', instantArg)
-  .requiredOption('--to <iso>', 'end of the range (exclusive)', instantArg)
+  .addOption(new Option('--status <status>', 'only grants in this status').choices(GRANT_STATUSES))
+  .addOption(new Option('--source <source>', 'only grants from this source').choices(GRANT_SOURCES))
+  .action((accountId: string, options: explorer.GrantsOptions) => explorer.grants(accountId, options, argv()));
+
+causeFilters(paging(apiCommand('ledger', "an account's ledger entries with why each happened, a page at a time"), 'entry'))
+  .argument('<accountId>')
+  .addOption(new Option('--kind <kind>', 'only entries of this kind').choices(ENTRY_KINDS))
+  .option('--operation <operationId>', 'only the entries of this operation (a charge id, say)')
+  .action((accountId: string, options: explorer.LedgerOptions) => explorer.ledger(accountId, options, argv()));
+
+causeFilters(paging(apiCommand('charges', "an account's charges, each with the grants that paid for it and what was refunded"), 'charge'))
+  .argument('<accountId>')
+  .option('--charge <chargeId>', 'only this charge')
+  .action((accountId: string, options: explorer.ChargesOptions) => explorer.charges(accountId, options, argv()));
+
+apiCommand('statement', "a period's statement: opening balance, grants, charges by feature and user, refunds, adjustments, expiries, holds, closing balance")
+  .argument('<accountId>')
+  .option('--period <when>', '`current`, or any instant of the period, such as its start (default: current)')
+  .action(explorer.statement);
+
+apiCommand('usage', "an account's usage over a range (its current period by default)")
+  .argument('<accountId>')
+  .option('--from <iso>', "start of the range, such as 2026-01-01T00:00:00Z or 2026-01-01 (default: the current period's start)", instantArg)
+  .option('--to <iso>', "end of the range, exclusive (default: the current period's end)", instantArg)
   .addOption(new Option('--by <group>', 'group by').choices(USAGE_GROUPS).default('feature'))
   .action(api.usage);
 
@@ -103,9 +136,12 @@ apiCommand('jobs', "an account's jobs, newest first")
   .option('--limit <n>', 'at most this many jobs', positiveIntegerArg)
   .action(api.jobs);
 
-apiCommand('job', 'status, pause reason, progress and credits of a job')
+apiCommand('job', 'status, pause reason, progress and credits of a job, or with --records its records')
   .argument('<jobId>')
-  .option('--watch', 'follow its progress until it completes, is cancelled, fails or pauses')
+  .addOption(new Option('--watch', 'follow its progress until it completes, is cancelled, fails or pauses').conflicts('records'))
+  .option('--records', "list its records' outcomes and what each was charged, a page at a time")
+  .option('--after <seq>', 'with --records: start after this record seq', nonNegativeIntegerArg)
+  .option('--limit <n>', 'with --records: records per page', positiveIntegerArg)
   .action(api.job);
 
 apiCommand('resume', 'resume a job paused for lack of credits').argument('<jobId>').action(api.resume);
@@ -114,21 +150,22 @@ apiCommand('cancel', 'cancel a job; the credits it still holds are released').ar
 
 program
   .command('migrate')
-  .description('apply pending ledger migrations to DATABASE_URL')
+  .description("apply pending ledger migrations to DATABASE_URL (or the running dev stack's database)")
   .action(async () => {
-    const applied = await migrate(requireDatabaseUrl(loadConfig()));
+    const applied = await migrate(ledgerDatabase(loadConfig().databaseUrl).url);
     process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'ledger schema is up to date\n');
   });
 
 program
   .command('audit')
-  .description('recompute every grant and hold from the ledger entries and report any difference')
+  .description("recompute every grant and hold from the ledger entries and report any difference (DATABASE_URL, or the running dev stack's database)")
   .option('--account <accountId>', 'audit one account only')
   .option('--json', 'print the report as JSON')
   .action(async (options: { account?: string; json?: boolean }) => {
     const config = loadConfig();
+    const database = ledgerDatabase(config.databaseUrl);
     // A whole ledger's audit may take longer than one request's statement limit.
-    const pool = createPool({ connectionString: requireDatabaseUrl(config), max: 2, statementTimeoutMs: 0 });
+    const pool = createPool({ connectionString: database.url, max: 2, statementTimeoutMs: 0 });
     try {
       const ledger = createLedger({ pool, catalog: loadCatalog(config.catalogPath) });
       const report = await ledger.audit(options.account === undefined ? {} : { accountId: options.account });
@@ -136,6 +173,7 @@ program
         process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       } else {
         const { accounts, grants, holds, operations, entries } = report.checked;
+        if (database.devStackFile !== null) process.stdout.write(`auditing the dev stack's database (from ${database.devStackFile})\n`);
         process.stdout.write(`checked ${accounts} accounts, ${grants} grants, ${holds} holds, ${operations} operations, ${entries} entries\n`);
         for (const problem of report.problems) {
           process.stdout.write(`PROBLEM ${problem.check} account=${problem.accountId} ${problem.subject}: ${problem.detail}\n`);

@@ -46,6 +46,11 @@ export type GrantSource = (typeof GRANT_SOURCES)[number];
 export const grantSource = z.enum(GRANT_SOURCES);
 
 export const USAGE_GROUPS = ['feature', 'user', 'job', 'day'] as const;
+export const ENTRY_KINDS = ['grant', 'charge', 'hold', 'release', 'expire', 'adjust', 'refund'] as const;
+export type EntryKind = (typeof ENTRY_KINDS)[number];
+/** A grant's state at an instant (the rule: src/ledger/grant-status.ts). */
+export const GRANT_STATUSES = ['pending', 'active', 'spent', 'expired', 'revoked'] as const;
+export type GrantStatus = (typeof GRANT_STATUSES)[number];
 export type UsageGroup = (typeof USAGE_GROUPS)[number];
 export const CONTRACT_EFFECTS = ['now', 'next_period'] as const;
 export const ACCOUNT_STATUSES = ['active', 'cancelling', 'cancelled'] as const;

@@ -8,7 +8,9 @@ import { z } from 'zod';
 import {
   ACCOUNT_STATUSES,
   CONTRACT_EFFECTS,
+  ENTRY_KINDS,
   GRANT_SOURCES,
+  GRANT_STATUSES,
   USAGE_GROUPS,
   accountId,
   actionShape,
@@ -18,7 +20,9 @@ import {
   extraFeatures,
   featureId,
   grantFeatures,
+  chargeId,
   grantId,
+  grantSource,
   idempotencyKey,
   isoInstant,
   jobId,
@@ -100,12 +104,14 @@ const GrantView = z.object({
   remaining: credits,
   held: credits,
   available: credits,
-  status: z.enum(['active', 'pending', 'expired', 'depleted']),
+  status: z.enum(GRANT_STATUSES),
   effectiveAt: z.string(),
   expiresAt: z.string().nullable(),
   priority: z.number().int(),
   features: z.array(z.string()).nullable(),
 });
+
+const RenewalGrant = z.object({ grantId: z.string(), source: z.enum(GRANT_SOURCES), credits });
 
 export const AccountResponse = z
   .object({
@@ -122,6 +128,16 @@ export const AccountResponse = z
       bySource: z.object(Object.fromEntries(GRANT_SOURCES.map((source) => [source, credits])) as Record<(typeof GRANT_SOURCES)[number], typeof credits>),
     }),
     grants: z.array(GrantView),
+    renewal: z
+      .object({
+        at: z.string().meta({ description: "The period's end" }),
+        grants: z.array(RenewalGrant).meta({ description: "Granted then: the next period's allowance, written ahead (none when the account is cancelling)" }),
+        expires: z
+          .array(RenewalGrant.extend({ expiresAt: z.string() }))
+          .meta({ description: "Expired by then, with what is left of them: the allowance's remainder, a trial, any grant expiring by the period's end" }),
+      })
+      .nullable()
+      .meta({ description: 'What the end of the period grants and expires; null while the account is opening' }),
   }).meta({ id: 'Account' });
 export type AccountView = z.infer<typeof AccountResponse>;
 
@@ -242,6 +258,8 @@ export const ContractResponse = z
 export type ContractView = z.infer<typeof ContractResponse>;
 
 
+const ChargeDraw = z.object({ grantId: z.string(), source: grantSource, credits }).meta({ id: 'ChargeDraw' });
+
 export const ChargeRequest = z
   .strictObject({ ...actionShape, userId, idempotencyKey })
   .refine(quantityOrSubjects, quantityOrSubjectsIssue).meta({ id: 'ChargeRequest' });
@@ -254,6 +272,8 @@ export const ChargeResponse = z
     billableQuantity: z.number().int(),
     freeQuantity: z.number().int(),
     balance: z.object({ available: credits }),
+    occurredAt: z.string(),
+    grants: z.array(ChargeDraw).meta({ description: 'Which grants paid, in spending order' }),
   }).meta({ id: 'Charge' });
 export type ChargeView = z.infer<typeof ChargeResponse>;
 
@@ -292,8 +312,38 @@ export const UsageResponse = z
 export type UsageView = z.infer<typeof UsageResponse>;
 
 
-export const LedgerQuery = z.strictObject({ after: cursor, limit: pageLimit(LIMITS.maxPageSize) });
+const timeRange = { from: isoInstant.optional(), to: isoInstant.optional() };
+const rangeInOrder = (query: { from?: string | undefined; to?: string | undefined }) => !query.from || !query.to || Date.parse(query.to) > Date.parse(query.from);
+const rangeIssue = { path: ['to'], message: 'must be after from' };
+/** Filters of the ledger explorer: each one given must match. */
+const causeFilters = {
+  feature: featureId.optional(),
+  userId: userId.optional(),
+  jobId: jobId.optional(),
+  grantId: grantId.optional(),
+  ...timeRange,
+};
+
+export const LedgerQuery = z
+  .strictObject({ after: cursor, limit: pageLimit(LIMITS.maxPageSize), kind: z.enum(ENTRY_KINDS).optional(), operationId: chargeId.optional(), ...causeFilters })
+  .refine(rangeInOrder, rangeIssue);
 export type LedgerParams = z.input<typeof LedgerQuery>;
+const EntryCause = z
+  .object({
+    kind: z.string().meta({ description: 'The operation that made the entry (charge, hold_charge, grant, top_up, hold, hold_extend, adjustment, refund), or release / expiry / revocation' }),
+    idempotencyKey: z.string().nullable(),
+    origin: z.enum(['client', 'engine']).nullable().meta({ description: "Whose key: a caller's, or the engine's own (allowances, job charges)" }),
+    feature: z.string().nullable(),
+    variant: z.string().nullable(),
+    userId: z.string().nullable(),
+    quantity: z.number().int().nullable(),
+    jobId: z.string().nullable(),
+    records: z.number().int().nullable().meta({ description: "Records charged, for a job's charge" }),
+    refundOf: z.string().nullable().meta({ description: 'The charge a refund gives back' }),
+    operator: z.string().nullable(),
+    reason: z.string().meta({ description: 'In words; for adjustments and refunds the operator’s reason' }),
+    period: z.object({ start: z.string(), end: z.string().nullable() }).nullable().meta({ description: "The grant's validity (an allowance's period), for grant entries and expiries" }),
+  }).meta({ id: 'EntryCause' });
 export const LedgerResponse = z
   .object({
     entries: z.array(
@@ -301,16 +351,88 @@ export const LedgerResponse = z
         entryId: z.number().int(),
         operationId: z.string().nullable(),
         grantId: z.string(),
+        grantSource: grantSource,
         holdId: z.string().nullable(),
-        kind: z.enum(['grant', 'charge', 'hold', 'release', 'expire', 'adjust', 'refund']),
+        kind: z.enum(ENTRY_KINDS),
         amount: signedCredits,
         heldChange: signedCredits,
         occurredAt: z.string(),
-      }),
+        cause: EntryCause,
+      }).meta({ id: 'LedgerEntry' }),
     ),
     nextAfter: z.number().int().nullable().meta({ description: 'Pass as `after` for the next page; null on the last page' }),
   }).meta({ id: 'LedgerPage' });
 export type LedgerPage = z.infer<typeof LedgerResponse>;
+
+export const ChargesQuery = z
+  .strictObject({ after: cursor, limit: pageLimit(LIMITS.maxPageSize), chargeId: chargeId.optional(), ...causeFilters })
+  .refine(rangeInOrder, rangeIssue);
+export type ChargesParams = z.input<typeof ChargesQuery>;
+export const ChargesResponse = z
+  .object({
+    charges: z.array(
+      z.object({
+        chargeId: z.string(),
+        kind: z.enum(['charge', 'hold_charge']).meta({ description: "hold_charge: charged on a hold (a job's records)" }),
+        occurredAt: z.string(),
+        feature: z.string(),
+        variant: z.string().nullable(),
+        userId: z.string(),
+        quantity: z.number().int(),
+        credits,
+        refunded: credits,
+        jobId: z.string().nullable(),
+        idempotencyKey: z.string(),
+        origin: z.enum(['client', 'engine']),
+        grants: z.array(ChargeDraw),
+      }).meta({ id: 'ChargeRecord' }),
+    ),
+    nextAfter: z.number().int().nullable().meta({ description: 'Pass as `after` for the next page; null on the last page' }),
+  }).meta({ id: 'ChargePage' });
+export type ChargePage = z.infer<typeof ChargesResponse>;
+
+export const GrantsQuery = z.strictObject({
+  after: cursor,
+  limit: pageLimit(LIMITS.maxPageSize),
+  status: z.enum(GRANT_STATUSES).optional(),
+  source: grantSource.optional(),
+});
+export type GrantsParams = z.input<typeof GrantsQuery>;
+export const GrantsResponse = z
+  .object({
+    grants: z.array(
+      GrantView.extend({
+        expired: credits.meta({ description: 'Written off when it expired or was revoked' }),
+        operationId: z.string(),
+        idempotencyKey: z.string(),
+      }).meta({ id: 'GrantRecord' }),
+    ),
+    nextAfter: z.number().int().nullable(),
+  }).meta({ id: 'GrantPage' });
+export type GrantPage = z.infer<typeof GrantsResponse>;
+
+export const StatementQuery = z.strictObject({
+  period: z.union([z.literal('current'), isoInstant]).default('current').meta({ description: '`current`, or any instant of the period (its start, say)' }),
+});
+export type StatementParams = z.input<typeof StatementQuery>;
+const bySource = z.object(Object.fromEntries(GRANT_SOURCES.map((source) => [source, credits])) as Record<(typeof GRANT_SOURCES)[number], typeof credits>);
+const SpendLine = z.object({ key: z.string(), credits, quantity: z.number().int(), charges: z.number().int() });
+export const StatementResponse = z
+  .object({
+    accountId: z.string(),
+    timeZone: z.string(),
+    period: z.object({ start: z.string(), end: z.string().nullable(), previousStart: z.string().nullable(), nextStart: z.string().nullable() }),
+    asOf: z.string().meta({ description: "The closing instant: the period's end, or now while it runs" }),
+    opening: z.object({ total: credits, bySource }),
+    granted: z.object({ total: credits, bySource }),
+    charged: z.object({ total: credits, byFeature: z.array(SpendLine), byUser: z.array(SpendLine) }),
+    refunded: credits,
+    adjusted: credits.meta({ description: 'Taken out by operators' }),
+    expired: z.object({ total: credits, bySource }),
+    holds: z.object({ placed: credits, released: credits, chargedFromHolds: credits, heldAtClose: credits }),
+    closing: z.object({ total: credits, bySource }).meta({ description: 'opening + granted − charged + refunded − adjusted − expired, exactly' }),
+  }).meta({ id: 'Statement' });
+export type StatementView = z.infer<typeof StatementResponse>;
 
 // ---- jobs
 
@@ -344,7 +466,18 @@ export const JobResponse = z
     stopReason: z.string().nullable(),
     maxCredits: credits.nullable(),
     progress: z.object({ total: z.number().int(), processed: z.number().int(), verified: z.number().int(), notFound: z.number().int(), failed: z.number().int() }),
-    credits: z.object({ reserved: credits, charged: credits, released: credits, expired: credits, held: credits }),
+    credits: z.object({
+      reserved: credits,
+      charged: credits,
+      released: credits,
+      expired: credits,
+      held: credits,
+      needed: credits.meta({
+        description: "Still to reserve for its pending records: each at full price, less what the hold has, within maxCredits (0 once ended). For a paused job, what a resume reserves; a resume runs it again once the hold pays for one record",
+      }),
+      accountAvailable: credits.meta({ description: "The account's available balance now" }),
+    }),
+    timeZone: z.string().meta({ description: "The account's time zone (instants here are UTC)" }),
     createdAt: z.string(),
     updatedAt: z.string(),
   }).meta({ id: 'Job' });

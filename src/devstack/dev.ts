@@ -1,8 +1,10 @@
 /**
  * The whole product on one machine, for `npm run dev`: embedded PostgreSQL, the Temporal CLI's dev
  * server with its Web UI, the worker and the API in this process, and a demo account with a bulk
- * job, seeded through the typed client. Everything keeps its state in one data directory
- * (`.data/` by default), so a second start finds the same accounts, ledger and workflows.
+ * job, seeded through the typed client (skipped when the catalog lacks what the demo needs).
+ * Everything keeps its state in one data directory (`.data/` by default), so a second start finds
+ * the same accounts, ledger and workflows; while it runs, `dev-stack.json` there says where its
+ * database is (`state.ts`).
  *
  * ```ts
  * const stack = await startDevStack({ dataDir: '.data' });
@@ -13,7 +15,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import type pg from 'pg';
@@ -21,7 +22,7 @@ import { pino, type Logger } from 'pino';
 import { startApiServer } from '../api/server.js';
 import { createApiDeps } from '../api/deps.js';
 import { loadCatalog, EXAMPLE_CATALOG_PATH } from '../catalog/catalog.js';
-import { createCreditsClient, CreditsApiError, type CreditsClient } from '../client/client.js';
+import { createCreditsClient } from '../client/client.js';
 import { createPool } from '../ledger/db.js';
 import { createLedger } from '../ledger/ledger.js';
 import { migrate } from '../ledger/migrate.js';
@@ -29,12 +30,11 @@ import { createSimulatedProvider } from '../providers/simulated.js';
 import { registerSearchAttributes } from '../temporal/search-attributes.js';
 import { createWorkerDeps } from '../worker/deps.js';
 import { createCreditsWorker, WORKFLOWS_PATH } from '../worker/worker.js';
+import { DEMO, demoCatalogProblem, seedDemo, type DemoSeed } from './demo.js';
 import { createDatabase, freePort, startEmbeddedPostgres } from './postgres.js';
+import { DEFAULT_DATA_DIR, isAlive, removeDevStackState, writeDevStackState } from './state.js';
 import { startSupervised } from './supervise.js';
 import { portIsFree, startTemporalDevServer } from './temporal-dev-server.js';
-
-/** `<repo>/.data`: where `npm run dev` keeps its state unless told otherwise. */
-export const DEFAULT_DATA_DIR = fileURLToPath(new URL('../../.data', import.meta.url));
 
 /** The ports a newcomer expects; each falls back to a free port when taken (and says so). */
 export const DEFAULT_PORTS = { api: 3000, temporal: 7233, temporalUi: 8233, postgres: 5432 } as const;
@@ -42,24 +42,6 @@ export const DEFAULT_PORTS = { api: 3000, temporal: 7233, temporalUi: 8233, post
 export type PortName = keyof typeof DEFAULT_PORTS;
 
 const PORT_LABELS: Record<PortName, string> = { api: 'API', temporal: 'Temporal', temporalUi: 'Temporal UI', postgres: 'PostgreSQL' };
-
-/**
- * The demo the stack seeds: an account on a per-seat plan with a trial, and a small bulk job; it
- * refuses a spend by a user it has not registered. A second account shows the other policy: it
- * registers unknown users on their first spend.
- */
-export const DEMO = {
-  accountId: 'demo',
-  openAccountId: 'demo-open',
-  planId: 'sales-email-pro',
-  seats: 2,
-  adminUserId: 'admin',
-  jobId: 'demo-leads',
-  feature: 'lead.email-finder',
-  records: 200,
-  /** Fixed, so a second start replays the job's creation instead of making another one. */
-  idempotencyKey: 'dev-stack-demo-leads-v1',
-} as const;
 
 const DATABASE_NAME = 'credits';
 const BIND_IP = '127.0.0.1';
@@ -106,7 +88,7 @@ export interface DevStackUrls {
   temporalAddress: string;
   /** The Temporal Web UI, or null with an external Temporal server. */
   temporalUi: string | null;
-  /** The Web UI's list of the demo account's workflows (account and jobs), or null without a UI. */
+  /** The Web UI's list of the demo account's workflows (account and jobs), or null without a UI or a demo. */
   demoWorkflows: string | null;
   /** The ledger database (credentials included: a dev server on this machine only). */
   database: string;
@@ -124,8 +106,12 @@ export interface DevStack {
   ports: { api: number; temporal: number | null; temporalUi: number | null; postgres: number | null };
   /** Defaults that were taken and replaced by a free port. */
   portNotes: string[];
-  /** What the seed did, or null when seeding was off. */
-  demo: { accountId: string; jobId: string; accountCreated: boolean; jobCreated: boolean; notes: string[] } | null;
+  /** What the seed did, or null when it did not run: seeding was off, or `demoSkipped` says why not. */
+  demo: DemoSeed | null;
+  /** Why the demo was not seeded although seeding was on (the catalog lacks what it needs), or null. */
+  demoSkipped: string | null;
+  /** The catalog's plans, so that without the demo the banner can show how to open an account. */
+  planIds: string[];
   /** API, worker, Temporal server, PostgreSQL, in that order; idempotent. Rejects with every step that failed. */
   stop: () => Promise<void>;
   /**
@@ -175,15 +161,6 @@ function claimDataDir(dataDir: string): () => void {
   };
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 async function choosePort(name: PortName, requested: number | undefined, notes: string[]): Promise<number> {
   if (requested === 0) return freePort();
   if (requested !== undefined) {
@@ -216,72 +193,6 @@ function installTemporalRuntime(): void {
   if (Runtime._instance === undefined) Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
 }
 
-/** Demo leads: fixed ids and addresses, so the same records (and outcomes) come back every time. */
-function demoRecords(): { recordId: string; input: { email: string } }[] {
-  return Array.from({ length: DEMO.records }, (_, index) => {
-    const n = String(index + 1).padStart(3, '0');
-    return { recordId: `lead-${n}`, input: { email: `lead-${n}@example.com` } };
-  });
-}
-
-/**
- * Creates the demo account and starts its job through the API, as a product would. Both calls are
- * idempotent: the account answers 200 when it exists with the same settings, the job replays its
- * creation by its fixed idempotency key. Changes made to the demo since (another plan, other
- * records) are kept and reported, not undone.
- */
-async function seedDemo(client: CreditsClient): Promise<NonNullable<DevStack['demo']>> {
-  const notes: string[] = [];
-  const before = await client.getAccount(DEMO.accountId).catch((error: unknown) => {
-    if (error instanceof CreditsApiError && error.status === 404) return null;
-    throw error;
-  });
-  if (before?.status === 'cancelled') {
-    // Creating it again would subscribe it anew: someone cancelled it on purpose.
-    notes.push(`account "${DEMO.accountId}" was cancelled; kept as it is`);
-  } else {
-    try {
-      await client.createAccount({
-        accountId: DEMO.accountId,
-        planId: DEMO.planId,
-        seats: DEMO.seats,
-        trial: true,
-        users: [{ userId: DEMO.adminUserId, role: 'admin' }],
-      });
-    } catch (error) {
-      if (!(error instanceof CreditsApiError && error.code === 'ACCOUNT_EXISTS')) throw error;
-      notes.push(`account "${DEMO.accountId}" exists with other settings; kept as it is`);
-    }
-  }
-  const accountCreated = before === null;
-  try {
-    await client.createAccount({ accountId: DEMO.openAccountId, planId: DEMO.planId, users: [{ userId: DEMO.adminUserId, role: 'admin' }], unknownUsers: 'register' });
-  } catch (error) {
-    if (!(error instanceof CreditsApiError && error.code === 'ACCOUNT_EXISTS')) throw error;
-    notes.push(`account "${DEMO.openAccountId}" exists with other settings; kept as it is`);
-  }
-  let jobCreated = false;
-  try {
-    const existing = await client.getJob(DEMO.jobId).catch((error: unknown) => {
-      if (error instanceof CreditsApiError && error.status === 404) return null;
-      throw error;
-    });
-    await client.createJob(DEMO.accountId, {
-      jobId: DEMO.jobId,
-      feature: DEMO.feature,
-      userId: DEMO.adminUserId,
-      idempotencyKey: DEMO.idempotencyKey,
-      records: demoRecords(),
-      start: true,
-    });
-    jobCreated = existing === null;
-  } catch (error) {
-    if (!(error instanceof CreditsApiError && ['IDEMPOTENCY_CONFLICT', 'JOB_STATE_CONFLICT', 'FEATURE_NOT_IN_PLAN'].includes(error.code))) throw error;
-    notes.push(`job "${DEMO.jobId}" not (re)started: ${error.message}`);
-  }
-  return { accountId: DEMO.accountId, jobId: DEMO.jobId, accountCreated, jobCreated, notes };
-}
-
 /**
  * Starts the stack. On any failure, whatever was already running is stopped again before the
  * error is rethrown, so a failed start leaves no server behind.
@@ -310,6 +221,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
           failures.push(new Error(`stopping ${step.name} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error }));
         }
       }
+      removeDevStackState(dataDir);
       release();
       if (failures.length > 0) throw new AggregateError(failures, 'the dev stack did not stop cleanly');
     })();
@@ -449,12 +361,19 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     });
     running.push({ name: 'the API', stop: () => api.close() });
 
-    let demo: DevStack['demo'] = null;
+    let demo: DemoSeed | null = null;
+    let demoSkipped: string | null = null;
     if (options.seed ?? true) {
-      progress(`seeding the demo: account "${DEMO.accountId}", job "${DEMO.jobId}"`);
-      demo = await seedDemo(createCreditsClient({ baseUrl: api.url, token }));
+      const problem = demoCatalogProblem(catalog);
+      if (problem === null) {
+        progress(`seeding the demo: account "${DEMO.accountId}", job "${DEMO.jobId}"`);
+        demo = await seedDemo(createCreditsClient({ baseUrl: api.url, token }));
+      } else {
+        demoSkipped = `the catalog ${options.catalogPath ?? EXAMPLE_CATALOG_PATH} cannot hold it: ${problem}`;
+      }
     }
     if (gaveUpDuringStartUp) throw gaveUpDuringStartUp;
+    writeDevStackState(dataDir, { pid: process.pid, databaseUrl: database.url });
     up = true;
 
     return {
@@ -464,7 +383,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
         docs: `${api.url}/docs`,
         temporalAddress: temporal.address,
         temporalUi: temporal.uiUrl,
-        demoWorkflows: temporal.uiUrl === null ? null : temporalUiWorkflowsUrl(temporal.uiUrl, namespace, `AccountId="${DEMO.accountId}"`),
+        demoWorkflows: temporal.uiUrl === null || demo === null ? null : temporalUiWorkflowsUrl(temporal.uiUrl, namespace, `AccountId="${DEMO.accountId}"`),
         database: database.url,
       },
       token,
@@ -474,6 +393,8 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       ports: { api: api.port, temporal: temporal.port, temporalUi: temporal.uiPort, postgres: database.port },
       portNotes,
       demo,
+      demoSkipped,
+      planIds: [...catalog.plans.keys()],
       stop,
       failed,
     };

@@ -12,13 +12,16 @@
  * - DATABASE_URL / TEMPORAL_ADDRESS: real servers instead of the embedded ones;
  * - TEMPORAL_NAMESPACE, TEMPORAL_TASK_QUEUE, CREDITS_CATALOG, SIMULATED_LATENCY_MS (default 20 here),
  *   SIMULATED_VERIFIED_RATE, ENRICHMENT_CONCURRENCY: as for the worker;
- * - CREDITS_DEV_SEED=0: no demo account and job; CREDITS_DEV_VERBOSE=1: print the servers' output;
+ * - CREDITS_DEV_SEED=0: no demo account and job (without it, a catalog that cannot hold the demo
+ *   skips it, and the banner says why); CREDITS_DEV_VERBOSE=1: print the servers' output;
  *   LOG_LEVEL: the API's log level (default warn).
+ * The README's "Dev stack settings" table lists the same.
  */
-import path from 'node:path';
 import { pino } from 'pino';
 import { ConfigError, loadConfig } from '../config.js';
-import { DEFAULT_DATA_DIR, DEMO, startDevStack, type DevStack, type DevStackOptions, type PortName } from './dev.js';
+import { banner } from './banner.js';
+import { startDevStack, type DevStack, type DevStackOptions, type PortName } from './dev.js';
+import { devDataDir } from './state.js';
 
 const PORT_VARIABLES: Record<PortName, string> = {
   api: 'PORT',
@@ -28,6 +31,9 @@ const PORT_VARIABLES: Record<PortName, string> = {
 };
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/** pino's levels: anything else makes pino throw a message about "custom levels" at start-up. */
+const LOG_LEVELS: readonly string[] = [...Object.keys(pino.levels.values), 'silent'];
 
 function say(line = ''): void {
   process.stdout.write(`${line}\n`);
@@ -55,13 +61,14 @@ function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): DevStackOptions {
     if (!/^\d+$/.test(value) || port > 65_535) problems.push(`  - ${variable}: must be a port number (0 for any free port), got "${value}"`);
     else ports[name] = port;
   }
+  const logLevel = set(env, 'LOG_LEVEL') ?? 'warn';
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`  - LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
   if (problems.length > 0) throw new ConfigError(`invalid configuration:\n${problems.join('\n')}`);
   const databaseUrl = set(env, 'DATABASE_URL') === undefined ? undefined : config.databaseUrl;
   const temporalAddress = set(env, 'TEMPORAL_ADDRESS') === undefined ? undefined : config.temporal.address;
   const latency = set(env, 'SIMULATED_LATENCY_MS') === undefined || config.enrichment.provider !== 'simulated' ? 20 : config.enrichment.latencyMs;
-  const dataDir = set(env, 'CREDITS_DEV_DATA_DIR');
   return {
-    dataDir: dataDir === undefined ? DEFAULT_DATA_DIR : path.resolve(dataDir),
+    dataDir: devDataDir(env),
     ports,
     ...(databaseUrl === undefined ? {} : { databaseUrl }),
     ...(temporalAddress === undefined ? {} : { temporalAddress }),
@@ -73,67 +80,8 @@ function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): DevStackOptions {
     providerVerifiedRate: config.enrichment.provider === 'simulated' ? config.enrichment.verifiedRate : 0.6,
     providerConcurrency: Math.min(config.enrichment.concurrency, 20),
     seed: set(env, 'CREDITS_DEV_SEED') !== '0',
-    logger: pino({ name: 'credits-dev', level: set(env, 'LOG_LEVEL') ?? 'warn' }),
+    logger: pino({ name: 'credits-dev', level: logLevel }),
   };
-}
-
-/** What a newcomer needs: where everything is, the token, and commands to paste. */
-function banner(stack: DevStack, startedInMs: number): string {
-  const { urls } = stack;
-  const quote = (value: string): string => (/^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replaceAll("'", "'\\''")}'`);
-  const inRepo = stack.dataDir === DEFAULT_DATA_DIR;
-  const tokenFrom = stack.tokenFile === null ? 'from API_TOKENS' : `from ${inRepo ? '.data/dev-token' : stack.tokenFile}`;
-  // The CLI finds the API on localhost:3000 and the token in .data/dev-token; anything else it is told.
-  const cliEnv = [
-    ...(stack.ports.api === 3000 ? [] : [`CREDITS_API_URL=${urls.api}`]),
-    ...(stack.tokenFile !== null && inRepo ? [] : [`CREDITS_API_TOKEN=${quote(stack.token)}`]),
-  ].join(' ');
-  const cli = (args: string): string => `${cliEnv === '' ? '' : `${cliEnv} `}npm run credits -- ${args}`;
-  const auth = `-H ${quote(`Authorization: Bearer ${stack.token}`)}`;
-  const row = (label: string, value: string): string => `  ${label.padEnd(16)}${value}`;
-  const lines = [
-    '',
-    `Credits dev stack is running (started in ${(startedInMs / 1000).toFixed(1)} s)`,
-    '',
-    row('API', urls.api),
-    row('OpenAPI', urls.openapi),
-    row('API docs', urls.docs),
-    row('Temporal UI', urls.temporalUi ?? '(external Temporal server: use its own Web UI)'),
-    ...(urls.demoWorkflows === null ? [] : [row('Demo workflows', urls.demoWorkflows)]),
-    row('Temporal', `${urls.temporalAddress}${stack.ports.temporal === null ? ' (TEMPORAL_ADDRESS)' : ''}`),
-    row('PostgreSQL', `${urls.database}${stack.ports.postgres === null ? ' (DATABASE_URL)' : ''}`),
-    row('Data', `${stack.dataDir} (kept across restarts)`),
-    row('API token', `${stack.token} (${tokenFrom})`),
-    ...stack.portNotes.map((note) => row('Note', note)),
-  ];
-  if (stack.demo) {
-    lines.push(
-      '',
-      `Demo: account "${stack.demo.accountId}" (plan ${DEMO.planId}, ${DEMO.seats} seats, admin user "${DEMO.adminUserId}", trial) ${stack.demo.accountCreated ? 'created' : 'already there'};`,
-      `      bulk job "${stack.demo.jobId}" (${DEMO.records} leads, ${DEMO.feature}: 5 credits per deliverable or risky result) ${stack.demo.jobCreated ? 'started' : 'already there'}.`,
-      `      Users: "${DEMO.accountId}" refuses a spend by a user it has not registered (404 UNKNOWN_USER, nothing charged);`,
-      `      "${DEMO.openAccountId}" (1 seat) registers them as members on their first spend.`,
-      ...stack.demo.notes.map((note) => `      Note: ${note}`),
-    );
-  }
-  const newcomerCharge = (accountId: string) =>
-    `curl -s ${auth} -H 'Content-Type: application/json' -d '{"feature":"ai.variable","userId":"newcomer","idempotencyKey":"try-${accountId}"}' ${urls.api}/v1/accounts/${accountId}/charges`;
-  lines.push(
-    '',
-    'Try:',
-    `  curl -s ${auth} ${urls.api}/v1/accounts/${DEMO.accountId}`,
-    `  curl -s ${auth} ${urls.api}/v1/jobs/${DEMO.jobId}`,
-    `  ${newcomerCharge(DEMO.accountId)}   # 404 UNKNOWN_USER`,
-    `  ${newcomerCharge(DEMO.openAccountId)}   # 201: "newcomer" is registered`,
-    `  curl -s ${auth} ${urls.api}/v1/accounts/${DEMO.openAccountId}/users`,
-    `  ${cli(`balance ${DEMO.accountId}`)}`,
-    `  ${cli(`job ${DEMO.jobId} --watch`)}`,
-    `  ${cli(`top-up ${DEMO.accountId} 100 --user ${DEMO.adminUserId}`)}`,
-    '',
-    `Press Ctrl-C to stop everything (the data stays in ${inRepo ? '.data/' : stack.dataDir}).`,
-    '',
-  );
-  return lines.join('\n');
 }
 
 async function main(): Promise<void> {

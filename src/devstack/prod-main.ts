@@ -12,8 +12,9 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { devToken, DEFAULT_DATA_DIR } from './dev.js';
+import { devToken } from './dev.js';
 import { startProductionStack, PRODUCTION_SETTINGS_FILE, type ProductionStack } from './prod.js';
+import { DEFAULT_DATA_DIR } from './state.js';
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 

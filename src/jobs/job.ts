@@ -1,10 +1,10 @@
 import type pg from 'pg';
 import type { Feature } from '../catalog/catalog.js';
-import type { JobStatus, PauseReason } from '../contract/job-status.js';
+import { isFinalJobStatus, type JobStatus, type PauseReason } from '../contract/job-status.js';
 import { withTransaction, type Queryable } from '../ledger/db.js';
 import { LedgerError } from '../ledger/errors.js';
 import type { HoldState, Ledger } from '../ledger/ledger.js';
-import type { Micros } from '../money.js';
+import { micros, multiplyMicros, ZERO_MICROS, type Micros } from '../money.js';
 
 /** What every operation of the job store works with. */
 export interface JobDeps {
@@ -63,4 +63,25 @@ export function enrichmentFeature(deps: JobDeps, featureId: string): Feature {
 
 export async function holdOf(deps: JobDeps, db: Queryable, job: JobRow, now: Date): Promise<HoldState | null> {
   return job.hold_id === null ? null : deps.ledger.within(db).holdState({ accountId: job.account_id, holdId: job.hold_id, now });
+}
+
+/**
+ * Credits still to earmark for a job: every pending record at full price, less what its hold has,
+ * within its cap; nothing once it has ended. What a reservation asks the ledger for, what a failed
+ * resume says is missing, and what a job's view says it needs: one rule for the three.
+ */
+export function creditsNeeded(deps: JobDeps, job: JobRow, hold: HoldState | null): { needed: Micros; capReached: boolean } {
+  if (isFinalJobStatus(job.status)) return { needed: ZERO_MICROS, capReached: false };
+  const unitPrice = enrichmentFeature(deps, job.feature).unitPrice;
+  // The row counts what its flushes stored, in their transactions: no need to count the records.
+  const pendingCost = multiplyMicros(unitPrice, job.record_count - job.processed_count);
+  const held = hold?.held ?? ZERO_MICROS;
+  let needed = micros(Math.max(0, pendingCost - held));
+  let capReached = false;
+  if (job.max_credits !== null) {
+    const room = job.max_credits - (hold?.charged ?? 0) - held;
+    if (room < unitPrice && needed > 0 && held < unitPrice) capReached = true;
+    needed = micros(Math.max(0, Math.min(needed, room)));
+  }
+  return { needed, capReached };
 }

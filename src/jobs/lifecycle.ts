@@ -3,9 +3,8 @@ import { appendEvent, type EventType } from '../events/outbox.js';
 import type { Queryable } from '../ledger/db.js';
 import { LedgerError } from '../ledger/errors.js';
 import { engineKeys } from '../ledger/keys.js';
-import type { HoldState } from '../ledger/ledger.js';
-import { micros, multiplyMicros, ZERO_MICROS, type Micros } from '../money.js';
-import { enrichmentFeature, holdOf, inTransaction, readJob, type JobDeps, type JobRow } from './job.js';
+import { ZERO_MICROS, type Micros } from '../money.js';
+import { creditsNeeded, enrichmentFeature, holdOf, inTransaction, readJob, type JobDeps, type JobRow } from './job.js';
 import { getJob, type JobView } from './reads.js';
 
 /** Where a reservation left the job: what was added and held, and whether the hold can pay for a record. */
@@ -14,7 +13,9 @@ export interface Reservation {
   held: Micros;
   canPay: boolean;
   capReached: boolean;
+  /** The account's available balance, once this reservation is in. */
   available: Micros;
+  /** What the job still needs once this reservation is in (`creditsNeeded`, as its view says). */
   needed: Micros;
 }
 
@@ -30,22 +31,6 @@ async function setStatus(
   // The caller's row follows, so that a second move in the same transaction is checked from here.
   job.status = status;
   await appendEvent(client, { type: event, accountId: job.account_id, jobId: job.job_id, payload: { status, pauseReason, ...move.payload } }, now);
-}
-
-/** Credits still to earmark: every pending record at full price, minus what the hold has, within the cap. */
-function creditsNeeded(deps: JobDeps, job: JobRow, hold: HoldState | null): { needed: Micros; capReached: boolean } {
-  const unitPrice = enrichmentFeature(deps, job.feature).unitPrice;
-  // The row counts what its flushes stored, in their transactions: no need to count the records.
-  const pendingCost = multiplyMicros(unitPrice, job.record_count - job.processed_count);
-  const held = hold?.held ?? ZERO_MICROS;
-  let needed = micros(Math.max(0, pendingCost - held));
-  let capReached = false;
-  if (job.max_credits !== null) {
-    const room = job.max_credits - (hold?.charged ?? 0) - held;
-    if (room < unitPrice && needed > 0 && held < unitPrice) capReached = true;
-    needed = micros(Math.max(0, Math.min(needed, room)));
-  }
-  return { needed, capReached };
 }
 
 /**
@@ -87,21 +72,22 @@ export async function reserveMore(deps: JobDeps, input: { jobId: string; now: Da
     if (!job.hold_id) throw new LedgerError('JOB_STATE_CONFLICT', `job "${jobId}" has not started`, { jobId });
     const ledger = deps.ledger.within(client);
     const before = await holdOf(deps, client, job, now);
-    // A job cancelled while its workflow was about to reserve has released its hold: nothing is added to it.
-    const { needed, capReached } = isFinalJobStatus(job.status) ? { needed: ZERO_MICROS, capReached: false } : creditsNeeded(deps, job, before);
+    // A job cancelled while its workflow was about to reserve has released its hold: nothing is needed, nothing added.
+    const { needed, capReached } = creditsNeeded(deps, job, before);
     let added = ZERO_MICROS;
     if (needed > 0) {
       const key = engineKeys.jobHoldExtension(jobId, before?.reserved ?? 0, before?.charged ?? 0, now);
       ({ reserved: added } = await ledger.extendHold({ accountId: job.account_id, holdId: job.hold_id, maxCredits: needed, ...key, now }));
     }
-    const held = (await holdOf(deps, client, job, now))?.held ?? ZERO_MICROS;
+    const after = await holdOf(deps, client, job, now);
+    const held = after?.held ?? ZERO_MICROS;
     // Held credits worth less than one record cannot pay for anything: that is still "out of credits".
     const canPay = held >= enrichmentFeature(deps, job.feature).unitPrice;
     if (input.resume && job.status === 'paused' && canPay) {
       await setStatus(client, job, { status: 'running', pauseReason: null, event: 'job.resumed', now, payload: { reserved: added } });
     }
     const available = (await ledger.balance({ accountId: job.account_id, now })).available;
-    return { added, held, canPay, capReached, available, needed };
+    return { added, held, canPay, capReached, available, needed: creditsNeeded(deps, job, after).needed };
   });
 }
 

@@ -4,7 +4,7 @@ import { JOB_LIMITS } from '../contract/limits.js';
 import type { Queryable } from '../ledger/db.js';
 import type { HoldState } from '../ledger/ledger.js';
 import { ZERO_MICROS, type Micros } from '../money.js';
-import { holdOf, JOB_COLUMNS, readJob, type JobDeps, type JobRow } from './job.js';
+import { creditsNeeded, holdOf, JOB_COLUMNS, readJob, type JobDeps, type JobRow } from './job.js';
 
 export interface JobView {
   jobId: string;
@@ -18,7 +18,10 @@ export interface JobView {
   holdId: string | null;
   /** From the job's row: its records (`total`) and what they have come to. */
   progress: JobProgress & { total: number };
-  credits: { reserved: Micros; charged: Micros; released: Micros; expired: Micros; held: Micros };
+  /** `needed`: what it still needs to reserve (`creditsNeeded`); `accountAvailable`: the account's available balance now. */
+  credits: { reserved: Micros; charged: Micros; released: Micros; expired: Micros; held: Micros; needed: Micros; accountAvailable: Micros };
+  /** The account's, for people reading its instants. */
+  timeZone: string;
   createdAt: string;
   updatedAt: string;
 }
@@ -31,6 +34,8 @@ export interface JobStatusView {
   status: JobStatus;
   pauseReason: PauseReason | null;
   holdId: string | null;
+  /** The account's: its workflow shows instants in it. */
+  timeZone: string;
 }
 
 function progressOf(job: JobRow, hold: HoldState | null): JobView['progress'] {
@@ -39,7 +44,15 @@ function progressOf(job: JobRow, hold: HoldState | null): JobView['progress'] {
   return { total, processed, verified, notFound: processed - verified - failed, failed, charged: hold?.charged ?? ZERO_MICROS };
 }
 
-async function viewOf(deps: JobDeps, db: Queryable, job: JobRow, now: Date): Promise<JobView> {
+/** What a job's view says of its account: read once for a list of the account's jobs. */
+interface AccountSide {
+  available: Micros;
+  timeZone: string;
+}
+
+const accountSide = (deps: JobDeps, db: Queryable, accountId: string, now: Date): Promise<AccountSide> => deps.ledger.within(db).balance({ accountId, now });
+
+async function viewOf(deps: JobDeps, db: Queryable, job: JobRow, account: AccountSide, now: Date): Promise<JobView> {
   const hold = await holdOf(deps, db, job, now);
   return {
     jobId: job.job_id,
@@ -58,7 +71,10 @@ async function viewOf(deps: JobDeps, db: Queryable, job: JobRow, now: Date): Pro
       released: hold?.released ?? ZERO_MICROS,
       expired: hold?.expired ?? ZERO_MICROS,
       held: hold?.held ?? ZERO_MICROS,
+      needed: creditsNeeded(deps, job, hold).needed,
+      accountAvailable: account.available,
     },
+    timeZone: account.timeZone,
     createdAt: job.created_at.toISOString(),
     updatedAt: job.updated_at.toISOString(),
   };
@@ -66,22 +82,25 @@ async function viewOf(deps: JobDeps, db: Queryable, job: JobRow, now: Date): Pro
 
 export async function jobStatus(deps: JobDeps, input: { jobId: string }): Promise<JobStatusView> {
   const job = await readJob(deps.pool, input.jobId);
-  return { jobId: job.job_id, accountId: job.account_id, feature: job.feature, status: job.status, pauseReason: job.pause_reason, holdId: job.hold_id };
+  const { timeZone } = await deps.ledger.getAccount({ accountId: job.account_id });
+  return { jobId: job.job_id, accountId: job.account_id, feature: job.feature, status: job.status, pauseReason: job.pause_reason, holdId: job.hold_id, timeZone };
 }
 
 export async function getJob(deps: JobDeps, input: { jobId: string; now: Date }): Promise<JobView> {
-  return viewOf(deps, deps.pool, await readJob(deps.pool, input.jobId), input.now);
+  const job = await readJob(deps.pool, input.jobId);
+  return viewOf(deps, deps.pool, job, await accountSide(deps, deps.pool, job.account_id, input.now), input.now);
 }
 
 /** An account's jobs, newest first. */
 export async function listJobs(deps: JobDeps, input: { accountId: string; status?: JobStatus; limit: number; now: Date }): Promise<JobView[]> {
-  await deps.ledger.getAccount({ accountId: input.accountId });
+  // Also refuses an unknown account.
+  const account = await accountSide(deps, deps.pool, input.accountId, input.now);
   const { rows } = await deps.pool.query<JobRow>(
     `SELECT ${JOB_COLUMNS} FROM jobs WHERE account_id = $1 AND ($2::text IS NULL OR status = $2)
       ORDER BY created_at DESC, job_id LIMIT $3`,
     [input.accountId, input.status ?? null, Math.min(input.limit, JOB_LIMITS.maxResultsPage)],
   );
   const views: JobView[] = [];
-  for (const job of rows) views.push(await viewOf(deps, deps.pool, job, input.now));
+  for (const job of rows) views.push(await viewOf(deps, deps.pool, job, account, input.now));
   return views;
 }

@@ -14,7 +14,7 @@ export const ALLOWANCE_GRANT_SQL = `g.source = 'allowance' AND o.idempotency_key
  * Grant `g` was not revoked (written off before it took effect). Naturally expired ones count:
  * their period was granted.
  */
-export const NOT_REVOKED_SQL = 'NOT (g.expired_at IS NOT NULL AND g.expired_at < g.effective_at)';
+export const NOT_REVOKED_SQL = 'NOT grant_revoked(g.expired_at, g.effective_at)';
 
 export interface PeriodAllowance {
   /** The period's live allowance grants; empty when it has none yet. */

@@ -5,6 +5,7 @@
  * balance alerts) under the accounts' locks. Which items share a batch: src/ledger/group-commit.ts.
  */
 import type { Catalog } from '../catalog/catalog.js';
+import type { GrantSource } from '../contract/fields.js';
 import { multiplyMicros, type Micros } from '../money.js';
 import type { Queryable } from './db.js';
 import type { chargeInput } from './inputs.js';
@@ -21,6 +22,15 @@ export interface ChargeResult {
   billableQuantity: number;
   freeQuantity: number;
   balance: { available: Micros };
+  occurredAt: string;
+  /** Which grants paid, in spending order. */
+  grants: ChargeDraw[];
+}
+
+export interface ChargeDraw {
+  grantId: string;
+  source: GrantSource;
+  credits: Micros;
 }
 
 /** What `credits_charge_one` reads of one charge: validated, priced and hashed. */
@@ -32,6 +42,7 @@ export interface ChargeItem {
   requestHash: string;
   userId: string;
   feature: string;
+  variant: string | null;
   /** The plans whose features include `feature`: gating checks the account's plan against them. */
   plans: string[];
   unitPrice: Micros;
@@ -108,6 +119,7 @@ export function chargeItem(catalog: Catalog, input: z.output<typeof chargeInput>
     requestHash: hashRequest('charge', request),
     userId: input.userId,
     feature: feature.id,
+    variant: input.variant ?? null,
     plans: catalog.plansWith(feature),
     unitPrice,
     quantity: input.subjectIds ? null : (input.quantity ?? 1),

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import {
   ACCOUNT_STATUSES,
   CONTRACT_EFFECTS,
+  ENTRY_KINDS,
+  GRANT_STATUSES,
   USAGE_GROUPS,
   accountId,
   actionShape,
@@ -14,6 +16,7 @@ import {
   grantSource,
   holdId,
   idempotencyKey,
+  jobId,
   planId,
   quantityOrSubjects,
   quantityOrSubjectsIssue,
@@ -130,11 +133,30 @@ export const usageInput = z
   .strictObject({ accountId, from: instant, to: instant, groupBy: z.enum(USAGE_GROUPS) })
   .refine((input) => input.to > input.from, { path: ['to'], message: 'must be after from' });
 
-export const entriesInput = z.strictObject({
+const page = { limit: z.number().int().min(1).max(LIMITS.maxPageSize).default(100) };
+const cursorAfter = z.number().int().min(0).default(0);
+const timeRange = { from: instant.optional(), to: instant.optional() };
+const rangeInOrder = (input: { from?: Date | undefined; to?: Date | undefined }) => !input.from || !input.to || input.to > input.from;
+const rangeIssue = { path: ['to'], message: 'must be after from' };
+/** What the explorer narrows entries and charges by: each filter given must match. */
+const causeFilters = { feature: featureId.optional(), userId: userId.optional(), jobId: jobId.optional(), grantId: grantId.optional(), ...timeRange };
+
+export const entriesInput = z
+  .strictObject({ accountId, afterEntryId: cursorAfter, ...page, kind: z.enum(ENTRY_KINDS).optional(), operationId: chargeId.optional(), ...causeFilters })
+  .refine(rangeInOrder, rangeIssue);
+export const chargesInput = z
+  .strictObject({ accountId, afterChargeId: cursorAfter, ...page, chargeId: chargeId.optional(), ...causeFilters })
+  .refine(rangeInOrder, rangeIssue);
+export const grantsInput = z.strictObject({
   accountId,
-  afterEntryId: z.number().int().min(0).default(0),
-  limit: z.number().int().min(1).max(LIMITS.maxPageSize).default(100),
+  now: instant,
+  afterGrantId: cursorAfter,
+  ...page,
+  status: z.enum(GRANT_STATUSES).optional(),
+  source: grantSource.optional(),
 });
+/** The period containing `at` (any instant of it), as of `now`. */
+export const statementInput = z.strictObject({ accountId, at: instant, now: instant });
 
 /** Parses an operation's input, turning every schema problem into one VALIDATION_FAILED error. */
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {

@@ -93,7 +93,7 @@ export function requireUnitPrice(catalog: Catalog, feature: Feature, variant: st
   return price;
 }
 
-export type EntryKind = 'grant' | 'charge' | 'hold' | 'release' | 'expire' | 'adjust' | 'refund';
+export type { EntryKind } from '../contract/fields.js';
 
 export async function upsertUser(client: Queryable, accountId: string, userId: string, role: string, creditsAllowed: boolean, now: Date): Promise<void> {
   await client.query(

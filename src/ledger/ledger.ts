@@ -18,7 +18,9 @@ import { grant, topUp } from './grants.js';
 import { createGroupCommit, DEFAULT_GROUP_COMMIT, type GroupCommitOptions } from './group-commit.js';
 import { chargeHold, extendHold, holdState, releaseHold, reserve } from './holds.js';
 import { DEFAULT_PRIORITY, requireFeature } from './internals.js';
-import { balance, entries, usage } from './reports.js';
+import { charges, entries } from './explain.js';
+import { balance, listGrants, usage } from './reports.js';
+import { statement } from './statement.js';
 import type { LedgerScope } from './scope.js';
 import { getSettings, listUsers, setUser, updateSettings } from './users.js';
 
@@ -32,6 +34,8 @@ export type { ExpireGrantInput, ExpireResult } from './expiry.js';
 export type { GrantInput, GrantResult, TopUpInput } from './grants.js';
 export type { ChargeHoldInput, ExtendHoldInput, HoldChargeResult, HoldRefInput, HoldResult, HoldState, ReserveInput } from './holds.js';
 export type { Transaction } from './scope.js';
+export type { ChargeListItem, EntryCause, LedgerEntryView } from './explain.js';
+export type { Statement } from './statement.js';
 
 export interface LedgerDeps {
   pool: pg.Pool;
@@ -105,6 +109,9 @@ function ledgerOperations(scope: LedgerScope) {
     balance: bind(balance),
     usage: bind(usage),
     entries: bind(entries),
+    charges: bind(charges),
+    listGrants: bind(listGrants),
+    statement: bind(statement),
     audit: (options: { accountId?: string } = {}) => auditLedger(scope.db, options),
   };
 }

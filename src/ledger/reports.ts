@@ -1,12 +1,10 @@
-import { GRANT_SOURCES, type GrantSource } from '../contract/fields.js';
+import { GRANT_SOURCES, type GrantSource, type GrantStatus } from '../contract/fields.js';
 import { assertMicros, subtractMicros, sumMicros, ZERO_MICROS, type Micros } from '../money.js';
 import type { USAGE_GROUPS } from '../contract/fields.js';
-import { accountAtInput, entriesInput, parseInput, usageInput } from './inputs.js';
-import { readAccount, type EntryKind } from './internals.js';
+import { accountAtInput, grantsInput, parseInput, usageInput } from './inputs.js';
+import { readAccount } from './internals.js';
 import type { z } from 'zod';
 import type { LedgerScope } from './scope.js';
-
-export type GrantStatus = 'active' | 'pending' | 'expired' | 'depleted';
 
 export interface GrantView {
   grantId: string;
@@ -21,6 +19,11 @@ export interface GrantView {
   expiresAt: string | null;
   features: string[] | null;
   status: GrantStatus;
+  /** Written off when it expired or was revoked. */
+  expired: Micros;
+  /** The operation that granted it (an allowance, trial, top-up, promo or adjustment) and its key. */
+  operationId: string;
+  idempotencyKey: string;
 }
 
 export interface Balance {
@@ -46,16 +49,6 @@ export interface UsageRow {
   charges: number;
 }
 
-export interface LedgerEntryView {
-  entryId: number;
-  operationId: string | null;
-  grantId: string;
-  holdId: string | null;
-  kind: EntryKind;
-  amount: Micros;
-  heldChange: Micros;
-  occurredAt: string;
-}
 
 interface GrantRow {
   grant_id: string;
@@ -66,14 +59,37 @@ interface GrantRow {
   priority: number;
   effective_at: Date;
   expires_at: Date | null;
-  expired_at: Date | null;
   features: string[] | null;
+  status: GrantStatus;
+  expired: Micros;
+  operation_id: string;
+  idempotency_key: string;
 }
 
-function grantStatus(grant: GrantRow, now: Date): GrantStatus {
-  if (grant.expired_at || (grant.expires_at && grant.expires_at <= now)) return 'expired';
-  if (grant.effective_at > now) return 'pending';
-  return grant.remaining === 0 ? 'depleted' : 'active';
+/** A grant row with its status at `$2` (the rule: `grant_status`, migration 1730000000016). */
+const GRANT_COLUMNS = `g.grant_id::text, g.source, g.amount, g.remaining, g.held, g.priority, g.effective_at, g.expires_at, g.features,
+       o.operation_id::text, o.idempotency_key, w.expired,
+       grant_status(g.expired_at, g.effective_at, g.expires_at, g.remaining, w.expired, $2) AS status
+  FROM grants g JOIN operations o ON o.operation_id = g.operation_id
+  CROSS JOIN LATERAL (SELECT coalesce(-sum(e.amount), 0)::bigint AS expired FROM ledger_entries e WHERE e.grant_id = g.grant_id AND e.kind = 'expire' AND g.expired_at IS NOT NULL) w`;
+
+function grantView(row: GrantRow): GrantView {
+  return {
+    grantId: row.grant_id,
+    source: row.source,
+    amount: row.amount,
+    remaining: row.remaining,
+    held: row.held,
+    available: row.status === 'active' ? subtractMicros(row.remaining, row.held) : ZERO_MICROS,
+    priority: row.priority,
+    effectiveAt: row.effective_at.toISOString(),
+    expiresAt: row.expires_at?.toISOString() ?? null,
+    features: row.features,
+    status: row.status,
+    expired: row.expired,
+    operationId: row.operation_id,
+    idempotencyKey: row.idempotency_key,
+  };
 }
 
 const USAGE_KEY: Record<(typeof USAGE_GROUPS)[number], string> = {
@@ -88,38 +104,22 @@ export async function balance(scope: LedgerScope, raw: z.input<typeof accountAtI
   const input = parseInput(accountAtInput, raw);
   const account = await readAccount(scope.db, input.accountId);
   const { rows } = await scope.db.query<GrantRow>(
-    `SELECT grant_id::text, source, amount, remaining, held, priority, effective_at, expires_at, expired_at, features
-       FROM grants
-      WHERE account_id = $1 AND expired_at IS NULL AND (expires_at IS NULL OR expires_at > $2)
-        AND (remaining > 0 OR effective_at > $2)
-      ORDER BY priority, expires_at NULLS LAST, features IS NULL, effective_at, grant_id`,
+    `SELECT ${GRANT_COLUMNS}
+      WHERE g.account_id = $1 AND g.expired_at IS NULL AND (g.expires_at IS NULL OR g.expires_at > $2)
+        AND (g.remaining > 0 OR g.effective_at > $2)
+      ORDER BY g.priority, g.expires_at NULLS LAST, g.features IS NULL, g.effective_at, g.grant_id`,
     [input.accountId, input.now],
   );
   const bySource = Object.fromEntries(GRANT_SOURCES.map((source) => [source, ZERO_MICROS])) as Record<GrantSource, Micros>;
   let available = ZERO_MICROS;
   let held = ZERO_MICROS;
-  const grants = rows.map((row): GrantView => {
-    const status = grantStatus(row, input.now);
-    const spendable = status === 'active' ? subtractMicros(row.remaining, row.held) : ZERO_MICROS;
-    if (status === 'active') {
-      available = sumMicros([available, spendable]);
-      held = sumMicros([held, row.held]);
-      bySource[row.source] = sumMicros([bySource[row.source], spendable]);
-    }
-    return {
-      grantId: row.grant_id,
-      source: row.source,
-      amount: row.amount,
-      remaining: row.remaining,
-      held: row.held,
-      available: spendable,
-      priority: row.priority,
-      effectiveAt: row.effective_at.toISOString(),
-      expiresAt: row.expires_at?.toISOString() ?? null,
-      features: row.features,
-      status,
-    };
-  });
+  const grants = rows.map(grantView);
+  for (const grant of grants) {
+    if (grant.status !== 'active') continue;
+    available = sumMicros([available, grant.available]);
+    held = sumMicros([held, grant.held]);
+    bySource[grant.source] = sumMicros([bySource[grant.source], grant.available]);
+  }
   assertMicros(available, 'available');
   assertMicros(held, 'held');
   return {
@@ -134,6 +134,20 @@ export async function balance(scope: LedgerScope, raw: z.input<typeof accountAtI
     bySource,
     grants,
   };
+}
+
+/** Every grant of the account, whatever its status, in the order they were made, a page at a time. */
+export async function listGrants(scope: LedgerScope, raw: z.input<typeof grantsInput>): Promise<GrantView[]> {
+  const input = parseInput(grantsInput, raw);
+  await readAccount(scope.db, input.accountId);
+  const { rows } = await scope.db.query<GrantRow>(
+    `SELECT * FROM (SELECT ${GRANT_COLUMNS}
+      WHERE g.account_id = $1 AND g.grant_id > $3 AND ($5::text IS NULL OR g.source = $5)) listed
+      WHERE ($4::text IS NULL OR listed.status = $4)
+      ORDER BY listed.grant_id::bigint LIMIT $6`,
+    [input.accountId, input.now, input.afterGrantId, input.status ?? null, input.source ?? null, input.limit],
+  );
+  return rows.map(grantView);
 }
 
 /** Credits charged and refunded in [from, to), grouped by feature, user, job or day in the account's time zone. */
@@ -154,34 +168,3 @@ export async function usage(scope: LedgerScope, raw: z.input<typeof usageInput>)
   );
   return rows;
 }
-
-/** Ledger entries of an account in order, a page at a time (pass the last entryId to continue). */
-export async function entries(scope: LedgerScope, raw: z.input<typeof entriesInput>): Promise<LedgerEntryView[]> {
-  const input = parseInput(entriesInput, raw);
-  await readAccount(scope.db, input.accountId);
-  const { rows } = await scope.db.query<{
-    entry_id: number;
-    operation_id: string | null;
-    grant_id: string;
-    hold_id: string | null;
-    kind: EntryKind;
-    amount: Micros;
-    held_change: Micros;
-    occurred_at: Date;
-  }>(
-    `SELECT entry_id, operation_id::text, grant_id::text, hold_id::text, kind, amount, held_change, occurred_at
-       FROM ledger_entries WHERE account_id = $1 AND entry_id > $2 ORDER BY entry_id LIMIT $3`,
-    [input.accountId, input.afterEntryId, input.limit],
-  );
-  return rows.map((row) => ({
-    entryId: row.entry_id,
-    operationId: row.operation_id,
-    grantId: row.grant_id,
-    holdId: row.hold_id,
-    kind: row.kind,
-    amount: row.amount,
-    heldChange: row.held_change,
-    occurredAt: row.occurred_at.toISOString(),
-  }));
-}
-

@@ -95,6 +95,19 @@ export function daysLeft(periodEnd: Date, now: Date, timeZone: string): number {
   return Math.max(0, Math.ceil(end.diff(from, 'days').days - 1e-9));
 }
 
+/**
+ * An instant as people of the account read it: ISO 8601 in its time zone with the offset
+ * ("2026-01-01T00:00:00+01:00"; milliseconds only when there are some). An offset of zero is always
+ * "+00:00", whatever the zone is called: luxon alone writes "Z" for "UTC" but "+00:00" for
+ * "Etc/UTC" or London in winter. An ISO string or zone that cannot be read comes back as given
+ * (still a right answer, in UTC). Pure, so workflows use it for their current details too.
+ */
+export function zonedIso(iso: string, timeZone: string): string {
+  const instant = DateTime.fromISO(iso, { zone: timeZone });
+  if (!instant.isValid) return iso;
+  return instant.toISO({ suppressMilliseconds: true, includeOffset: true }).replace(/Z$/, '+00:00');
+}
+
 /** A sequence of periods: a plan whose period rule differs starts a new one at a boundary. */
 export interface Schedule {
   anchor: string;

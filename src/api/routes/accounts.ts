@@ -26,8 +26,6 @@ import {
   CreateAccountResponse,
   EstimateRequest,
   EstimateResponse,
-  LedgerQuery,
-  LedgerResponse,
   SetUserRequest,
   TopUpRequest,
   TopUpResponse,
@@ -37,7 +35,7 @@ import {
   UsersResponse,
   type AccountView,
 } from '../schemas.js';
-import { accountView } from '../views.js';
+import { accountView, drawsInCredits } from '../views.js';
 import type { ContractTerms } from '../../ledger/contracts.js';
 import type { AccountSettings } from '../../ledger/ledger.js';
 
@@ -217,15 +215,6 @@ const usage = createRoute({
   responses: { 200: json(UsageResponse, 'usage rows'), ...errors('UNKNOWN_ACCOUNT') },
 });
 
-const ledgerEntries = createRoute({
-  method: 'get',
-  path: '/v1/accounts/{accountId}/ledger',
-  tags,
-  security,
-  summary: 'Ledger entries in order, a page at a time',
-  request: { params: AccountIdParams, query: LedgerQuery },
-  responses: { 200: json(LedgerResponse, 'a page of entries'), ...errors('UNKNOWN_ACCOUNT') },
-});
 
 export function accountRoutes(app: ApiApp, deps: ApiDeps): void {
   /** Why a subscription got no trial, in words a product can show; `opened` once its workflow has opened it. */
@@ -424,6 +413,8 @@ export function accountRoutes(app: ApiApp, deps: ApiDeps): void {
         billableQuantity: result.billableQuantity,
         freeQuantity: result.freeQuantity,
         balance: { available: microsToCredits(result.balance.available) },
+        occurredAt: result.occurredAt,
+        grants: drawsInCredits(result.grants),
       },
       201,
     );
@@ -441,20 +432,6 @@ export function accountRoutes(app: ApiApp, deps: ApiDeps): void {
     const rows = await ledger.usage({ accountId, from: new Date(query.from), to: new Date(query.to), groupBy: query.groupBy });
     const view = rows.map((row) => ({ ...row, credits: microsToCredits(row.credits), refunded: microsToCredits(row.refunded) }));
     return c.json({ groupBy: query.groupBy, from: query.from, to: query.to, rows: view }, 200);
-  });
-
-  app.openapi(ledgerEntries, async (c) => {
-    const { accountId } = c.req.valid('param');
-    const query = c.req.valid('query');
-    const entries = await ledger.entries({ accountId, afterEntryId: query.after, limit: query.limit });
-    const last = entries.at(-1);
-    return c.json(
-      {
-        entries: entries.map((entry) => ({ ...entry, amount: microsToCredits(entry.amount), heldChange: microsToCredits(entry.heldChange) })),
-        nextAfter: entries.length === query.limit && last ? last.entryId : null,
-      },
-      200,
-    );
   });
 }
 

@@ -134,7 +134,7 @@ export function jobRoutes(app: ApiApp, deps: ApiDeps): void {
       throw new ApiError('JOB_STATE_CONFLICT', `job "${job.jobId}" was cancelled before it started`, { jobId: job.jobId, status: job.status });
     }
     if (canStartJob(job.status)) {
-      const started = await temporal.startJob({ jobId: job.jobId, accountId: job.accountId, feature: job.feature });
+      const started = await temporal.startJob({ jobId: job.jobId, accountId: job.accountId, feature: job.feature, timeZone: job.timeZone });
       if (started === null) deps.logger.warn({ jobId: job.jobId }, 'job has not begun yet: is a worker running?');
     }
     return jobs.getJob(job.jobId, deps.now());
