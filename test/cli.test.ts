@@ -2,65 +2,25 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCatalog } from '../src/catalog/catalog.js';
 import type { AccountView, GrantPage, JobResultsPage, JobView, LedgerPage, TopUpView, UsageView } from '../src/client/client.js';
 import { writeDevStackState } from '../src/devstack/state.js';
 import { createSimulatedProvider } from '../src/providers/simulated.js';
 import { API_TOKEN, startApiStack, type ApiStack } from './support/api-stack.js';
+import { cliOutput, runCli, type CliOptions, type CliRun } from './support/cli.js';
 import { records } from './support/jobs.js';
 import { eventually } from './support/temporal.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ACCOUNT = 'cli-acme';
 const POOR = 'cli-poor';
 const PARIS = 'cli-paris';
 
 let stack: ApiStack;
 
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/**
- * Runs `credits <args>` as the operator would, against the test stack (a variable given as
- * undefined is unset); `onStdout` sees output as it comes. `command` is how it is started: tsx on
- * the sources by default, or the README's `npx credits`.
- */
-function credits(
-  args: string[],
-  options: { env?: Record<string, string | undefined>; onStdout?: (soFar: string) => void; command?: readonly string[] } = {},
-): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, CREDITS_API_URL: stack.api.url, CREDITS_API_TOKEN: API_TOKEN, ...options.env };
-    for (const [name, value] of Object.entries(env)) if (value === undefined) Reflect.deleteProperty(env, name);
-    const [command, ...prefix] = options.command ?? [process.execPath, '--import', 'tsx', 'src/cli/main.ts'];
-    if (command === undefined) throw new Error('no command');
-    const child = spawn(command, [...prefix, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-      options.onStdout?.(stdout);
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-/** A successful run's stdout. */
-async function ok(args: string[]): Promise<string> {
-  const run = await credits(args);
-  expect(run.stderr, `credits ${args.join(' ')}`).toBe('');
-  expect(run.code, `credits ${args.join(' ')}`).toBe(0);
-  return run.stdout;
-}
+/** `credits <args>` against the test stack; see runCli for the options. */
+const credits = (args: string[], options: Omit<CliOptions, 'api'> = {}): Promise<CliRun> => runCli(args, { api: { url: stack.api.url, token: API_TOKEN }, ...options });
+const ok = (args: string[]): Promise<string> => cliOutput(args, { api: { url: stack.api.url, token: API_TOKEN } });
 
 const json = async <T>(args: string[]): Promise<T> => JSON.parse(await ok([...args, '--json'])) as T;
 

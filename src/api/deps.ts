@@ -20,6 +20,8 @@ export interface ApiWiring {
   logger: Logger;
   /** How long a Temporal call may take before the API answers 503. */
   callDeadlineMs?: number;
+  /** The clock of every request; a test on the time-skipping server passes the server's. */
+  now?: () => Date;
 }
 
 /** Everything the API needs, wired the same way by the API process, the dev stack, tests and benchmarks. */
@@ -41,6 +43,6 @@ export function createApiDeps(wiring: ApiWiring): ApiDeps {
     temporal: createTemporalGateway({ client, taskQueue, ...(wiring.callDeadlineMs === undefined ? {} : { callDeadlineMs: wiring.callDeadlineMs }) }),
     tokens,
     logger,
-    now: () => new Date(),
+    now: wiring.now ?? (() => new Date()),
   };
 }

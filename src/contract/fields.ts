@@ -54,6 +54,14 @@ export type GrantStatus = (typeof GRANT_STATUSES)[number];
 export type UsageGroup = (typeof USAGE_GROUPS)[number];
 export const CONTRACT_EFFECTS = ['now', 'next_period'] as const;
 export const ACCOUNT_STATUSES = ['active', 'cancelling', 'cancelled'] as const;
+/**
+ * What an API token may do (src/api/auth.ts holds which route needs which): `admin` everything,
+ * `service` what a product's backend does (charges, estimates, jobs, top-ups, session tokens, reads),
+ * `read` only reads. Each covers those after it.
+ */
+export const API_SCOPES = ['admin', 'service', 'read'] as const;
+export type ApiScope = (typeof API_SCOPES)[number];
+export const apiScope = z.enum(API_SCOPES);
 
 
 export const attribution = {

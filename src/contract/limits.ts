@@ -21,3 +21,10 @@ export const JOB_LIMITS = {
   maxBatchSize: 5_000,
   maxResultsPage: 1_000,
 } as const;
+
+/** How long an account's session token lasts: short, as it is handed to a browser. */
+export const SESSION_TOKEN_LIMITS = {
+  defaultSeconds: 900,
+  minSeconds: 60,
+  maxSeconds: 86_400,
+} as const;

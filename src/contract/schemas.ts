@@ -8,6 +8,7 @@ import { z } from 'zod';
 import {
   ACCOUNT_STATUSES,
   CONTRACT_EFFECTS,
+  apiScope,
   ENTRY_KINDS,
   GRANT_SOURCES,
   GRANT_STATUSES,
@@ -41,7 +42,7 @@ import {
   users,
 } from './fields.js';
 import { JOB_STATUSES, PAUSE_REASONS } from './job-status.js';
-import { JOB_LIMITS, LIMITS } from './limits.js';
+import { JOB_LIMITS, LIMITS, SESSION_TOKEN_LIMITS } from './limits.js';
 
 export const ErrorResponse = z
   .object({
@@ -509,5 +510,48 @@ export const EventsResponse = z
     nextAfter: z.number().int(),
   }).meta({ id: 'EventPage' });
 export type EventsPage = z.infer<typeof EventsResponse>;
+
+// ---- tokens
+
+export const CreateApiTokenRequest = z
+  .strictObject({
+    name: z.string().min(1).max(128).meta({ description: 'What the token is for, to recognise it in the list', example: 'billing-backend' }),
+    scope: apiScope.meta({ description: 'admin: everything; service: charges, estimates, jobs, top-ups, session tokens and reads; read: reads only' }),
+  }).meta({ id: 'CreateApiTokenRequest' });
+export type CreateApiTokenBody = z.input<typeof CreateApiTokenRequest>;
+export const ApiTokenResponse = z
+  .object({ tokenId: z.string(), name: z.string(), scope: apiScope, createdAt: z.string(), revokedAt: z.string().nullable() }).meta({ id: 'ApiToken' });
+export type ApiTokenView = z.infer<typeof ApiTokenResponse>;
+export const CreatedApiTokenResponse = ApiTokenResponse.extend({
+  token: z.string().meta({ description: 'The bearer token. Shown this once: only its hash is stored' }),
+}).meta({ id: 'CreatedApiToken' });
+export type CreatedApiTokenView = z.infer<typeof CreatedApiTokenResponse>;
+export const ApiTokensResponse = z.object({ tokens: z.array(ApiTokenResponse) }).meta({ id: 'ApiTokenList' });
+export type ApiTokenList = z.infer<typeof ApiTokensResponse>;
+
+export const SessionTokenRequest = z
+  .strictObject({
+    userId: userId.optional().meta({ description: 'The user the token acts for: its top-ups are theirs. Required with allowTopUp' }),
+    allowTopUp: z.boolean().default(false).meta({ description: 'The token may also buy a top-up for the account, as its user (who must be an admin of the account)' }),
+    expiresInSeconds: z
+      .number()
+      .int()
+      .min(SESSION_TOKEN_LIMITS.minSeconds)
+      .max(SESSION_TOKEN_LIMITS.maxSeconds)
+      .default(SESSION_TOKEN_LIMITS.defaultSeconds)
+      .meta({ description: `Seconds the token lasts (${SESSION_TOKEN_LIMITS.defaultSeconds} by default)` }),
+  })
+  .refine((body) => !body.allowTopUp || body.userId !== undefined, { message: 'allowTopUp needs the userId of the admin who buys', path: ['userId'] })
+  .meta({ id: 'SessionTokenRequest' });
+export type SessionTokenBody = z.input<typeof SessionTokenRequest>;
+export const SessionTokenResponse = z
+  .object({
+    token: z.string().meta({ description: 'A signed bearer token for this account only: its reads (and, with allowTopUp, a top-up by its user) until expiresAt' }),
+    accountId: z.string(),
+    userId: z.string().nullable(),
+    allowTopUp: z.boolean(),
+    expiresAt: z.string(),
+  }).meta({ id: 'SessionToken' });
+export type SessionTokenView = z.infer<typeof SessionTokenResponse>;
 
 export const HealthResponse = z.object({ status: z.literal('ok') });

@@ -31,7 +31,7 @@ export interface Statement {
   accountId: string;
   timeZone: string;
   period: { start: string; end: string | null; previousStart: string | null; nextStart: string | null };
-  /** The statement's closing instant: the period's end, or now while the period runs. */
+  /** The period's end once it has ended, or now while it runs (the statement then counts what has happened so far). */
   asOf: string;
   opening: { total: Micros; bySource: BySource };
   granted: { total: Micros; bySource: BySource };
@@ -117,15 +117,18 @@ async function periodOf(scope: LedgerScope, accountId: string, at: Date): Promis
   return { start: found.start, end: found.next_start, previousStart: previous.rows[0]?.start ?? null };
 }
 
-/** The statement of the period containing `at`, closed at its end or, while it runs, at `now`. */
+/** The statement of the period containing `at`, as of `now`. */
 export async function statement(scope: LedgerScope, raw: z.input<typeof statementInput>): Promise<Statement> {
   const input = parseInput(statementInput, raw);
   const account = await readAccount(scope.db, input.accountId);
   const period = await periodOf(scope, input.accountId, input.at);
-  const close = period.end === null || period.end > input.now ? input.now : period.end;
+  // A running period counts what has happened so far: nothing is counted after now but grants
+  // written ahead for the next period, which count at its start.
+  const until = period.end ?? new Date(input.now.getTime() + 1);
+  const asOf = period.end === null || period.end > input.now ? input.now : period.end;
   const [totals, lines] = await Promise.all([
-    scope.db.query<Totals>(TOTALS_SQL, [input.accountId, period.start, close]),
-    scope.db.query<{ feature: string; user_id: string; charges: number; quantity: number; credits: Micros }>(LINES_SQL, [input.accountId, period.start, close]),
+    scope.db.query<Totals>(TOTALS_SQL, [input.accountId, period.start, until]),
+    scope.db.query<{ feature: string; user_id: string; charges: number; quantity: number; credits: Micros }>(LINES_SQL, [input.accountId, period.start, until]),
   ]);
   const sections = { opening: emptyBySource(), granted: emptyBySource(), charged: emptyBySource(), refunded: emptyBySource(), adjusted: emptyBySource(), expired: emptyBySource() };
   const holds = { placed: ZERO_MICROS, released: ZERO_MICROS, chargedFromHolds: ZERO_MICROS, heldAtClose: ZERO_MICROS };
@@ -158,7 +161,7 @@ export async function statement(scope: LedgerScope, raw: z.input<typeof statemen
       previousStart: period.previousStart?.toISOString() ?? null,
       nextStart: period.end?.toISOString() ?? null,
     },
-    asOf: close.toISOString(),
+    asOf: asOf.toISOString(),
     opening: { total: totalOf(sections.opening), bySource: sections.opening },
     granted: { total: totalOf(sections.granted), bySource: sections.granted },
     charged,

@@ -9,7 +9,7 @@ import { createCreditsClient, type CreditsClient } from '../../src/client/client
 import type { Ledger } from '../../src/ledger/ledger.js';
 import type { EnrichmentProvider } from '../../src/providers/provider.js';
 import { freshLedger } from './database.js';
-import { devServerEnvironment, runWorker, type RunningWorker } from './temporal.js';
+import { devServerEnvironment, runWorker, timeSkippingEnvironment, type RunningWorker } from './temporal.js';
 
 export const API_TOKEN = 'test-token-0123456789abcdef';
 
@@ -30,14 +30,32 @@ export interface ApiStack {
  * The real stack a product talks to: a fresh PostgreSQL database, the Temporal dev server, a worker
  * and the API on a free port, with a client holding a valid token.
  */
-export async function startApiStack(options: { provider?: EnrichmentProvider; batchConcurrency?: number } = {}): Promise<ApiStack> {
+export interface ApiStackOptions {
+  provider?: EnrichmentProvider;
+  batchConcurrency?: number;
+  /** `time-skipping`: the test moves time with `env.sleep` and gives the API the same clock with `now`. */
+  server?: 'dev' | 'time-skipping';
+  now?: () => Date;
+}
+
+export async function startApiStack(options: ApiStackOptions = {}): Promise<ApiStack> {
   const { ledger, pool, url } = await freshLedger();
   const catalog = loadCatalog();
-  const env = await devServerEnvironment();
+  const { server = 'dev', now, ...workerOptions } = options;
+  const env = server === 'dev' ? await devServerEnvironment() : await timeSkippingEnvironment();
   const taskQueue = `api-${Math.random().toString(36).slice(2)}`;
-  const worker = await runWorker(env, taskQueue, { ledger, catalog, pool, ...options });
+  const worker = await runWorker(env, taskQueue, { ledger, catalog, pool, ...workerOptions });
   const api = await startApiServer(
-    createApiDeps({ pool, catalog, ledger, client: env.client, taskQueue, tokens: [API_TOKEN], logger: pino({ level: process.env.API_TEST_LOG_LEVEL ?? 'silent' }) }),
+    createApiDeps({
+      pool,
+      catalog,
+      ledger,
+      client: env.client,
+      taskQueue,
+      tokens: [API_TOKEN],
+      logger: pino({ level: process.env.API_TEST_LOG_LEVEL ?? 'silent' }),
+      ...(now ? { now } : {}),
+    }),
     { port: 0 },
   );
   return {
