@@ -11,6 +11,33 @@ ALTER TABLE operations ADD COLUMN variant text CHECK (length(variant) BETWEEN 1 
 CREATE INDEX operations_charges ON operations (account_id, operation_id) WHERE kind IN ('charge', 'hold_charge');
 CREATE INDEX ledger_entries_account_time ON ledger_entries (account_id, occurred_at);
 
+-- The draws say each grant's source too, so that a charge's breakdown needs no second look at its grants.
+DROP FUNCTION credits_plan_draws;
+CREATE FUNCTION credits_plan_draws(account_key text, feature_id text, wanted bigint, instant timestamptz,
+    OUT grant_ids bigint[], OUT amounts bigint[], OUT sources text[], OUT covered bigint, OUT free_for_feature bigint, OUT available bigint, OUT period_allowance bigint)
+  LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  g record;
+BEGIN
+  grant_ids := '{}'; amounts := '{}'; sources := '{}'; covered := 0; free_for_feature := 0; available := 0; period_allowance := 0;
+  FOR g IN SELECT * FROM grants_in_force(account_key, instant) r ORDER BY r.spend_rank LOOP
+    available := available + g.free;
+    IF g.source = 'allowance' THEN
+      period_allowance := period_allowance + g.amount;
+    END IF;
+    IF g.free > 0 AND grant_pays_for(g.features, feature_id) THEN
+      free_for_feature := free_for_feature + g.free;
+      IF covered < wanted THEN
+        grant_ids := grant_ids || g.grant_id;
+        sources := sources || g.source;
+        amounts := amounts || least(g.free, wanted - covered);
+        covered := covered + least(g.free, wanted - covered);
+      END IF;
+    END IF;
+  END LOOP;
+END;
+$$;
+
 -- A grant's status at an instant, the one home of the rule: revoked (written off before it took
 -- effect), pending (not in effect yet), spent (nothing left and nothing written off), expired (past
 -- its expiry, or written off), else active. `written_off` is what its expire entries took.
@@ -83,9 +110,9 @@ BEGIN
   -- Every check passed: now the writes.
   new_operation_id := nextval('operations_operation_id_seq');
   available_after := draws.available - charged;
-  SELECT coalesce(jsonb_agg(jsonb_build_object('grantId', d.grant_id::text, 'source', g.source, 'credits', d.amount) ORDER BY d.ord), '[]'::jsonb)
+  SELECT coalesce(jsonb_agg(jsonb_build_object('grantId', d.grant_id::text, 'source', d.source, 'credits', d.amount) ORDER BY d.ord), '[]'::jsonb)
     INTO breakdown
-    FROM unnest(draws.grant_ids, draws.amounts) WITH ORDINALITY AS d (grant_id, amount, ord) JOIN grants g ON g.grant_id = d.grant_id;
+    FROM unnest(draws.grant_ids, draws.amounts, draws.sources) WITH ORDINALITY AS d (grant_id, amount, source, ord);
   result := jsonb_build_object(
     'chargeId', new_operation_id::text,
     'feature', feature_id,
@@ -192,6 +219,31 @@ BEGIN
 END;
 $$;
 DROP FUNCTION grant_status, grant_revoked;
+DROP FUNCTION credits_plan_draws;
+CREATE FUNCTION credits_plan_draws(account_key text, feature_id text, wanted bigint, instant timestamptz,
+    OUT grant_ids bigint[], OUT amounts bigint[], OUT covered bigint, OUT free_for_feature bigint, OUT available bigint, OUT period_allowance bigint)
+  LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  g record;
+BEGIN
+  grant_ids := '{}'; amounts := '{}'; covered := 0; free_for_feature := 0; available := 0; period_allowance := 0;
+  FOR g IN SELECT * FROM grants_in_force(account_key, instant) r ORDER BY r.spend_rank LOOP
+    available := available + g.free;
+    IF g.source = 'allowance' THEN
+      period_allowance := period_allowance + g.amount;
+    END IF;
+    IF g.free > 0 AND grant_pays_for(g.features, feature_id) THEN
+      free_for_feature := free_for_feature + g.free;
+      IF covered < wanted THEN
+        grant_ids := grant_ids || g.grant_id;
+        amounts := amounts || least(g.free, wanted - covered);
+        covered := covered + least(g.free, wanted - covered);
+      END IF;
+    END IF;
+  END LOOP;
+END;
+$$;
+
 DROP INDEX ledger_entries_account_time;
 DROP INDEX operations_charges;
 ALTER TABLE operations DROP COLUMN variant;
