@@ -3,79 +3,88 @@
  * (bench/ledger-charge.ts) through the HTTP API, i.e. `POST /v1/accounts/{id}/charges` with a
  * bearer token and a unique idempotency key, quantity 1, from BENCH_CALLERS concurrent callers.
  *
- * The API runs in this process (`startApiServer` on a free port of 127.0.0.1, as `npm run api` builds
- * it) on a pool of BENCH_CALLERS connections, as the ledger benchmarks use, so that the difference
- * between the two is HTTP: routing, auth, validation, JSON and the sockets. The client shares the
- * process (and its cores) with the server: node:http with a keep-alive agent of one socket per caller,
- * opened during the warm-up. Request logging is off (level `warn`, to stderr): one info line per
- * request to a terminal would be what is measured.
+ * The API runs in a process of its own (bench/http-api-process.ts: `startApiServer` on a free port
+ * of 127.0.0.1, as `npm run api` builds it) on a pool of BENCH_CALLERS connections, as the ledger
+ * benchmarks use, so that the difference between the two is HTTP: routing, auth, validation, JSON
+ * and the sockets. The client is this process: node:http with a keep-alive agent of one socket per
+ * caller, opened during the warm-up. It shares the machine's cores with the API and PostgreSQL but
+ * not the API's event loop, as a product's backend would not (until 2026-12 both ran in one process,
+ * and the client's half of every request was counted against the API). Request logging is off
+ * (level `warn`, to stderr): one info line per request to a terminal would be what is measured.
  *
  * Charges do not touch Temporal, so none runs: the API's gateway gets a client on a lazy connection
  * that is never used. Accounts, their funding, the settings, the measurement and the final "every
  * account holds exactly one unit" check are the ledger benchmarks' (bench/charge-load.ts); on top,
  * every charge must answer 201, not replayed, at the unit price (the first other answer fails the run).
  */
-import { Agent } from 'node:http';
-import { Client, Connection } from '@temporalio/client';
-import { pino } from 'pino';
-import { createApiDeps } from '../src/api/deps.js';
-import { startApiServer } from '../src/api/server.js';
+import { Agent, createServer } from 'node:http';
+import { fileURLToPath } from 'node:url';
 import { microsToCredits } from '../src/money.js';
 import { CHARGE_FEATURE, CHARGING_USER, createChargeLoad, hotAndSpreadChargeBenchmarks, type ChargeLoadShape } from './charge-load.js';
 import type { BenchContext, Benchmark, Figure } from './harness.js';
-import { BENCH_API_TOKEN, postJson } from './http-client.js';
+import { postJson } from './http-client.js';
+import { startWorkerProcess } from './worker-process.js';
+
+/** A port free on 127.0.0.1 now, for the API process to listen on. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => { resolve(); }));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+const API_START_TIMEOUT_MS = 60_000;
 
 async function runHttpChargeBench(context: BenchContext, name: string, shape: ChargeLoadShape): Promise<Figure[]> {
   const load = createChargeLoad(context, name, shape);
-  const { callers, pool, ledger, accountIds } = load;
-  const { catalog } = context;
+  const { callers, accountIds } = load;
   const unitCredits = microsToCredits(load.unitPrice);
-  // Never connected: no route a charge takes calls Temporal.
-  const temporalConnection = Connection.lazy({ address: '127.0.0.1:7233' });
   // One socket per caller, opened during the warm-up so that connecting is not measured.
   const agent = new Agent({ keepAlive: true, maxSockets: callers });
   try {
-    const api = await startApiServer(
-      createApiDeps({
-        pool,
-        catalog,
-        ledger,
-        client: new Client({ connection: temporalConnection }),
-        taskQueue: `bench-${context.runId}`,
-        tokens: [BENCH_API_TOKEN],
-        logger: pino({ level: 'warn' }, pino.destination(2)),
-      }),
-      { port: 0 },
-    );
+    const port = await freePort();
+    const api = await startWorkerProcess({
+      args: [fileURLToPath(new URL('./http-api-process.ts', import.meta.url))],
+      env: { BENCH_DATABASE_URL: context.databaseUrl, BENCH_API_POOL: String(callers), BENCH_API_PORT: String(port) },
+      ready: { kind: 'ipc' },
+      startTimeoutMs: API_START_TIMEOUT_MS,
+      log: context.log,
+      verbose: process.env.BENCH_VERBOSE === '1',
+    });
+    const apiUrl = `http://127.0.0.1:${port}`;
     try {
-      context.log(`${name}: API on ${api.url}; ${load.summary}`);
+      context.log(`${name}: API process ${api.pid} on ${apiUrl}; ${load.summary}`);
       await load.setUp();
 
-      const chargeUrls = accountIds.map((accountId) => new URL(`/v1/accounts/${encodeURIComponent(accountId)}/charges`, api.url));
-      return await load.measure(async (target, idempotencyKey) => {
-        const url = chargeUrls[target];
-        if (url === undefined) throw new Error(`no account ${target}`);
-        const body = JSON.stringify({ feature: CHARGE_FEATURE, quantity: 1, userId: CHARGING_USER, idempotencyKey });
-        const answer = await postJson(agent, url, body);
-        if (answer.status !== 201 || answer.replayed !== 'false') {
-          throw new Error(`${name}: charge ${idempotencyKey} on ${accountIds[target] ?? ''} answered ${answer.status} (replayed: ${answer.replayed ?? 'no header'}): ${answer.body}`);
-        }
-        const result = JSON.parse(answer.body) as { credits?: unknown };
-        if (result.credits !== unitCredits) {
-          throw new Error(`${name}: unexpected charge result on ${accountIds[target] ?? ''}: ${answer.body}`);
-        }
-      });
+      const chargeUrls = accountIds.map((accountId) => new URL(`/v1/accounts/${encodeURIComponent(accountId)}/charges`, apiUrl));
+      return await Promise.race([
+        api.exited,
+        load.measure(async (target, idempotencyKey) => {
+          const url = chargeUrls[target];
+          if (url === undefined) throw new Error(`no account ${target}`);
+          const body = JSON.stringify({ feature: CHARGE_FEATURE, quantity: 1, userId: CHARGING_USER, idempotencyKey });
+          const answer = await postJson(agent, url, body);
+          if (answer.status !== 201 || answer.replayed !== 'false') {
+            throw new Error(`${name}: charge ${idempotencyKey} on ${accountIds[target] ?? ''} answered ${answer.status} (replayed: ${answer.replayed ?? 'no header'}): ${answer.body}`);
+          }
+          const result = JSON.parse(answer.body) as { credits?: unknown };
+          if (result.credits !== unitCredits) {
+            throw new Error(`${name}: unexpected charge result on ${accountIds[target] ?? ''}: ${answer.body}`);
+          }
+        }),
+      ]);
     } finally {
       agent.destroy();
-      await api.close();
+      await api.stop();
     }
   } finally {
-    await temporalConnection.close();
     await load.close();
   }
 }
 
 export const httpChargeBenchmarks: Benchmark[] = hotAndSpreadChargeBenchmarks(runHttpChargeBench, {
-  hot: { name: 'http.charge.hot', description: 'ledger.charge.hot through POST /v1/accounts/{id}/charges on an in-process API (BENCH_CALLERS, BENCH_CHARGES, BENCH_WARMUP)' },
+  hot: { name: 'http.charge.hot', description: 'ledger.charge.hot through POST /v1/accounts/{id}/charges on an API process of its own (BENCH_CALLERS, BENCH_CHARGES, BENCH_WARMUP)' },
   spread: { name: 'http.charge.spread', description: 'ledger.charge.spread through the HTTP API: a random one of 1,000 accounts (BENCH_ACCOUNTS, BENCH_SEED, and as above)' },
 });
