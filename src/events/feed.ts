@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { withTransaction } from '../ledger/db.js';
 import { micros, microsToCredits } from '../money.js';
-import type { EventType } from './outbox.js';
+import { EVENT_AMOUNT_FIELDS, type EventType } from './outbox.js';
 
 /** The most events one page returns. */
 export const EVENTS_PAGE_MAX = 1000;
@@ -23,17 +23,11 @@ export interface EventPage {
   nextAfter: number;
 }
 
-/**
- * Payload fields that hold amounts in micros: `reserved`, `charged`, `released` (job events, see
- * src/jobs/jobs.ts), `credits` (period.renewed, credits.expired) and `available`, `threshold`
- * (balance.low, balance.depleted). Other fields are shown as stored.
- */
-const MICROS_FIELDS = new Set(['credits', 'reserved', 'charged', 'released', 'available', 'threshold']);
-
-/** The stored payload with every amount turned from integer micros into a decimal number of credits. */
-export function payloadInCredits(payload: Record<string, unknown>): Record<string, unknown> {
+/** The stored payload of an event of `type` with its amounts (EVENT_AMOUNT_FIELDS) turned from integer micros into credits. */
+function payloadInCredits(type: EventType, payload: Record<string, unknown>): Record<string, unknown> {
+  const amounts = EVENT_AMOUNT_FIELDS[type];
   return Object.fromEntries(
-    Object.entries(payload).map(([key, value]) => [key, MICROS_FIELDS.has(key) && typeof value === 'number' ? microsToCredits(micros(value)) : value]),
+    Object.entries(payload).map(([key, value]) => [key, amounts.includes(key) && typeof value === 'number' ? microsToCredits(micros(value)) : value]),
   );
 }
 
@@ -74,7 +68,7 @@ export async function listEvents(pool: pg.Pool, options: { after: number; limit:
       accountId: row.account_id,
       jobId: row.job_id,
       occurredAt: row.occurred_at.toISOString(),
-      data: payloadInCredits(row.payload),
+      data: payloadInCredits(row.event_type, row.payload),
     }),
   );
   const last = events.at(-1);

@@ -14,6 +14,24 @@ export const EVENT_TYPES = [
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
+/**
+ * Which payload fields of each event are amounts, stored as integer micros and shown as credits:
+ * declared per event where the events are, so a new event states its amounts and a field of one
+ * event is never taken for an amount because another event has a field of that name.
+ */
+export const EVENT_AMOUNT_FIELDS: Readonly<Record<EventType, readonly string[]>> = {
+  'job.started': ['reserved'],
+  'job.paused': [],
+  'job.resumed': ['reserved'],
+  'job.completed': ['charged', 'released'],
+  'job.cancelled': ['charged', 'released'],
+  'job.failed': ['charged', 'released'],
+  'period.renewed': ['credits'],
+  'credits.expired': ['credits'],
+  'balance.low': ['available', 'threshold'],
+  'balance.depleted': ['available', 'threshold'],
+};
+
 export interface DomainEvent {
   type: EventType;
   accountId: string;
