@@ -1,6 +1,7 @@
 import PQueue from 'p-queue';
 import { addProgress, NO_PROGRESS, type JobProgress } from '../src/contract/job-progress.js';
 import { flushProgress, type JobStore, type PendingRecord, type RecordResult, type SeqWindow } from '../src/jobs/jobs.js';
+import { jobMetrics } from '../src/metrics/metrics.js';
 import type { EnrichmentProvider } from '../src/providers/provider.js';
 
 /** How a worker runs one batch's pipeline. */
@@ -62,6 +63,11 @@ export async function runBatchPipeline(deps: BatchPipelineDeps, work: BatchWork)
   // Set by the flushes and provider calls that run alongside the reader (an object: its fields change behind the reader's back).
   const stop: { outOfCredits: boolean; cancelled: boolean; storeFailed: boolean; failure?: { error: unknown } } = { outOfCredits: false, cancelled: false, storeFailed: false };
   let inFlight = 0;
+  // Every change of `inFlight` moves the worker's gauge by as much; what is still counted at the end leaves it then.
+  const addInFlight = (records: number): void => {
+    inFlight += records;
+    jobMetrics.inFlight.inc(records);
+  };
   let unflushed: RecordResult[] = [];
   let flushing: Promise<void> | undefined;
   let lastFlushAt = Date.now();
@@ -92,7 +98,11 @@ export async function runBatchPipeline(deps: BatchPipelineDeps, work: BatchWork)
         queue.clear();
         return;
       }
-      progress = addProgress(progress, flushProgress(stored));
+      const flushed = flushProgress(stored);
+      progress = addProgress(progress, flushed);
+      jobMetrics.records.inc({ outcome: 'verified' }, flushed.verified);
+      jobMetrics.records.inc({ outcome: 'not_found' }, flushed.notFound);
+      jobMetrics.records.inc({ outcome: 'failed' }, flushed.failed);
       if (stored.unpaid > 0) stop.outOfCredits = true;
       work.stored(progress);
     } catch (error) {
@@ -115,7 +125,7 @@ export async function runBatchPipeline(deps: BatchPipelineDeps, work: BatchWork)
     lastFlushAt = Date.now();
     flushing = store(results).finally(() => {
       flushing = undefined;
-      inFlight -= results.length;
+      addInFlight(-results.length);
       changed();
       if (flushDue()) flush();
     });
@@ -143,9 +153,9 @@ export async function runBatchPipeline(deps: BatchPipelineDeps, work: BatchWork)
         await roomMade;
       }
       if (sendingStopped()) break;
-      inFlight += count;
+      addInFlight(count);
       const page = await jobs.pendingRecords(work.jobId, count, { afterSeq, lastSeq: work.window.lastSeq });
-      inFlight -= count - page.length;
+      addInFlight(page.length - count);
       read += page.length;
       const last = page.at(-1);
       readToEnd = last === undefined || page.length < count || last.seq >= work.window.lastSeq;
@@ -154,14 +164,14 @@ export async function runBatchPipeline(deps: BatchPipelineDeps, work: BatchWork)
         if (places === 0) await queue.onIdle();
         if (places === 0) stop.outOfCredits = true;
         if (sendingStopped()) {
-          inFlight -= page.length - index;
+          addInFlight(index - page.length);
           break reading;
         }
         places--;
         queue
           .add(() => enrich(record))
           .catch((error: unknown) => {
-            inFlight--;
+            addInFlight(-1);
             fail(error);
           });
       }
@@ -178,6 +188,8 @@ export async function runBatchPipeline(deps: BatchPipelineDeps, work: BatchWork)
     else if (unflushed.length > 0 && !stop.cancelled && !stop.storeFailed) flush();
     else break;
   }
+  // Records a cancellation dropped, or a failed store left pending, are no longer this batch's.
+  addInFlight(-inFlight);
   if (stop.failure && !stop.cancelled) throw stop.failure.error;
   return { progress, outOfCredits: stop.outOfCredits, cancelled: stop.cancelled, readToEnd };
 }

@@ -3,6 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
 import { listEvents, type EventView } from '../src/events/feed.js';
 import { signWebhookBody, WEBHOOK_HEADERS } from '../src/events/webhook-signature.js';
+import { webhookMetrics } from '../src/metrics/metrics.js';
 
 export interface WebhookTarget {
   url: string;
@@ -74,14 +75,23 @@ export function createWebhookActivities(deps: WebhookActivityDeps) {
         throw ApplicationFailure.retryable('this worker has no WEBHOOK_URL/WEBHOOK_SECRET (or no database pool) to deliver webhooks with', 'WEBHOOKS_NOT_CONFIGURED');
       }
       const progress = resumed(input.after);
-      const { events } = await listEvents(pool, { after: progress.cursor, limit: Math.max(1, input.limit - progress.delivered) });
+      // The page holds every event that had committed when it was read (listEvents), so a page
+      // that is not full means nothing older than this instant is left once it is delivered.
+      const listedAt = Date.now();
+      const limit = Math.max(1, input.limit - progress.delivered);
+      const { events } = await listEvents(pool, { after: progress.cursor, limit });
       heartbeat({ ...progress });
       for (const event of events) {
+        const occurredAt = Date.parse(event.occurredAt);
+        // Until the receiver takes it, this event is the oldest one it has not got.
+        webhookMetrics.deliveredUntil.set(occurredAt / 1000);
         await post(webhook, event);
+        webhookMetrics.lag.observe(Math.max(0, Date.now() - occurredAt) / 1000);
         progress.cursor = Number(event.eventId);
         progress.delivered++;
         heartbeat({ ...progress });
       }
+      if (events.length < limit) webhookMetrics.deliveredUntil.set(listedAt / 1000);
       return progress;
     },
   };

@@ -184,7 +184,7 @@ async function runAccountsOpen(context: BenchContext): Promise<Figure[]> {
         catalog,
         client: new Client({ connection, namespace: temporal.namespace }),
         taskQueue,
-        tokens: [BENCH_API_TOKEN],
+        tokens: [{ scope: 'admin', token: BENCH_API_TOKEN }],
         // Request logging off (one info line per request would be measured too); warnings to stderr.
         logger: pino({ level: 'warn' }, pino.destination(2)),
       }),

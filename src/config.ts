@@ -1,6 +1,7 @@
 import { accessSync, constants } from 'node:fs';
 import { z } from 'zod';
 import { EXAMPLE_CATALOG_PATH } from './catalog/catalog.js';
+import { API_SCOPES, type ApiScope } from './contract/fields.js';
 
 const postgresUrl = z
   .string()
@@ -35,6 +36,68 @@ const readableFile = z.string().refine(
   { message: 'must be the path of a readable file' },
 );
 
+/** A bearer token of API_TOKENS and its scope. */
+export interface ConfiguredToken {
+  scope: ApiScope;
+  token: string;
+}
+
+const isApiScope = (value: string): value is ApiScope => (API_SCOPES as readonly string[]).includes(value);
+
+/**
+ * API_TOKENS: comma-separated entries, each `<scope>:<token>` or a token alone, which is admin (the
+ * format before scopes, so existing settings keep their meaning). Messages name an entry by its
+ * position, never by its content: it is a secret.
+ */
+const apiTokenList = z.string().transform((value, ctx): ConfiguredToken[] => {
+  const entries = value.split(',').map((entry) => entry.trim()).filter((entry) => entry.length > 0);
+  if (entries.length === 0) ctx.addIssue({ code: 'custom', message: 'must list at least one token' });
+  const tokens = entries.flatMap((entry, index): ConfiguredToken[] => {
+    const colon = entry.indexOf(':');
+    const scope = colon < 0 ? 'admin' : entry.slice(0, colon);
+    const token = colon < 0 ? entry : entry.slice(colon + 1);
+    if (!isApiScope(scope)) {
+      ctx.addIssue({ code: 'custom', message: `entry ${index + 1}: what comes before ":" must be a scope, ${API_SCOPES.join(', ')} (a token alone is admin)` });
+      return [];
+    }
+    if (token.length < 16) {
+      ctx.addIssue({ code: 'custom', message: `entry ${index + 1}: each token must be at least 16 characters` });
+      return [];
+    }
+    return [{ scope, token }];
+  });
+  if (new Set(tokens.map((entry) => entry.token)).size < tokens.length) ctx.addIssue({ code: 'custom', message: 'lists a token twice: give each token one scope' });
+  return tokens;
+});
+
+/**
+ * Who may read the API's /metrics: anyone (`open`, like /health: it names no account or user), an
+ * API token of any scope (`token`: a scraper's bearer token, for an API reachable from outside),
+ * or nobody (`off`: no such route).
+ */
+export const METRICS_ACCESS = ['open', 'token', 'off'] as const;
+export type MetricsAccess = (typeof METRICS_ACCESS)[number];
+
+/** A worker's metrics port: unset is off (two workers on one host would fight over any default). */
+/**
+ * CREDITS_WIDGET_ORIGINS: comma-separated origins (`https://app.example.com`: scheme, host and port,
+ * no path) of the product's pages that embed the balance widget and so call the API from another
+ * origin. Unset: none, and browsers keep the widget to pages on the API's own origin.
+ */
+const originList = z.string().transform((value, ctx): string[] => {
+  const entries = value.split(',').map((entry) => entry.trim()).filter((entry) => entry.length > 0);
+  return entries.flatMap((entry, index): string[] => {
+    const url = URL.canParse(entry) ? new URL(entry) : null;
+    if (url === null || !/^https?:$/.test(url.protocol) || url.origin !== entry) {
+      ctx.addIssue({ code: 'custom', message: `entry ${index + 1} ("${entry}") must be an origin such as https://app.example.com: http or https, host and port, nothing after` });
+      return [];
+    }
+    return [entry];
+  });
+});
+
+const metricsPort = z.coerce.number().int().min(1, 'must be a port from 1 to 65535 (unset: off)').max(65_535, 'must be a port from 1 to 65535 (unset: off)');
+
 const environmentSchema = z.object({
   DATABASE_URL: postgresUrl.optional(),
   CREDITS_CATALOG: z.string().min(1).default(EXAMPLE_CATALOG_PATH),
@@ -55,12 +118,13 @@ const environmentSchema = z.object({
   ENRICHMENT_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
   SIMULATED_VERIFIED_RATE: z.coerce.number().min(0).max(1).default(0.6),
   SIMULATED_LATENCY_MS: z.coerce.number().int().min(0).max(60_000).default(0),
-  API_TOKENS: z
-    .string()
-    .transform((value) => value.split(',').map((token) => token.trim()).filter((token) => token.length > 0))
-    .pipe(z.array(z.string().min(16, 'each token must be at least 16 characters')).min(1, 'must list at least one token'))
-    .optional(),
+  API_TOKENS: apiTokenList.optional(),
+  SESSION_TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters: a random string, such as the output of `openssl rand -base64 32`').optional(),
   PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
+  METRICS_ACCESS: z.enum(METRICS_ACCESS).default('open'),
+  CREDITS_WIDGET_ORIGINS: originList.default([]),
+  WORKER_METRICS_PORT: metricsPort.optional(),
+  WORKER_TEMPORAL_METRICS_PORT: metricsPort.optional(),
   WEBHOOK_URL: z.url().optional(),
   WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(1_000_000).default(WORKER_DEFAULTS.maxCachedWorkflows),
@@ -83,6 +147,9 @@ const environmentSchema = z.object({
 }).refine((env) => env.WEBHOOK_URL === undefined || env.WEBHOOK_SECRET !== undefined, {
   path: ['WEBHOOK_SECRET'],
   message: 'is required when WEBHOOK_URL is set: every webhook is signed',
+}).refine((env) => env.WORKER_METRICS_PORT === undefined || env.WORKER_METRICS_PORT !== env.WORKER_TEMPORAL_METRICS_PORT, {
+  path: ['WORKER_TEMPORAL_METRICS_PORT'],
+  message: 'is the same port as WORKER_METRICS_PORT: the two endpoints need a port each',
 });
 
 export type Config = {
@@ -93,15 +160,30 @@ export type Config = {
   enrichment:
     | { provider: 'simulated'; verifiedRate: number; latencyMs: number; concurrency: number }
     | { provider: 'http'; url: string; timeoutMs: number; concurrency: number; ratePerSecond: number; maxAttempts: number };
-  /** Bearer tokens the API accepts; unset means the API refuses to start (the dev stack makes one). */
-  apiTokens: string[] | undefined;
+  /** Bearer tokens the API accepts, with their scopes; unset means the API refuses to start (the dev stack makes one). */
+  apiTokens: ConfiguredToken[] | undefined;
+  /** Signs accounts' session tokens; every API replica needs the same. Unset: the API refuses to start (the dev stack makes one). */
+  sessionTokenSecret: string | undefined;
   port: number;
+  metrics: MetricsSettings;
+  /** Origins whose pages may call the widget's routes (CREDITS_WIDGET_ORIGINS); empty: none. */
+  widgetOrigins: string[];
   /** Signed webhooks for domain events; off unless WEBHOOK_URL is set. */
   webhook: { url: string; secret: string } | undefined;
   worker: WorkerTuning;
   /** How the worker runs a job's batches; what is unset keeps JOB_BATCH_DEFAULTS (src/worker/deps.ts). */
   jobs: JobBatchTuning;
 };
+
+/** Where metrics are served (README, "Metrics"). */
+export interface MetricsSettings {
+  /** The API's /metrics (METRICS_ACCESS). */
+  access: MetricsAccess;
+  /** The worker's credits_* metrics on this port (WORKER_METRICS_PORT); unset: not served. */
+  workerPort: number | undefined;
+  /** The Temporal SDK's own worker metrics on this port (WORKER_TEMPORAL_METRICS_PORT); unset: not exported. */
+  temporalPort: number | undefined;
+}
 
 /** Batches of one job at once (JOB_PARALLEL_BATCHES), records one batch has read and not yet stored (JOB_MAX_IN_FLIGHT_RECORDS). */
 export interface JobBatchTuning {
@@ -167,7 +249,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           }
         : { provider: 'simulated', verifiedRate: data.SIMULATED_VERIFIED_RATE, latencyMs: data.SIMULATED_LATENCY_MS, concurrency: data.ENRICHMENT_CONCURRENCY },
     apiTokens: data.API_TOKENS,
+    sessionTokenSecret: data.SESSION_TOKEN_SECRET,
     port: data.PORT,
+    metrics: { access: data.METRICS_ACCESS, workerPort: data.WORKER_METRICS_PORT, temporalPort: data.WORKER_TEMPORAL_METRICS_PORT },
+    widgetOrigins: data.CREDITS_WIDGET_ORIGINS,
     webhook: data.WEBHOOK_URL && data.WEBHOOK_SECRET ? { url: data.WEBHOOK_URL, secret: data.WEBHOOK_SECRET } : undefined,
     worker: {
       maxCachedWorkflows: data.WORKER_MAX_CACHED_WORKFLOWS,

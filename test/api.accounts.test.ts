@@ -295,6 +295,10 @@ describe('the HTTP surface', () => {
         'GET /v1/jobs/{jobId}',
         'GET /v1/jobs/{jobId}/results',
         'GET /v1/events',
+        'POST /v1/accounts/{accountId}/session-tokens',
+        'POST /v1/tokens',
+        'GET /v1/tokens',
+        'POST /v1/tokens/{tokenId}/revoke',
       ].sort(),
     );
     expect(document.paths['/v1/accounts/{accountId}/charges']?.post?.responses).toHaveProperty('402');
@@ -337,7 +341,7 @@ describe('the HTTP surface', () => {
     const client = new Client({ connection: Connection.lazy({ address: `127.0.0.1:${deadPort}`, connectTimeout: '1s' }) });
     const { pool, catalog, ledger } = stackOf();
     const api = await startApiServer(
-      createApiDeps({ pool, catalog, ledger, client, taskQueue: 'nowhere', tokens: [API_TOKEN], logger: pino({ level: 'silent' }), callDeadlineMs: 2_000 }),
+      createApiDeps({ pool, catalog, ledger, client, taskQueue: 'nowhere', tokens: [{ scope: 'admin', token: API_TOKEN }], logger: pino({ level: 'silent' }), callDeadlineMs: 2_000 }),
       { port: 0 },
     );
     try {

@@ -220,7 +220,7 @@ describe('bulk jobs over HTTP', () => {
     await account('unattended');
     await stackOf().client.createJob('unattended', { jobId: 'unattended-1', feature: 'lead.email-finder', userId: 'sdr', idempotencyKey: 'unattended-1', records: records('u', 10) });
     const api = await startApiServer(
-      createApiDeps({ pool, catalog, ledger, client: env.client, taskQueue: 'no-worker', tokens: [API_TOKEN], logger: pino({ level: 'silent' }), callDeadlineMs: 2_000 }),
+      createApiDeps({ pool, catalog, ledger, client: env.client, taskQueue: 'no-worker', tokens: [{ scope: 'admin', token: API_TOKEN }], logger: pino({ level: 'silent' }), callDeadlineMs: 2_000 }),
       { port: 0 },
     );
     const workflow = env.client.workflow.getHandle(jobWorkflowId('unattended-1'));

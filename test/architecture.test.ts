@@ -53,8 +53,10 @@ function cycles(graph: Map<string, string[]>): string[][] {
 /** What a file may import, by where it lives: the leaves import only leaves, the domain nothing above it. */
 const RULES: { from: RegExp; forbidden: RegExp; why: string }[] = [
   { from: /^src\/(contract|client)\//, forbidden: /^(?!src\/(contract|client)\/|src\/money\.ts$)/, why: 'the contract and the client load no server code' },
+  { from: /^src\/ui\//, forbidden: /^(?!src\/(ui|contract|client)\/|src\/money\.ts$)/, why: 'the browser code (console, widget) loads only the client and the contract' },
+  { from: /^src\/metrics\//, forbidden: /^(?!src\/metrics\/)/, why: 'metrics are a leaf that every layer records into' },
   { from: /^src\/(ledger|catalog|periods|money)/, forbidden: /^(src\/(api|jobs|temporal|worker|devstack|cli|events)\/|workflows\/|activities\/)/, why: 'the ledger is below jobs, Temporal and the edges' },
-  { from: /^src\/(jobs|events|providers)\//, forbidden: /^(src\/(api|temporal|worker|devstack|cli)\/|workflows\/|activities\/)/, why: 'the domain is below Temporal and the edges' },
+  { from: /^src\/(jobs|events|providers|auth)\//, forbidden: /^(src\/(api|temporal|worker|devstack|cli)\/|workflows\/|activities\/)/, why: 'the domain is below Temporal and the edges' },
   { from: /^(src\/temporal|workflows|activities)\//, forbidden: /^src\/(api|cli|devstack)\//, why: 'Temporal code knows no HTTP, CLI or dev stack' },
 ];
 

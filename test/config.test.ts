@@ -26,6 +26,22 @@ function configError(env: NodeJS.ProcessEnv): string {
 }
 
 describe('the configuration', () => {
+  it('reads API_TOKENS as scope:token entries, a token alone being admin, and names a bad entry by its place, never its content', () => {
+    expect(loadConfig({ API_TOKENS: 'legacy-token-0123456789, read:reporting-0123456789,service:backend-0123456789' }).apiTokens).toEqual([
+      { scope: 'admin', token: 'legacy-token-0123456789' },
+      { scope: 'read', token: 'reporting-0123456789' },
+      { scope: 'service', token: 'backend-0123456789' },
+    ]);
+    const unknownScope = configError({ API_TOKENS: 'owner:secret-0123456789abcdef' });
+    expect(unknownScope).toContain('API_TOKENS: entry 1: what comes before ":" must be a scope, admin, service, read (a token alone is admin)');
+    expect(unknownScope).not.toContain('secret-0123456789abcdef');
+    expect(configError({ API_TOKENS: 'admin-token-0123456789,read:short' })).toContain('API_TOKENS: entry 2: each token must be at least 16 characters');
+    expect(configError({ API_TOKENS: 'same-token-0123456789,read:same-token-0123456789' })).toContain('API_TOKENS: lists a token twice');
+    expect(configError({ API_TOKENS: ' , ' })).toContain('API_TOKENS: must list at least one token');
+    expect(loadConfig({ SESSION_TOKEN_SECRET: 'a-session-secret-of-32-characters' }).sessionTokenSecret).toBe('a-session-secret-of-32-characters');
+    expect(configError({ SESSION_TOKEN_SECRET: 'too-short' })).toContain('SESSION_TOKEN_SECRET: must be at least 32 characters');
+  });
+
   it('sizes the worker from WORKER_* variables, with the documented defaults', () => {
     expect(loadConfig({}).worker).toEqual(WORKER_DEFAULTS);
     const tuned = loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '250', WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES: '8', WORKER_DATABASE_POOL_SIZE: '8' });
@@ -37,6 +53,22 @@ describe('the configuration', () => {
     expect(loadConfig({ JOB_PARALLEL_BATCHES: '3', JOB_MAX_IN_FLIGHT_RECORDS: '2000' }).jobs).toEqual({ parallelBatches: 3, maxInFlightRecords: 2_000 });
     expect(configError({ JOB_PARALLEL_BATCHES: '0' })).toContain('JOB_PARALLEL_BATCHES');
     expect(configError({ JOB_MAX_IN_FLIGHT_RECORDS: 'many' })).toContain('JOB_MAX_IN_FLIGHT_RECORDS');
+  });
+
+  it('serves metrics: /metrics open unless METRICS_ACCESS says otherwise, worker ports off unless given', () => {
+    expect(loadConfig({}).metrics).toEqual({ access: 'open', workerPort: undefined, temporalPort: undefined });
+    expect(loadConfig({ METRICS_ACCESS: 'token', WORKER_METRICS_PORT: '9464', WORKER_TEMPORAL_METRICS_PORT: '9465' }).metrics).toEqual({ access: 'token', workerPort: 9464, temporalPort: 9465 });
+    expect(configError({ METRICS_ACCESS: 'public' })).toContain('METRICS_ACCESS');
+    expect(configError({ WORKER_METRICS_PORT: '0' })).toContain('WORKER_METRICS_PORT: must be a port from 1 to 65535 (unset: off)');
+    expect(configError({ WORKER_METRICS_PORT: '9464', WORKER_TEMPORAL_METRICS_PORT: '9464' })).toContain('WORKER_TEMPORAL_METRICS_PORT: is the same port as WORKER_METRICS_PORT');
+  });
+
+  it('lets the pages of CREDITS_WIDGET_ORIGINS call the widget routes: none by default, each an origin alone', () => {
+    expect(loadConfig({}).widgetOrigins).toEqual([]);
+    expect(loadConfig({ CREDITS_WIDGET_ORIGINS: 'https://app.example.com, http://localhost:5173' }).widgetOrigins).toEqual(['https://app.example.com', 'http://localhost:5173']);
+    for (const bad of ['https://app.example.com/', 'https://app.example.com/billing', 'app.example.com', 'ftp://app.example.com', '*']) {
+      expect(configError({ CREDITS_WIDGET_ORIGINS: `https://ok.example.com,${bad}` }), bad).toContain(`CREDITS_WIDGET_ORIGINS: entry 2 ("${bad}") must be an origin such as https://app.example.com`);
+    }
   });
 
   it('refuses a bad variable with one line naming it', () => {

@@ -98,7 +98,7 @@ async function startApiProcess(taskQueue: string, address: string): Promise<NonN
   const port = await freePort();
   const child = spawn(process.execPath, [TSX_CLI, 'src/api/main.ts'], {
     cwd: REPO_ROOT,
-    env: { ...process.env, DATABASE_URL: state.databaseUrl, TEMPORAL_ADDRESS: address, TEMPORAL_TASK_QUEUE: taskQueue, API_TOKENS: API_TOKEN, PORT: String(port) },
+    env: { ...process.env, DATABASE_URL: state.databaseUrl, TEMPORAL_ADDRESS: address, TEMPORAL_TASK_QUEUE: taskQueue, API_TOKENS: API_TOKEN, SESSION_TOKEN_SECRET: 'test-session-secret-0123456789abcdef', PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -225,6 +225,7 @@ describe('the demo seed and the banner', () => {
       api: 'http://127.0.0.1:3000',
       openapi: 'http://127.0.0.1:3000/openapi.json',
       docs: 'http://127.0.0.1:3000/docs',
+      console: 'http://127.0.0.1:3000/console',
       temporalAddress: '127.0.0.1:7233',
       temporalUi: 'http://127.0.0.1:8233',
       demoWorkflows: demo.demo === null ? null : 'http://127.0.0.1:8233/namespaces/default/workflows?query=AccountId%3D%22demo%22',

@@ -25,7 +25,7 @@ interface HealthBody {
 async function healthOf(wiring: Partial<Pick<Parameters<typeof createApiDeps>[0], 'pool' | 'client' | 'taskQueue'>>): Promise<{ status: number; body: HealthBody; retryAfter: string | null }> {
   const stack = stackOf();
   const api = await startApiServer(
-    createApiDeps({ pool: stack.pool, catalog: stack.catalog, client: stack.env.client, taskQueue: stack.taskQueue, tokens: [API_TOKEN], logger: pino({ level: 'silent' }), ...wiring }),
+    createApiDeps({ pool: stack.pool, catalog: stack.catalog, client: stack.env.client, taskQueue: stack.taskQueue, tokens: [{ scope: 'admin', token: API_TOKEN }], logger: pino({ level: 'silent' }), ...wiring }),
     { port: 0 },
   );
   try {

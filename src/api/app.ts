@@ -9,13 +9,17 @@ import { LedgerError } from '../ledger/errors.js';
 import { CreditAmountError } from '../money.js';
 import { TemporalUnavailable, WorkflowRefused } from '../temporal/errors.js';
 import type { ApiApp, ApiDeps, AppEnv } from './context.js';
-import { bearerTokens } from './auth.js';
+import { authenticate, requireAccessOnEveryRoute } from './auth.js';
+import { widgetCors } from './cors.js';
 import { docsRoutes } from './docs.js';
 import { ApiError, RETRY_AFTER_S, type ApiErrorCode } from './errors.js';
+import { metricsRoute, recordHttpMetrics } from './metrics.js';
 import { accountRoutes } from './routes/accounts.js';
 import { feedRoutes } from './routes/feed.js';
 import { jobRoutes } from './routes/jobs.js';
 import { ledgerRoutes } from './routes/ledger.js';
+import { tokenRoutes } from './routes/tokens.js';
+import { uiRoutes } from './ui.js';
 import type { ErrorBody } from './schemas.js';
 
 /** Every JSON body is small except a batch of job records; an NDJSON stream has a per-line limit instead. */
@@ -96,7 +100,8 @@ function errorResponse(c: Context<AppEnv>, error: ApiError): Response {
 /**
  * The HTTP API: zod-validated routes of DESIGN §4 under /v1 behind bearer tokens, the OpenAPI
  * document generated from the same schemas at /openapi.json with a browsable page at /docs (its
- * assets served here too), request ids, one structured log line per request, and errors as
+ * assets served here too), the operator console at /console and the balance widget's script
+ * (src/api/ui.ts), CORS for the widget's reads (src/api/cors.ts), request ids, one structured log line per request, and errors as
  * { error: { code, message, details } }.
  */
 export function createApi(deps: ApiDeps): ApiApp {
@@ -108,6 +113,7 @@ export function createApi(deps: ApiDeps): ApiApp {
   });
 
   app.use(requestId({ limitLength: 128 }));
+  app.use(recordHttpMetrics());
   app.use(async (c, next) => {
     const started = performance.now();
     const logger = deps.logger.child({ requestId: c.var.requestId });
@@ -131,16 +137,30 @@ export function createApi(deps: ApiDeps): ApiApp {
     const body = { status: report.healthy ? ('ok' as const) : ('unavailable' as const), dependencies: report.dependencies };
     return report.healthy ? c.json(body, 200) : c.json(body, 503, { 'Retry-After': String(RETRY_AFTER_S.UNAVAILABLE) });
   });
+  metricsRoute(app, deps);
 
-  app.use('/v1/*', bearerTokens(deps.tokens));
+  widgetCors(app, deps.widgetOrigins);
+  app.use('/v1/*', authenticate(deps));
   app.use('/v1/*', limitBodySize());
 
   accountRoutes(app, deps);
   ledgerRoutes(app, deps);
   jobRoutes(app, deps);
   feedRoutes(app, deps);
+  tokenRoutes(app, deps);
+  requireAccessOnEveryRoute(app);
 
-  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', description: 'One of the tokens in API_TOKENS' });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
+    type: 'http',
+    scheme: 'bearer',
+    description: "An API token (one of API_TOKENS, or minted with POST /v1/tokens). A route's role is the scope it needs: admin covers service, service covers read.",
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'session', {
+    type: 'http',
+    scheme: 'bearer',
+    description:
+      "An account's session token (POST /v1/accounts/{accountId}/session-tokens), for a browser: the routes listing it, for its own account only. Role account: its account's reads; top-up: a top-up by its user, when minted with allowTopUp; shared: the same for every account.",
+  });
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: {
@@ -150,5 +170,6 @@ export function createApi(deps: ApiDeps): ApiApp {
     },
   });
   docsRoutes(app);
+  uiRoutes(app);
   return app;
 }

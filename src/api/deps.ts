@@ -1,7 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type pg from 'pg';
 import type { Logger } from 'pino';
+import { createApiTokenStore } from '../auth/api-tokens.js';
 import type { Catalog } from '../catalog/catalog.js';
+import type { ConfiguredToken, MetricsAccess } from '../config.js';
 import { createJobStore } from '../jobs/jobs.js';
 import { createLedger, type Ledger } from '../ledger/ledger.js';
 import { probeDatabase, probeTemporal } from '../health/probes.js';
@@ -16,7 +19,16 @@ export interface ApiWiring {
   ledger?: Ledger;
   client: Client;
   taskQueue: string;
-  tokens: readonly string[];
+  tokens: readonly ConfiguredToken[];
+  /**
+   * Signs accounts' session tokens. Omitted: a random one for this process, right for an API alone
+   * in its process (tests, benchmarks); replicas must share one (SESSION_TOKEN_SECRET).
+   */
+  sessionSecret?: string;
+  /** Who may read GET /metrics; open when omitted. */
+  metricsAccess?: MetricsAccess;
+  /** Origins whose pages may call the balance widget's routes; none when omitted. */
+  widgetOrigins?: readonly string[];
   logger: Logger;
   /** How long a Temporal call may take before the API answers 503. */
   callDeadlineMs?: number;
@@ -42,6 +54,10 @@ export function createApiDeps(wiring: ApiWiring): ApiDeps {
     }),
     temporal: createTemporalGateway({ client, taskQueue, ...(wiring.callDeadlineMs === undefined ? {} : { callDeadlineMs: wiring.callDeadlineMs }) }),
     tokens,
+    tokenStore: createApiTokenStore(pool),
+    sessionSecret: wiring.sessionSecret ?? randomBytes(32).toString('base64url'),
+    metricsAccess: wiring.metricsAccess ?? 'open',
+    widgetOrigins: wiring.widgetOrigins ?? [],
     logger,
     now: wiring.now ?? (() => new Date()),
   };

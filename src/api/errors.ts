@@ -1,7 +1,7 @@
 import type { LedgerErrorCode } from '../ledger/errors.js';
 
 /** Codes the API itself adds to the ledger's. */
-export const API_ERROR_CODES = ['UNAUTHORIZED', 'ACCOUNT_STATE_CONFLICT', 'MALFORMED_JSON', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'NOT_FOUND', 'UNAVAILABLE', 'DATABASE_UNAVAILABLE', 'INTERNAL'] as const;
+export const API_ERROR_CODES = ['UNAUTHORIZED', 'FORBIDDEN', 'UNKNOWN_TOKEN', 'ACCOUNT_STATE_CONFLICT', 'MALFORMED_JSON', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'NOT_FOUND', 'UNAVAILABLE', 'DATABASE_UNAVAILABLE', 'INTERNAL'] as const;
 export type ApiErrorCode = LedgerErrorCode | (typeof API_ERROR_CODES)[number];
 
 export type ErrorStatus = 400 | 401 | 402 | 403 | 404 | 409 | 413 | 415 | 422 | 500 | 503;
@@ -15,6 +15,7 @@ export const STATUS_OF: Readonly<Record<ApiErrorCode, ErrorStatus>> = {
   FEATURE_NOT_IN_PLAN: 403,
   CREDITS_DISALLOWED: 403,
   NOT_ADMIN: 403,
+  FORBIDDEN: 403,
   UNKNOWN_ACCOUNT: 404,
   UNKNOWN_USER: 404,
   UNKNOWN_FEATURE: 404,
@@ -23,6 +24,7 @@ export const STATUS_OF: Readonly<Record<ApiErrorCode, ErrorStatus>> = {
   UNKNOWN_GRANT: 404,
   UNKNOWN_CHARGE: 404,
   UNKNOWN_JOB: 404,
+  UNKNOWN_TOKEN: 404,
   NOT_FOUND: 404,
   ACCOUNT_EXISTS: 409,
   IDEMPOTENCY_CONFLICT: 409,

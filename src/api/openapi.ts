@@ -15,7 +15,7 @@ export function json<S extends z.ZodType>(schema: S, description: string) {
 /** The error responses a route can give, grouped by status, each listing its codes. */
 export function errors(...codes: ApiErrorCode[]) {
   const byStatus = new Map<number, ApiErrorCode[]>();
-  for (const code of ['UNAUTHORIZED', 'VALIDATION_FAILED', 'DATABASE_UNAVAILABLE', ...codes] as const) {
+  for (const code of ['UNAUTHORIZED', 'FORBIDDEN', 'VALIDATION_FAILED', 'DATABASE_UNAVAILABLE', ...codes] as const) {
     const status = STATUS_OF[code];
     byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
   }
@@ -23,5 +23,3 @@ export function errors(...codes: ApiErrorCode[]) {
     [...byStatus].map(([status, list]) => [status, { description: `error: ${[...new Set(list)].join(', ')}`, content: { 'application/json': { schema: ErrorResponse } } }]),
   );
 }
-
-export const security = [{ bearer: [] }];

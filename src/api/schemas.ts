@@ -3,13 +3,14 @@
  * named there as an OpenAPI component by its `id`), and the path parameters with their examples.
  */
 import { z } from '@hono/zod-openapi';
-import { accountId, chargeId, jobId, userId } from '../contract/fields.js';
+import { accountId, chargeId, jobId, tokenId, userId } from '../contract/fields.js';
 
 export const AccountIdParams = z.object({ accountId: accountId.clone().openapi({ param: { name: 'accountId', in: 'path' }, example: 'acme' }) });
 export const AccountUserParams = AccountIdParams.extend({ userId: userId.clone().openapi({ param: { name: 'userId', in: 'path' }, example: 'alice' }) });
 export const JobIdParams = z.object({ jobId: jobId.clone().openapi({ param: { name: 'jobId', in: 'path' }, example: 'import-2026-01' }) });
 
 export const ChargeParams = AccountIdParams.extend({ chargeId: chargeId.clone().openapi({ param: { name: 'chargeId', in: 'path' }, example: '42' }) });
+export const TokenIdParams = z.object({ tokenId: tokenId.clone().openapi({ param: { name: 'tokenId', in: 'path' }, example: 'tok_3kTMd9fQx1Zb' }) });
 
 
 export {
@@ -54,6 +55,12 @@ export {
   GrantsResponse,
   StatementQuery,
   StatementResponse,
+  CreateApiTokenRequest,
+  ApiTokenResponse,
+  CreatedApiTokenResponse,
+  ApiTokensResponse,
+  SessionTokenRequest,
+  SessionTokenResponse,
   UsageQuery, LedgerQuery, JobRecord, JobListQuery, JobResultsQuery, EventsQuery, HealthResponse } from '../contract/schemas.js';
 export type {
   ErrorBody,

@@ -1,7 +1,23 @@
 import { randomUUID } from 'node:crypto';
+import type { ApiScope } from '../contract/fields.js';
 import type { CreditsClient, JobListParams, UsageParams } from '../client/client.js';
 import { connect, UsageError, type ApiOptions } from './api.js';
-import { formatAccount, formatAdjustment, formatContract, formatContractChange, formatJob, formatJobRecords, formatJobs, formatRefund, formatTopUp, formatUsage } from './format.js';
+import {
+  formatAccount,
+  formatAdjustment,
+  formatContract,
+  formatContractChange,
+  formatCreatedToken,
+  formatJob,
+  formatJobRecords,
+  formatJobs,
+  formatRefund,
+  formatRevokedToken,
+  formatSessionToken,
+  formatTokens,
+  formatTopUp,
+  formatUsage,
+} from './format.js';
 import { watchJob } from './watch.js';
 
 /**
@@ -221,4 +237,36 @@ export async function resume(jobId: string, options: ApiOptions): Promise<void> 
 export async function cancel(jobId: string, options: ApiOptions): Promise<void> {
   const view = await connect(options).cancelJob(jobId);
   print(options, view, (cancelled) => `cancel: job ${jobId} is now ${cancelled.status}\n${formatJob(cancelled)}`);
+}
+
+export interface TokenCreateOptions extends ApiOptions {
+  scope: ApiScope;
+  name: string;
+}
+
+export async function createToken(options: TokenCreateOptions): Promise<void> {
+  print(options, await connect(options).createApiToken({ name: options.name, scope: options.scope }), formatCreatedToken);
+}
+
+export async function listTokens(options: ApiOptions): Promise<void> {
+  print(options, await connect(options).listApiTokens(), ({ tokens }) => formatTokens(tokens));
+}
+
+export async function revokeToken(tokenId: string, options: ApiOptions): Promise<void> {
+  print(options, await connect(options).revokeApiToken(tokenId), formatRevokedToken);
+}
+
+export interface SessionTokenOptions extends ApiOptions {
+  user?: string;
+  topUp?: boolean;
+  expiresIn?: number;
+}
+
+export async function sessionToken(accountId: string, options: SessionTokenOptions): Promise<void> {
+  const view = await connect(options).createSessionToken(accountId, {
+    ...(options.user === undefined ? {} : { userId: options.user }),
+    ...(options.topUp ? { allowTopUp: true } : {}),
+    ...(options.expiresIn === undefined ? {} : { expiresInSeconds: options.expiresIn }),
+  });
+  print(options, view, formatSessionToken);
 }

@@ -1,5 +1,5 @@
 import Table from 'cli-table3';
-import type { AccountView, AdjustmentView, ContractChangeView, ContractView, JobResultsPage, JobView, RefundView, TopUpView, UsageView } from '../client/client.js';
+import type { AccountView, AdjustmentView, ApiTokenView, ContractChangeView, ContractView, CreatedApiTokenView, JobResultsPage, JobView, RefundView, SessionTokenView, TopUpView, UsageView } from '../client/client.js';
 import { microsToCredits, parseCredits, sumMicros, ZERO_MICROS } from '../money.js';
 import { zonedIso } from '../periods/periods.js';
 
@@ -257,4 +257,32 @@ export function watchStopReason(job: JobView): string | null {
     case 'running':
       return null;
   }
+}
+
+/** The token is the last line, alone, so a script can take it (or read `token` with --json). */
+export function formatCreatedToken(token: CreatedApiTokenView): string {
+  return [
+    `minted ${token.tokenId} "${token.name}" with scope ${token.scope}`,
+    `shown this once (only its hash is kept); revoke with: credits token revoke ${token.tokenId}`,
+    token.token,
+    '',
+  ].join('\n');
+}
+
+/** Instants in UTC: a token belongs to no account, so to no account's time zone. */
+export function formatTokens(tokens: ApiTokenView[]): string {
+  if (tokens.length === 0) return 'no minted tokens (API_TOKENS are configured, not listed)\n';
+  return horizontal(
+    ['token', 'name', 'scope', 'created', 'revoked'],
+    tokens.map((token) => [token.tokenId, token.name, token.scope, token.createdAt, token.revokedAt ?? '-']),
+  );
+}
+
+export function formatRevokedToken(token: ApiTokenView): string {
+  return `revoked ${token.tokenId} "${token.name}" (scope ${token.scope}) at ${token.revokedAt ?? '-'}\n`;
+}
+
+export function formatSessionToken(session: SessionTokenView): string {
+  const can = session.allowTopUp ? `reads ${session.accountId} and buys top-ups as ${session.userId ?? '-'}` : `reads ${session.accountId}`;
+  return [`session token: ${can}, until ${session.expiresAt}`, session.token, ''].join('\n');
 }

@@ -1,8 +1,9 @@
 import { Command, Option } from 'commander';
 import { loadCatalog } from '../catalog/catalog.js';
 import { loadConfig } from '../config.js';
-import { ENTRY_KINDS, GRANT_SOURCES, GRANT_STATUSES, USAGE_GROUPS } from '../contract/fields.js';
+import { API_SCOPES, ENTRY_KINDS, GRANT_SOURCES, GRANT_STATUSES, USAGE_GROUPS } from '../contract/fields.js';
 import { JOB_STATUSES } from '../contract/job-status.js';
+import { SESSION_TOKEN_LIMITS } from '../contract/limits.js';
 import { createPool } from '../ledger/db.js';
 import { createLedger } from '../ledger/ledger.js';
 import { migrate } from '../ledger/migrate.js';
@@ -20,8 +21,8 @@ const program = new Command()
   .exitOverride();
 
 /** A command that talks to the HTTP API: --api, --token and --json. */
-function apiCommand(name: string, description: string): Command {
-  return program
+function apiCommand(name: string, description: string, parent: Command = program): Command {
+  return parent
     .command(name)
     .description(description)
     .option('--api <url>', `API base URL (env CREDITS_API_URL, default ${DEFAULT_API_URL})`)
@@ -147,6 +148,24 @@ apiCommand('job', 'status, pause reason, progress and credits of a job, or with 
 apiCommand('resume', 'resume a job paused for lack of credits').argument('<jobId>').action(api.resume);
 
 apiCommand('cancel', 'cancel a job; the credits it still holds are released').argument('<jobId>').action(api.cancel);
+
+const token = program.command('token').description('API tokens an admin mints: create one with a scope, list them, revoke one');
+
+apiCommand('create', 'mint an API token; it is printed this once (only its hash is kept)', token)
+  .addOption(new Option('--scope <scope>', 'admin: everything; service: charges, estimates, jobs, top-ups, session tokens, reads; read: reads').choices(API_SCOPES).makeOptionMandatory())
+  .requiredOption('--name <name>', 'what the token is for, shown in the list')
+  .action(api.createToken);
+
+apiCommand('list', 'the minted tokens, revoked ones too (never the tokens themselves)', token).action(api.listTokens);
+
+apiCommand('revoke', 'revoke a minted token: refused from now on', token).argument('<tokenId>').action(api.revokeToken);
+
+apiCommand('session-token', "mint a short-lived token for one account's browser: its reads, and with --top-up a top-up by --user")
+  .argument('<accountId>')
+  .option('--user <userId>', 'the user it acts for (needed with --top-up; they must be an admin of the account to buy)')
+  .option('--top-up', 'it may also buy a top-up for the account, as --user')
+  .option('--expires-in <seconds>', `seconds it lasts (${SESSION_TOKEN_LIMITS.defaultSeconds} by default, at most ${SESSION_TOKEN_LIMITS.maxSeconds})`, positiveIntegerArg)
+  .action(api.sessionToken);
 
 program
   .command('migrate')

@@ -26,6 +26,16 @@ import {
   UsageResponse,
   UserResponse,
   UsersResponse,
+  ApiTokenResponse,
+  ApiTokensResponse,
+  CreatedApiTokenResponse,
+  SessionTokenResponse,
+  type ApiTokenList,
+  type ApiTokenView,
+  type CreateApiTokenBody,
+  type CreatedApiTokenView,
+  type SessionTokenBody,
+  type SessionTokenView,
   type AccountView,
   type AccountSettingsBody,
   type AccountSettingsView,
@@ -194,6 +204,13 @@ export function createCreditsClient(options: CreditsClientOptions) {
     getJob: (jobId: string): Promise<JobView> => request('GET', job(jobId), JobResponse),
     jobResults: (jobId: string, query: JobResultsParams = {}): Promise<JobResultsPage> => request('GET', `${job(jobId)}/results`, JobResultsResponse, { query }),
     events: (query: EventsParams = {}): Promise<EventsPage> => request('GET', '/v1/events', EventsResponse, { query }),
+    /** A short-lived token for one account's browser: its reads and, with allowTopUp, a top-up by its user. */
+    createSessionToken: (accountId: string, body: SessionTokenBody = {}): Promise<SessionTokenView> =>
+      request('POST', `${account(accountId)}/session-tokens`, SessionTokenResponse, { body }),
+    /** An API token with a scope; the answer's `token` is shown this once. Needs an admin token. */
+    createApiToken: (body: CreateApiTokenBody): Promise<CreatedApiTokenView> => request('POST', '/v1/tokens', CreatedApiTokenResponse, { body }),
+    listApiTokens: (): Promise<ApiTokenList> => request('GET', '/v1/tokens', ApiTokensResponse),
+    revokeApiToken: (tokenId: string): Promise<ApiTokenView> => request('POST', `/v1/tokens/${segment(tokenId)}/revoke`, ApiTokenResponse),
   };
 }
 

@@ -23,6 +23,8 @@ const numberedId = (what: string) => z.string().regex(/^\d{1,18}$/, `must be a $
 export const grantId = numberedId('grant');
 export const holdId = numberedId('hold');
 export const chargeId = numberedId('charge');
+/** A minted API token's id (not the token: that is shown once and stored hashed). */
+export const tokenId = z.string().regex(/^tok_[A-Za-z0-9_-]{1,64}$/, 'must be a token id such as tok_3kTMd9fQx1Zb');
 
 /** Whether the runtime knows the zone: the same test luxon and every Intl date formatter make. */
 function isTimeZone(zone: string): boolean {

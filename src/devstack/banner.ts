@@ -36,6 +36,7 @@ export function banner(stack: BannerStack, startedInMs: number): string {
     row('API', urls.api),
     row('OpenAPI', urls.openapi),
     row('API docs', urls.docs),
+    row('Console', `${urls.console} (with the API token below)`),
     row('Temporal UI', urls.temporalUi ?? '(external Temporal server: use its own Web UI)'),
     ...(urls.demoWorkflows === null ? [] : [row('Demo workflows', urls.demoWorkflows)]),
     row('Temporal', `${urls.temporalAddress}${stack.ports.temporal === null ? ' (TEMPORAL_ADDRESS)' : ''}`),

@@ -22,6 +22,7 @@ import { pino, type Logger } from 'pino';
 import { startApiServer } from '../api/server.js';
 import { createApiDeps } from '../api/deps.js';
 import { loadCatalog, EXAMPLE_CATALOG_PATH } from '../catalog/catalog.js';
+import type { ConfiguredToken } from '../config.js';
 import { createCreditsClient } from '../client/client.js';
 import { createPool } from '../ledger/db.js';
 import { createLedger } from '../ledger/ledger.js';
@@ -62,8 +63,12 @@ export interface DevStackOptions {
   namespace?: string;
   taskQueue?: string;
   catalogPath?: string;
-  /** Bearer tokens the API accepts; the first is the one printed. Default: the data directory's dev token. */
-  apiTokens?: readonly string[];
+  /** Bearer tokens the API accepts; the first admin one is printed and seeds the demo. Default: the data directory's dev token (admin). */
+  apiTokens?: readonly ConfiguredToken[];
+  /** Signs accounts' session tokens. Default: a secret generated once into the data directory's `session-secret`. */
+  sessionTokenSecret?: string;
+  /** Origins whose pages may embed the balance widget (CREDITS_WIDGET_ORIGINS). Default: none. */
+  widgetOrigins?: readonly string[];
   /** Latency of the simulated enrichment provider, so the demo job's progress can be watched. Default 20 ms. */
   providerLatencyMs?: number;
   /** Share of simulated lookups that find a chargeable result. Default 0.6. */
@@ -84,6 +89,8 @@ export interface DevStackUrls {
   api: string;
   openapi: string;
   docs: string;
+  /** The operator console. */
+  console: string;
   /** `host:port` of the Temporal frontend, as TEMPORAL_ADDRESS expects it. */
   temporalAddress: string;
   /** The Temporal Web UI, or null with an external Temporal server. */
@@ -253,9 +260,11 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     const portNotes: string[] = [];
     const ports = options.ports ?? {};
     const tokenFile = options.apiTokens && options.apiTokens.length > 0 ? null : path.join(dataDir, 'dev-token');
-    const tokens = tokenFile === null ? [...(options.apiTokens ?? [])] : [devToken(tokenFile)];
-    const token = tokens[0];
-    if (token === undefined) throw new Error('no API token');
+    const tokens: readonly ConfiguredToken[] = tokenFile === null ? (options.apiTokens ?? []) : [{ scope: 'admin', token: devToken(tokenFile) }];
+    const token = tokens.find((entry) => entry.scope === 'admin')?.token;
+    if (token === undefined) throw new Error('API_TOKENS has no admin token: the dev stack seeds its demo and prints its commands with one');
+    // Kept in the data directory like the dev token, so a page's session token outlives a restart.
+    const sessionSecret = options.sessionTokenSecret ?? devToken(path.join(dataDir, 'session-secret'));
 
     installTemporalRuntime();
     // Webpack is the slow part of a worker's start: bundle while the servers come up.
@@ -355,7 +364,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     running.push({ name: 'the Temporal client', stop: () => connection.close() });
     const apiPort = await choosePort('api', ports.api, portNotes);
     progress(`starting the API on port ${apiPort}`);
-    const api = await startApiServer(createApiDeps({ pool, catalog, ledger, client: new Client({ connection, namespace }), taskQueue, tokens, logger }), {
+    const api = await startApiServer(createApiDeps({ pool, catalog, ledger, client: new Client({ connection, namespace }), taskQueue, tokens, sessionSecret, widgetOrigins: options.widgetOrigins ?? [], logger }), {
       port: apiPort,
       hostname: BIND_IP,
     });
@@ -381,6 +390,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
         api: api.url,
         openapi: `${api.url}/openapi.json`,
         docs: `${api.url}/docs`,
+        console: `${api.url}/console`,
         temporalAddress: temporal.address,
         temporalUi: temporal.uiUrl,
         demoWorkflows: temporal.uiUrl === null || demo === null ? null : temporalUiWorkflowsUrl(temporal.uiUrl, namespace, `AccountId="${DEMO.accountId}"`),

@@ -8,7 +8,9 @@
  * - PORT, CREDITS_DEV_TEMPORAL_PORT, CREDITS_DEV_TEMPORAL_UI_PORT, CREDITS_DEV_POSTGRES_PORT:
  *   exactly these ports (0: any free one); unset, the defaults 3000, 7233, 8233 and 5432, or a free
  *   port when one of them is taken;
- * - API_TOKENS: the API's tokens (default: a dev token generated once into the data directory);
+ * - API_TOKENS: the API's tokens (default: an admin dev token generated once into the data directory);
+ * - SESSION_TOKEN_SECRET: signs accounts' session tokens (default: one generated once into the data directory);
+ * - CREDITS_WIDGET_ORIGINS: pages that may embed the balance widget, as for the API (default: none);
  * - DATABASE_URL / TEMPORAL_ADDRESS: real servers instead of the embedded ones;
  * - TEMPORAL_NAMESPACE, TEMPORAL_TASK_QUEUE, CREDITS_CATALOG, SIMULATED_LATENCY_MS (default 20 here),
  *   SIMULATED_VERIFIED_RATE, ENRICHMENT_CONCURRENCY: as for the worker;
@@ -76,6 +78,8 @@ function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): DevStackOptions {
     taskQueue: config.temporal.taskQueue,
     catalogPath: config.catalogPath,
     ...(config.apiTokens ? { apiTokens: config.apiTokens } : {}),
+    ...(config.sessionTokenSecret ? { sessionTokenSecret: config.sessionTokenSecret } : {}),
+    widgetOrigins: config.widgetOrigins,
     providerLatencyMs: latency,
     providerVerifiedRate: config.enrichment.provider === 'simulated' ? config.enrichment.verifiedRate : 0.6,
     providerConcurrency: Math.min(config.enrichment.concurrency, 20),

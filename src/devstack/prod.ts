@@ -5,6 +5,7 @@
  * port, behind one port (src/devstack/api-proxy.ts); the Temporal Web UI. Settings: deploy/production.env, the file
  * docker-compose.yml reads too. Stops in order: proxy, APIs, workers, Temporal, PostgreSQL.
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -148,6 +149,9 @@ export async function startProductionStack(options: ProductionStackOptions): Pro
 
     const processEnv = {
       ...process.env,
+      // The API processes behind the proxy check each other's session tokens: one secret for the
+      // stack, a new one at each start unless SESSION_TOKEN_SECRET is set.
+      SESSION_TOKEN_SECRET: process.env.SESSION_TOKEN_SECRET ?? randomBytes(32).toString('base64url'),
       ...settings.processEnv,
       ...options.processEnv,
       DATABASE_URL: databaseUrl,

@@ -4,7 +4,7 @@ import { createJob } from './create.js';
 import type { appendRecordsInput, createJobInput } from './inputs.js';
 import type { JobDeps } from './job.js';
 import { begin, finish, pause, requestCancel, reserveMore } from './lifecycle.js';
-import { getJob, jobStatus, listJobs } from './reads.js';
+import { getJob, jobBacklog, jobStatus, listJobs } from './reads.js';
 import { appendRecords, lastSeq, pendingRecords, type SeqWindow } from './records.js';
 import { budget, recordResults, storeResults, type RecordResult } from './results.js';
 
@@ -39,5 +39,6 @@ export function createJobStore(deps: JobDeps) {
     lastSeq: (jobId: string) => lastSeq(deps, { jobId }),
     budget: (jobId: string, now: Date) => budget(deps, { jobId, now }),
     storeResults: (jobId: string, results: readonly RecordResult[], now: Date) => storeResults(deps, { jobId, results, now }),
+    backlog: () => jobBacklog(deps),
   };
 }

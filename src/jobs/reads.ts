@@ -1,5 +1,5 @@
 import type { JobProgress } from '../contract/job-progress.js';
-import type { JobStatus, PauseReason } from '../contract/job-status.js';
+import { PAUSE_REASONS, type JobStatus, type PauseReason } from '../contract/job-status.js';
 import { JOB_LIMITS } from '../contract/limits.js';
 import type { Queryable } from '../ledger/db.js';
 import type { HoldState } from '../ledger/ledger.js';
@@ -103,4 +103,30 @@ export async function listJobs(deps: JobDeps, input: { accountId: string; status
   const views: JobView[] = [];
   for (const job of rows) views.push(await viewOf(deps, deps.pool, job, account, input.now));
   return views;
+}
+
+/** What the workers have in hand or wait on, over every account: cheap enough for each metrics scrape. */
+export interface JobBacklog {
+  running: number;
+  paused: Record<PauseReason, number>;
+  /** Records of running jobs without a result yet. */
+  pendingRecords: number;
+}
+
+export async function jobBacklog(deps: JobDeps): Promise<JobBacklog> {
+  // The jobs table has a row per job, not per record: a scan of it stays small next to job_records.
+  const { rows } = await deps.pool.query<{ status: 'running' | 'paused'; pause_reason: PauseReason | null; jobs: number; pending: number }>(
+    `SELECT status, pause_reason, count(*)::int AS jobs, sum(record_count - processed_count)::bigint AS pending
+       FROM jobs WHERE status IN ('running', 'paused') GROUP BY status, pause_reason`,
+  );
+  const backlog: JobBacklog = { running: 0, paused: Object.fromEntries(PAUSE_REASONS.map((reason) => [reason, 0])) as Record<PauseReason, number>, pendingRecords: 0 };
+  for (const row of rows) {
+    if (row.status === 'running') {
+      backlog.running = row.jobs;
+      backlog.pendingRecords = row.pending;
+    } else if (row.pause_reason) {
+      backlog.paused[row.pause_reason] = row.jobs;
+    }
+  }
+  return backlog;
 }

@@ -5,9 +5,11 @@
  */
 import type pg from 'pg';
 import type { Catalog } from '../catalog/catalog.js';
+import { ledgerMetrics } from '../metrics/metrics.js';
 import { createAccount, authorizeSpender, getAccount, lockAccountFor, setAccountPlan } from './accounts.js';
 import { adjust, refund } from './adjustments.js';
 import { auditLedger } from './audit.js';
+import { overdueBoundaries } from './boundaries.js';
 import { batchRunner, runChargeBatch, type BatchItem } from './charge-batch.js';
 import { charge, storeJobResults } from './charges.js';
 import { completeContract, contract, setContract } from './contracts.js';
@@ -49,7 +51,10 @@ export type LedgerOperations = ReturnType<typeof ledgerOperations>;
 
 /** The ledger: every operation is one PostgreSQL transaction, and every mutation is idempotent. */
 export function createLedger({ pool, catalog, groupCommit = DEFAULT_GROUP_COMMIT }: LedgerDeps) {
-  const batches = createGroupCommit((items: BatchItem[]) => runChargeBatch(pool, catalog, items), groupCommit);
+  const batches = createGroupCommit((items: BatchItem[]) => {
+    ledgerMetrics.batchSize.observe(items.length);
+    return runChargeBatch(pool, catalog, items);
+  }, groupCommit);
   return {
     ...ledgerOperations({ catalog, db: pool, transaction: (work) => withTransaction(pool, work), inBatch: batchRunner((item) => batches.submit(item)) }),
     /**
@@ -112,6 +117,7 @@ function ledgerOperations(scope: LedgerScope) {
     charges: bind(charges),
     listGrants: bind(listGrants),
     statement: bind(statement),
+    overdueBoundaries: bind(overdueBoundaries),
     audit: (options: { accountId?: string } = {}) => auditLedger(scope.db, options),
   };
 }

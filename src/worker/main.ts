@@ -1,5 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { NativeConnection, Runtime } from '@temporalio/worker';
 import { pino } from 'pino';
 import { loadCatalog } from '../catalog/catalog.js';
 import { loadConfig, requireDatabaseUrl, type Config } from '../config.js';
@@ -12,6 +12,7 @@ import { loggableTemporal, temporalConnectionOptions } from '../temporal/connect
 import { registerSearchAttributes } from '../temporal/search-attributes.js';
 import { startWebhookDelivery } from '../temporal/webhooks.js';
 import { createWorkerDeps } from './deps.js';
+import { startMetricsServer, temporalMetrics } from './metrics.js';
 import { createCreditsWorker } from './worker.js';
 
 const logger = pino({ name: 'credits-worker' });
@@ -45,6 +46,9 @@ async function prepareTemporal(config: Config): Promise<void> {
  */
 async function main(): Promise<void> {
   const config = loadConfig();
+  const { workerPort, temporalPort } = config.metrics;
+  // The SDK's runtime is made once per process, with its first connection: it must know its metrics before.
+  if (temporalPort !== undefined) Runtime.install({ telemetryOptions: { metrics: temporalMetrics(`0.0.0.0:${temporalPort}`) } });
   const databaseUrl = requireDatabaseUrl(config);
   const catalog = loadCatalog(config.catalogPath);
   await migrate(databaseUrl);
@@ -52,6 +56,7 @@ async function main(): Promise<void> {
   const health = createHealthWatch({ probes: { database: probeDatabase(pool) }, labels: { database: 'database' }, logger });
   health.start();
   const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
+  const metrics = workerPort === undefined ? undefined : await startMetricsServer({ port: workerPort, hostname: '0.0.0.0' });
   try {
     const worker = await createCreditsWorker({
       connection,
@@ -69,7 +74,15 @@ async function main(): Promise<void> {
     });
     await prepareTemporal(config);
     logger.info(
-      { temporal: loggableTemporal(config.temporal), catalog: config.catalogPath, provider: config.enrichment.provider, webhooks: config.webhook !== undefined, tuning: config.worker, jobs: config.jobs },
+      {
+        temporal: loggableTemporal(config.temporal),
+        catalog: config.catalogPath,
+        provider: config.enrichment.provider,
+        webhooks: config.webhook !== undefined,
+        tuning: config.worker,
+        jobs: config.jobs,
+        metrics: { credits: metrics?.url ?? null, temporal: temporalPort === undefined ? null : `http://127.0.0.1:${temporalPort}/metrics` },
+      },
       'worker started',
     );
     // Worker.run resolves after SIGTERM/SIGINT (the SDK's default shutdown signals) once in-flight
@@ -77,6 +90,7 @@ async function main(): Promise<void> {
     await worker.run();
     logger.info('worker stopped');
   } finally {
+    await metrics?.close();
     await health.stop();
     await connection.close();
     await pool.end();

@@ -6,6 +6,7 @@ import { startApiServer, type RunningApi } from '../../src/api/server.js';
 import { createApiDeps } from '../../src/api/deps.js';
 import { loadCatalog, type Catalog } from '../../src/catalog/catalog.js';
 import { createCreditsClient, type CreditsClient } from '../../src/client/client.js';
+import type { ConfiguredToken } from '../../src/config.js';
 import type { Ledger } from '../../src/ledger/ledger.js';
 import type { EnrichmentProvider } from '../../src/providers/provider.js';
 import { freshLedger } from './database.js';
@@ -36,12 +37,18 @@ export interface ApiStackOptions {
   /** `time-skipping`: the test moves time with `env.sleep` and gives the API the same clock with `now`. */
   server?: 'dev' | 'time-skipping';
   now?: () => Date;
+  /** Tokens the API accepts besides API_TOKEN (admin), as API_TOKENS would configure them. */
+  tokens?: ConfiguredToken[];
+  /** Origins whose pages may call the widget's routes, as CREDITS_WIDGET_ORIGINS would configure them. */
+  widgetOrigins?: string[];
+  /** SESSION_TOKEN_SECRET, for a test that signs a session token itself (one already expired); random otherwise. */
+  sessionSecret?: string;
 }
 
 export async function startApiStack(options: ApiStackOptions = {}): Promise<ApiStack> {
   const { ledger, pool, url } = await freshLedger();
   const catalog = loadCatalog();
-  const { server = 'dev', now, ...workerOptions } = options;
+  const { server = 'dev', now, tokens = [], widgetOrigins, sessionSecret, ...workerOptions } = options;
   const env = server === 'dev' ? await devServerEnvironment() : await timeSkippingEnvironment();
   const taskQueue = `api-${Math.random().toString(36).slice(2)}`;
   const worker = await runWorker(env, taskQueue, { ledger, catalog, pool, ...workerOptions });
@@ -52,9 +59,11 @@ export async function startApiStack(options: ApiStackOptions = {}): Promise<ApiS
       ledger,
       client: env.client,
       taskQueue,
-      tokens: [API_TOKEN],
+      tokens: [{ scope: 'admin', token: API_TOKEN }, ...tokens],
       logger: pino({ level: process.env.API_TEST_LOG_LEVEL ?? 'silent' }),
       ...(now ? { now } : {}),
+      ...(widgetOrigins ? { widgetOrigins } : {}),
+      ...(sessionSecret ? { sessionSecret } : {}),
     }),
     { port: 0 },
   );

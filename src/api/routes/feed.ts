@@ -1,7 +1,8 @@
 import { createRoute } from '@hono/zod-openapi';
 import { listEvents } from '../../events/feed.js';
 import type { ApiApp, ApiDeps } from '../context.js';
-import { errors, json, security } from '../openapi.js';
+import { errors, json } from '../openapi.js';
+import { access } from '../auth.js';
 import { CatalogResponse, EventsQuery, EventsResponse } from '../schemas.js';
 import { catalogView } from '../views.js';
 
@@ -9,7 +10,7 @@ const getCatalog = createRoute({
   method: 'get',
   path: '/v1/catalog',
   tags: ['catalog'],
-  security,
+  ...access({ scope: 'read', session: 'shared' }),
   summary: 'Features, prices and plans in force',
   responses: { 200: json(CatalogResponse, 'the catalog'), ...errors() },
 });
@@ -18,7 +19,7 @@ const getEvents = createRoute({
   method: 'get',
   path: '/v1/events',
   tags: ['events'],
-  security,
+  ...access({ scope: 'read' }),
   summary: 'Domain events after a cursor, oldest first',
   description: 'Pass the last page’s nextAfter as `after` to continue. Event ids are stable: webhooks carry the same id in Credits-Event-Id.',
   request: { query: EventsQuery },

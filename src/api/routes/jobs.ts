@@ -6,7 +6,8 @@ import { microsToCredits, parseCredits } from '../../money.js';
 import type { ApiApp, ApiDeps } from '../context.js';
 import { ApiError } from '../errors.js';
 import { ndjsonLines } from '../ndjson.js';
-import { errors, json, jsonBody, security } from '../openapi.js';
+import { errors, json, jsonBody } from '../openapi.js';
+import { access } from '../auth.js';
 import {
   AccountIdParams,
   AppendRecordsRequest,
@@ -33,7 +34,7 @@ const createJob = createRoute({
   method: 'post',
   path: '/v1/accounts/{accountId}/jobs',
   tags,
-  security,
+  ...access({ scope: 'service' }),
   summary: 'Create a bulk enrichment job',
   description: `Records may be given inline (up to ${JOB_LIMITS.maxRecordsPerAppend}) or appended later. Idempotent by idempotencyKey. With start: true the job starts at once.`,
   request: { params: AccountIdParams, body: jsonBody(CreateJobRequest) },
@@ -47,7 +48,7 @@ const listJobs = createRoute({
   method: 'get',
   path: '/v1/accounts/{accountId}/jobs',
   tags,
-  security,
+  ...access({ scope: 'read', session: 'account' }),
   summary: "An account's jobs, newest first",
   request: { params: AccountIdParams, query: JobListQuery },
   responses: { 200: json(JobListResponse, 'jobs'), ...errors('UNKNOWN_ACCOUNT') },
@@ -57,7 +58,7 @@ const appendRecords = createRoute({
   method: 'post',
   path: '/v1/jobs/{jobId}/records',
   tags,
-  security,
+  ...access({ scope: 'service' }),
   summary: 'Append records to a draft job',
   description: `A JSON array of up to ${JOB_LIMITS.maxRecordsPerAppend} records, or an NDJSON stream (application/x-ndjson, one record per line) of any length, appended ${STREAM_CHUNK} at a time. A record whose recordId is already in the job is ignored, so a failed stream can be sent again whole.`,
   request: {
@@ -76,7 +77,7 @@ const control = (action: 'start' | 'resume' | 'cancel', summary: string, descrip
     method: 'post',
     path: `/v1/jobs/{jobId}/${action}`,
     tags,
-    security,
+    ...access({ scope: 'service' }),
     summary,
     description,
     request: { params: JobIdParams },
@@ -96,7 +97,7 @@ const getJob = createRoute({
   method: 'get',
   path: '/v1/jobs/{jobId}',
   tags,
-  security,
+  ...access({ scope: 'read' }),
   summary: 'Status, pause reason, progress and credits of a job',
   request: { params: JobIdParams },
   responses: { 200: json(JobResponse, 'the job'), ...errors('UNKNOWN_JOB') },
@@ -106,7 +107,7 @@ const jobResults = createRoute({
   method: 'get',
   path: '/v1/jobs/{jobId}/results',
   tags,
-  security,
+  ...access({ scope: 'read' }),
   summary: 'Per-record outcomes in append order, a page at a time',
   request: { params: JobIdParams, query: JobResultsQuery },
   responses: { 200: json(JobResultsResponse, 'a page of results'), ...errors('UNKNOWN_JOB') },

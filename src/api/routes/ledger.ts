@@ -3,7 +3,8 @@ import type { GrantSource } from '../../contract/fields.js';
 import type { Statement } from '../../ledger/ledger.js';
 import { microsToCredits, type Micros } from '../../money.js';
 import type { ApiApp, ApiDeps } from '../context.js';
-import { errors, json, security } from '../openapi.js';
+import { errors, json } from '../openapi.js';
+import { access } from '../auth.js';
 import {
   AccountIdParams,
   ChargesQuery,
@@ -26,7 +27,7 @@ const ledgerEntries = createRoute({
   method: 'get',
   path: '/v1/accounts/{accountId}/ledger',
   tags,
-  security,
+  ...access({ scope: 'read', session: 'account' }),
   summary: 'Ledger entries in order with their causes, a page at a time',
   description:
     'Each entry says what made it (the operation, its key, feature, variant, user, quantity, job, records; for a release the hold and job, for an expiry the grant and its period) and the grant it touched. ' +
@@ -39,7 +40,7 @@ const listCharges = createRoute({
   method: 'get',
   path: '/v1/accounts/{accountId}/charges',
   tags,
-  security,
+  ...access({ scope: 'read', session: 'account' }),
   summary: 'Charges in order, each with the grants that paid for it and what was refunded',
   description: "Direct charges and a job's charges on its hold; filters narrow by feature, user, job, grant, charge and time range [from, to).",
   request: { params: AccountIdParams, query: ChargesQuery },
@@ -50,7 +51,7 @@ const listGrants = createRoute({
   method: 'get',
   path: '/v1/accounts/{accountId}/grants',
   tags,
-  security,
+  ...access({ scope: 'read', session: 'account' }),
   summary: 'Every grant, whatever its status (pending, active, spent, expired, revoked), in the order they were made',
   request: { params: AccountIdParams, query: GrantsQuery },
   responses: { 200: json(GrantsResponse, 'a page of grants'), ...errors('UNKNOWN_ACCOUNT') },
@@ -60,7 +61,7 @@ const statement = createRoute({
   method: 'get',
   path: '/v1/accounts/{accountId}/statement',
   tags,
-  security,
+  ...access({ scope: 'read', session: 'account' }),
   summary: "A period's statement: opening balance, grants, charges by feature and user, holds, refunds, adjustments, expiries, closing balance",
   description: 'The numbers add up exactly: closing = opening + granted − charged + refunded − adjusted − expired, for the total and for each source.',
   request: { params: AccountIdParams, query: StatementQuery },
