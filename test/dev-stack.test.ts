@@ -147,6 +147,7 @@ describe('npm run dev', () => {
       expect(jobWorkflow?.typedSearchAttributes.get(JOB_STATUS)).toBe('running');
 
       // The Web UI answers at the printed deep link.
+      if (banner.demoWorkflows === null) throw new Error('the demo banner has no Demo workflows link');
       const ui = await fetch(banner.demoWorkflows, { signal: AbortSignal.timeout(10_000) });
       expect(ui.status).toBe(200);
       expect(await ui.text()).toMatch(/<html/i);

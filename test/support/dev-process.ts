@@ -20,7 +20,8 @@ export interface Banner {
   openapi: string;
   docs: string;
   temporalUi: string;
-  demoWorkflows: string;
+  /** Null when the demo is off (CREDITS_DEV_SEED=0) or skipped: the banner then has no such line. */
+  demoWorkflows: string | null;
   temporalAddress: string;
   database: string;
   token: string;
@@ -75,9 +76,13 @@ function devEnvironment(dataDir: string, extra: Record<string, string>): NodeJS.
 
 /** A banner line's value: two spaces, the label, two or more spaces, the value. */
 function field(output: string, label: string): string {
-  const match = new RegExp(`^ {2}${label} {2,}(\\S+)`, 'm').exec(output);
-  if (!match?.[1]) throw new Error(`the banner has no "${label}" line:\n${output}`);
-  return match[1];
+  const value = optionalField(output, label);
+  if (value === null) throw new Error(`the banner has no "${label}" line:\n${output}`);
+  return value;
+}
+
+function optionalField(output: string, label: string): string | null {
+  return new RegExp(`^ {2}${label} {2,}(\\S+)`, 'm').exec(output)?.[1] ?? null;
 }
 
 function timeout<T>(ms: number, value: T): { promise: Promise<T>; clear: () => void } {
@@ -134,7 +139,7 @@ export async function startDev(dataDir: string, extraEnv: Record<string, string>
     openapi: field(output, 'OpenAPI'),
     docs: field(output, 'API docs'),
     temporalUi: field(output, 'Temporal UI'),
-    demoWorkflows: field(output, 'Demo workflows'),
+    demoWorkflows: optionalField(output, 'Demo workflows'),
     temporalAddress: field(output, 'Temporal'),
     database: field(output, 'PostgreSQL'),
     token: field(output, 'API token'),
