@@ -76,6 +76,21 @@ describe('accounts over HTTP', () => {
     expect([unknown.status, unknown.code]).toEqual([404, 'UNKNOWN_ACCOUNT']);
   });
 
+  it('finds accounts by the start of their id, in id order, a page at a time; _ and % are taken literally', async () => {
+    const { client } = stackOf();
+    for (const accountId of ['find_me-2', 'find_me-1', 'findXme-3']) await client.createAccount({ accountId, planId: 'sales-email-pro' });
+    const found = await client.listAccounts({ prefix: 'find_me' });
+    expect(found).toEqual({ accounts: [expect.objectContaining({ accountId: 'find_me-1', planId: 'sales-email-pro', timeZone: 'UTC' }), expect.objectContaining({ accountId: 'find_me-2' })], nextAfter: null });
+    expect((await client.listAccounts({ prefix: 'find%' })).accounts).toEqual([]);
+    const first = await client.listAccounts({ prefix: 'find', limit: 2 });
+    expect(first.accounts.map((account) => account.accountId)).toHaveLength(2);
+    if (first.nextAfter === null) throw new Error('expected a second page');
+    const rest = await client.listAccounts({ prefix: 'find', after: first.nextAfter, limit: 100 });
+    expect([...first.accounts, ...rest.accounts].map((account) => account.accountId)).toEqual((await client.listAccounts({ prefix: 'find' })).accounts.map((account) => account.accountId));
+    expect(rest.accounts.length + first.accounts.length).toBe(3);
+    expect(rest.nextAfter).toBeNull();
+  });
+
   it('charges exactly, replays a repeated request with the first answer, and refuses a reused key', async () => {
     const first = await call('POST', '/v1/accounts/acme/charges', { json: { feature: 'ai.variable', quantity: 3, userId: 'alice', idempotencyKey: 'charge-1' } });
     expect(first.status).toBe(201);
@@ -267,6 +282,7 @@ describe('the HTTP surface', () => {
     expect(routes.sort()).toEqual(
       [
         'GET /v1/catalog',
+        'GET /v1/accounts',
         'POST /v1/accounts',
         'GET /v1/accounts/{accountId}',
         'POST /v1/accounts/{accountId}/plan',

@@ -140,6 +140,10 @@ describe('serving', () => {
 describe('the console', () => {
   it("shows an account: balance by source with days left, the renewal, and usage by feature, user and day, in the account's time zone", async () => {
     const { page, watch } = await openConsole();
+    // The finder suggests the accounts whose id starts with what is typed.
+    await page.getByLabel('Account').fill(TEAM.slice(0, 5));
+    const suggestions = async () => Promise.all((await page.locator('#account-suggestions option').all()).map((option) => option.getAttribute('value')));
+    await poll(suggestions).toEqual([TEAM]);
     await page.getByLabel('Account').fill(TEAM);
     await page.getByRole('button', { name: 'Open' }).click();
     const account = await stackOf().client.getAccount(TEAM);

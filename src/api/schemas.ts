@@ -16,6 +16,8 @@ export const TokenIdParams = z.object({ tokenId: tokenId.clone().openapi({ param
 export {
   ErrorResponse,
   CatalogResponse,
+  AccountsQuery,
+  AccountsResponse,
   CreateAccountRequest,
   AccountResponse,
   CreateAccountResponse,
@@ -65,6 +67,7 @@ export {
 export type {
   ErrorBody,
   CatalogView,
+  AccountList,
   CreateAccountBody,
   AccountView,
   CreatedAccountView,

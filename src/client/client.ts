@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import {
   AccountResponse,
+  AccountsResponse,
   AccountSettingsResponse,
   AdjustmentResponse,
   ContractChangeResponse,
@@ -37,6 +38,8 @@ import {
   type SessionTokenBody,
   type SessionTokenView,
   type AccountView,
+  type AccountList,
+  type AccountsParams,
   type AccountSettingsBody,
   type AccountSettingsView,
   type AdjustmentBody,
@@ -170,6 +173,7 @@ export function createCreditsClient(options: CreditsClientOptions) {
   return {
     getCatalog: (): Promise<CatalogView> => request('GET', '/v1/catalog', CatalogResponse),
     createAccount: (body: CreateAccountBody): Promise<CreatedAccountView> => request('POST', '/v1/accounts', CreateAccountResponse, { body }),
+    listAccounts: (query: AccountsParams = {}): Promise<AccountList> => request('GET', '/v1/accounts', AccountsResponse, { query }),
     getAccount: (accountId: string): Promise<AccountView> => request('GET', account(accountId), AccountResponse),
     changePlan: (accountId: string, body: ChangePlanBody): Promise<ChangePlanView> => request('POST', `${account(accountId)}/plan`, ChangePlanResponse, { body }),
     cancelAccount: (accountId: string): Promise<CancelAccountView> => request('POST', `${account(accountId)}/cancel`, CancelAccountResponse),

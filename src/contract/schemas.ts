@@ -85,6 +85,21 @@ export type CatalogView = z.infer<typeof CatalogResponse>;
 
 // ---- accounts
 
+export const AccountsQuery = z.strictObject({
+  prefix: z.string().max(128).optional().meta({ description: 'Only accounts whose id starts with this' }),
+  after: accountId.optional().meta({ description: 'Start after this account id (the last one of the page before)' }),
+  limit: pageLimit(LIMITS.maxPageSize),
+});
+export type AccountsParams = z.input<typeof AccountsQuery>;
+export const AccountsResponse = z
+  .object({
+    accounts: z.array(
+      z.object({ accountId: z.string(), planId: z.string(), seats: z.number().int(), timeZone: z.string(), status: z.enum(ACCOUNT_STATUSES), createdAt: z.string() }).meta({ id: 'AccountListItem' }),
+    ),
+    nextAfter: z.string().nullable().meta({ description: 'Pass as `after` for the next page; null on the last page' }),
+  }).meta({ id: 'AccountList' });
+export type AccountList = z.infer<typeof AccountsResponse>;
+
 export const CreateAccountRequest = z
   .strictObject({
     accountId,

@@ -1,7 +1,7 @@
 /** An account: opening it, reading it, its plan in force, and the lock every change of it takes. */
 import type { z } from 'zod';
 import { LedgerError } from './errors.js';
-import { accountRefInput, createAccountInput, parseInput, setAccountPlanInput } from './inputs.js';
+import { accountRefInput, accountsInput, createAccountInput, parseInput, setAccountPlanInput } from './inputs.js';
 import { authorizeSpend, lockAccount, readAccount, requireFeature, upsertUser, type AccountRow } from './internals.js';
 import type { LedgerScope } from './scope.js';
 
@@ -75,6 +75,21 @@ export async function authorizeSpender(scope: LedgerScope, input: { account: Loc
 export async function getAccount(scope: LedgerScope, raw: { accountId: string }): Promise<AccountView> {
   const { accountId } = parseInput(accountRefInput, raw);
   return toAccountView(await readAccount(scope.db, accountId));
+}
+
+/** `text` matched literally by LIKE: its wildcards and the escape character escaped. */
+const likeLiteral = (text: string): string => text.replace(/[\\%_]/g, (character) => `\\${character}`);
+
+/** Accounts whose id starts with `prefix`, in id order, a page at a time: how an operator finds one. */
+export async function listAccounts(scope: LedgerScope, raw: z.input<typeof accountsInput>): Promise<AccountView[]> {
+  const input = parseInput(accountsInput, raw);
+  const { rows } = await scope.db.query<AccountRow>(
+    `SELECT * FROM accounts
+      WHERE account_id LIKE $1 AND ($2::text IS NULL OR account_id > $2)
+      ORDER BY account_id LIMIT $3`,
+    [`${likeLiteral(input.prefix)}%`, input.afterAccountId ?? null, input.limit],
+  );
+  return rows.map(toAccountView);
 }
 
 /** Plan, seats and status in force for gating; the account workflow decides when they change. */

@@ -127,6 +127,12 @@ export const setAccountPlanInput = z.strictObject({
 export const holdRefInput = z.strictObject({ accountId, holdId, now: instant });
 export const expireGrantInput = z.strictObject({ accountId, grantId, now: instant });
 export const accountRefInput = z.strictObject({ accountId });
+/** Accounts whose id starts with `prefix`, in id order after `afterAccountId`. */
+export const accountsInput = z.strictObject({
+  prefix: z.string().max(128).default(''),
+  afterAccountId: accountId.optional(),
+  limit: z.number().int().min(1).max(LIMITS.maxPageSize).default(100),
+});
 export const accountAtInput = z.strictObject({ accountId, now: instant });
 
 export const usageInput = z

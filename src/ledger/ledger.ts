@@ -6,7 +6,7 @@
 import type pg from 'pg';
 import type { Catalog } from '../catalog/catalog.js';
 import { ledgerMetrics } from '../metrics/metrics.js';
-import { createAccount, authorizeSpender, getAccount, lockAccountFor, setAccountPlan } from './accounts.js';
+import { createAccount, authorizeSpender, getAccount, listAccounts, lockAccountFor, setAccountPlan } from './accounts.js';
 import { adjust, refund } from './adjustments.js';
 import { auditLedger } from './audit.js';
 import { overdueBoundaries } from './boundaries.js';
@@ -84,6 +84,7 @@ function ledgerOperations(scope: LedgerScope) {
     catalog: scope.catalog,
     createAccount: bind(createAccount),
     getAccount: bind(getAccount),
+    listAccounts: bind(listAccounts),
     lockAccountFor: bind(lockAccountFor),
     authorizeSpender: bind(authorizeSpender),
     /** The catalog's feature, or UNKNOWN_FEATURE. */

@@ -9,6 +9,8 @@ import {
   AccountSettingsRequest,
   AccountSettingsResponse,
   AccountResponse,
+  AccountsQuery,
+  AccountsResponse,
   AccountUserParams,
   AdjustmentRequest,
   AdjustmentResponse,
@@ -41,6 +43,16 @@ import type { ContractTerms } from '../../ledger/contracts.js';
 import type { AccountSettings } from '../../ledger/ledger.js';
 
 const tags = ['accounts'];
+
+const listAccounts = createRoute({
+  method: 'get',
+  path: '/v1/accounts',
+  tags,
+  ...access({ scope: 'read' }),
+  summary: 'Accounts whose id starts with a prefix, in id order, a page at a time (how an operator finds one)',
+  request: { query: AccountsQuery },
+  responses: { 200: json(AccountsResponse, 'a page of accounts') },
+});
 
 const createAccount = createRoute({
   method: 'post',
@@ -262,6 +274,13 @@ export function accountRoutes(app: ApiApp, deps: ApiDeps): void {
     const trialGranted = open?.trialGranted ?? false;
     const view = { ...read, trialGranted, trialNote: trialGranted ? null : trialRefusal(body.trial, body.planId, open !== null) };
     return account.created ? c.json(view, 201) : c.json(view, 200);
+  });
+
+  app.openapi(listAccounts, async (c) => {
+    const { prefix, after, limit } = c.req.valid('query');
+    const accounts = await ledger.listAccounts({ limit, ...(prefix === undefined ? {} : { prefix }), ...(after === undefined ? {} : { afterAccountId: after }) });
+    const last = accounts.at(-1);
+    return c.json({ accounts, nextAfter: accounts.length === limit && last ? last.accountId : null }, 200);
   });
 
   app.openapi(getAccount, async (c) => c.json(await readAccount(c.req.valid('param').accountId, deps.now()), 200));

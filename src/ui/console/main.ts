@@ -7,25 +7,32 @@ import './account-view.js';
 const TOKEN_KEY = 'credits-console-token';
 const RECENT_KEY = 'credits-console-recent';
 const RECENT_MAX = 10;
+/** Accounts the finder suggests as the operator types, and how long it waits for the typing to pause. */
+const MATCHES_MAX = 10;
+const FIND_PAUSE_MS = 150;
 
 /**
  * The console at /console: the operator types an API token (admin or read; resume and cancel need a
- * service or admin one), then opens an account by its id. It calls the /v1 API of the origin that
+ * service or admin one), then finds an account by the start of its id and opens it. It calls the /v1 API of the origin that
  * served it with the typed client, so every answer is checked against the same contract as the
  * product's backend sees.
  */
 export class CreditsConsole extends ConsoleElement {
-  static override properties = { token: { state: true }, route: { state: true }, notice: { state: true } };
+  static override properties = { token: { state: true }, route: { state: true }, notice: { state: true }, suggested: { state: true } };
   declare token: string | null;
   declare route: Route;
   declare notice: string | null;
+  /** Accounts whose id starts with what is typed in the finder (GET /v1/accounts?prefix=). */
+  declare suggested: string[];
   #client: CreditsClient | null = null;
+  #findTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor() {
     super();
     this.token = sessionStorage.getItem(TOKEN_KEY);
     this.route = parseRoute(location.hash);
     this.notice = null;
+    this.suggested = [];
   }
 
   override connectedCallback(): void {
@@ -91,6 +98,25 @@ export class CreditsConsole extends ConsoleElement {
     location.hash = routeHash(accountId.trim(), 'usage');
   };
 
+  private readonly onFinderInput = (event: InputEvent): void => {
+    const prefix = (event.target as HTMLInputElement).value.trim();
+    clearTimeout(this.#findTimer);
+    if (prefix === '' || this.token === null) {
+      this.suggested = [];
+      return;
+    }
+    const client = this.client(this.token);
+    this.#findTimer = setTimeout(() => {
+      client.listAccounts({ prefix, limit: MATCHES_MAX }).then(
+        ({ accounts }) => {
+          this.suggested = accounts.map((account) => account.accountId);
+        },
+        // A failed lookup only leaves the suggestions as they were; a 401 already asks for a token.
+        () => undefined,
+      );
+    }, FIND_PAUSE_MS);
+  };
+
   /** Accounts opened in this tab, newest first, offered as the finder's suggestions. */
   private recent(): string[] {
     try {
@@ -120,8 +146,8 @@ export class CreditsConsole extends ConsoleElement {
       <header class="top">
         <h1><a href="#">Credits console</a></h1>
         <form class="find" role="search" @submit=${this.onFind}>
-          <label>Account <input name="account" list="recent-accounts" .value=${accountId ?? ''} required autocomplete="off" /></label>
-          <datalist id="recent-accounts">${this.recent().map((id) => html`<option value=${id}></option>`)}</datalist>
+          <label>Account <input name="account" list="account-suggestions" .value=${accountId ?? ''} required autocomplete="off" @input=${this.onFinderInput} /></label>
+          <datalist id="account-suggestions">${[...new Set([...this.suggested, ...this.recent()])].map((id) => html`<option value=${id}></option>`)}</datalist>
           <button type="submit">Open</button>
         </form>
         <button type="button" class="quiet" @click=${this.onForget}>Forget token</button>
