@@ -194,6 +194,16 @@ describe('the console', () => {
       await page.getByRole('link', { name: 'Clear' }).click();
       await poll(() => ledgerIds(page)).toEqual(everything);
     };
+    // What the operator is typing survives the account's refresh (every 5 s, or the Refresh button), which renders the view again.
+    await page.getByLabel('User', { exact: true }).fill('half-typed');
+    const refreshed = page.waitForResponse((response) => new URL(response.url()).pathname === `/v1/accounts/${TEAM}`);
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await refreshed;
+    // The answer is rendered by the next frame.
+    await page.evaluate('new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)))');
+    expect(await page.getByLabel('User', { exact: true }).inputValue()).toBe('half-typed');
+    await page.getByLabel('User', { exact: true }).fill('');
+
     await filter({ Kind: 'charge' });
     const charges = await apiLedgerIds({ kind: 'charge' });
     expect(charges.length).toBeGreaterThanOrEqual(4);

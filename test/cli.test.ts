@@ -352,12 +352,20 @@ describe('the credits CLI against the real API', () => {
     expect(refunded).toContain(`of charge ${charge.chargeId} on cli-ops: 4 credits`);
     expect(refunded).toMatch(/put back: 4\b/);
     expect(refunded).toMatch(/10 charged, 4 refunded, 6 still refundable/);
+    expect(refunded).not.toContain('replayed');
+    // The same key again: nothing is refunded twice, and the CLI says it was a replay.
+    const again = await ok(['refund', 'cli-ops', charge.chargeId, '--credits', '4', ...attribution, '--key', 'ops-refund']);
+    expect(again).toMatch(/^replayed: idempotency key ops-refund was used before, so nothing changed now; its first answer:\n/);
+    expect(again).toMatch(/10 charged, 4 refunded, 6 still refundable/);
     const added = await json<{ grant: { grantId: string; source: string } }>(['add-credits', 'cli-ops', '25', '--source', 'promo', ...attribution, '--key', 'ops-add']);
     expect(added.grant.source).toBe('promo');
     expect(await ok(['remove-credits', 'cli-ops', added.grant.grantId, '5', ...attribution])).toMatch(/removed 5 credits from grant \d+ of cli-ops \(20 left on it\)/);
     expect((await stack.client.getAccount('cli-ops')).balance.available).toBe(1000 - 10 + 4 + 25 - 5);
 
     expect(await ok(['contract', 'cli-ops', '--allowance', '1500', '--features', 'call.minute', ...attribution, '--key', 'ops-contract'])).toMatch(/next period's allowance: 1,?500 credits/);
+    expect(await ok(['contract', 'cli-ops', '--allowance', '1500', '--features', 'call.minute', ...attribution, '--key', 'ops-contract'])).toMatch(/^replayed: idempotency key ops-contract was used before/);
+    expect(await ok(['add-credits', 'cli-ops', '25', '--source', 'promo', ...attribution, '--key', 'ops-add'])).toMatch(/^replayed: idempotency key ops-add was used before/);
+    expect((await stack.client.getAccount('cli-ops')).balance.available).toBe(1000 - 10 + 4 + 25 - 5);
     const shown = await ok(['contract', 'cli-ops']);
     expect(shown).toMatch(/^cli-ops: the plan alone/);
     expect(shown).toMatch(/scheduled: 1,?500 credits per period, extra features call\.minute .*by jane@support: ticket 4711/);

@@ -17,6 +17,7 @@ import {
   formatTokens,
   formatTopUp,
   formatUsage,
+  replayNote,
 } from './format.js';
 import { watchJob } from './watch.js';
 
@@ -42,6 +43,20 @@ async function printForAccount<T>(options: ApiOptions, client: CreditsClient, ac
   }
   const { timeZone } = await client.getAccount(accountId);
   process.stdout.write(human(value, timeZone));
+}
+
+/**
+ * A client that notes whether the last answer with an Idempotent-Replayed header was a replay: the
+ * client's results leave headers out, and the operator must know that a repeat with a used key did
+ * nothing new. Only idempotent mutations carry the header; reads (the time zone's) leave it as it is.
+ */
+function connectNotingReplays(options: ApiOptions): { client: CreditsClient; replayed: () => boolean } {
+  let replayed = false;
+  const client = connect(options, (response) => {
+    const header = response.headers.get('idempotent-replayed');
+    if (header !== null) replayed = header === 'true';
+  });
+  return { client, replayed: () => replayed };
 }
 
 export async function balance(accountId: string, options: ApiOptions): Promise<void> {
@@ -80,12 +95,7 @@ export interface TopUpOptions extends ApiOptions {
  */
 export async function topUp(accountId: string, credits: number, options: TopUpOptions): Promise<void> {
   const idempotencyKey = options.key ?? `cli-top-up-${randomUUID()}`;
-  let replayed = false;
-  const client = connect(options, (response) => {
-    // Only the top-up's answer carries the header; the account read for the time zone does not.
-    const header = response.headers.get('idempotent-replayed');
-    if (header !== null) replayed = header === 'true';
-  });
+  const { client, replayed } = connectNotingReplays(options);
   const result = await client.topUp(accountId, {
     credits,
     userId: options.user,
@@ -94,7 +104,7 @@ export async function topUp(accountId: string, credits: number, options: TopUpOp
   });
   // --json keeps stdout to the API's answer; the key still reaches the operator.
   if (options.json && options.key === undefined) process.stderr.write(`idempotency key: ${idempotencyKey}\n`);
-  await printForAccount(options, client, accountId, result, (view, timeZone) => formatTopUp(accountId, view, idempotencyKey, timeZone, replayed));
+  await printForAccount(options, client, accountId, result, (view, timeZone) => formatTopUp(accountId, view, idempotencyKey, timeZone, replayed()));
 }
 
 interface OperatorOptions extends ApiOptions {
@@ -122,7 +132,7 @@ export interface AddCreditsOptions extends OperatorOptions {
 export async function addCredits(accountId: string, credits: number, options: AddCreditsOptions): Promise<void> {
   const idempotencyKey = operatorKey(options, 'adjustment');
   const features = featureList(options.features);
-  const client = connect(options);
+  const { client, replayed } = connectNotingReplays(options);
   const result = await client.adjust(accountId, {
     action: 'add',
     source: options.source,
@@ -133,14 +143,14 @@ export async function addCredits(accountId: string, credits: number, options: Ad
     ...(options.expires === undefined ? {} : { expiresAt: options.expires }),
     ...(features ? { features } : {}),
   });
-  await printForAccount(options, client, accountId, result, (view, timeZone) => formatAdjustment(accountId, view, idempotencyKey, timeZone));
+  await printForAccount(options, client, accountId, result, (view, timeZone) => replayNote(replayed(), idempotencyKey) + formatAdjustment(accountId, view, idempotencyKey, timeZone));
 }
 
 export async function removeCredits(accountId: string, grantId: string, credits: number, options: OperatorOptions): Promise<void> {
   const idempotencyKey = operatorKey(options, 'adjustment');
-  const client = connect(options);
+  const { client, replayed } = connectNotingReplays(options);
   const result = await client.adjust(accountId, { action: 'remove', grantId, credits, operator: options.operator, reason: options.reason, idempotencyKey });
-  await printForAccount(options, client, accountId, result, (view, timeZone) => formatAdjustment(accountId, view, idempotencyKey, timeZone));
+  await printForAccount(options, client, accountId, result, (view, timeZone) => replayNote(replayed(), idempotencyKey) + formatAdjustment(accountId, view, idempotencyKey, timeZone));
 }
 
 export interface RefundOptions extends OperatorOptions {
@@ -149,13 +159,14 @@ export interface RefundOptions extends OperatorOptions {
 
 export async function refund(accountId: string, chargeId: string, options: RefundOptions): Promise<void> {
   const idempotencyKey = operatorKey(options, 'refund');
-  const result = await connect(options).refund(accountId, chargeId, {
+  const { client, replayed } = connectNotingReplays(options);
+  const result = await client.refund(accountId, chargeId, {
     operator: options.operator,
     reason: options.reason,
     idempotencyKey,
     ...(options.credits === undefined ? {} : { credits: options.credits }),
   });
-  print(options, result, (view) => formatRefund(accountId, view, idempotencyKey));
+  print(options, result, (view) => replayNote(replayed(), idempotencyKey) + formatRefund(accountId, view, idempotencyKey));
 }
 
 export interface ContractOptions extends ApiOptions {
@@ -170,7 +181,7 @@ export interface ContractOptions extends ApiOptions {
 
 /** Shows the contract; with --operator and --reason sets it (terms not given are the plan's). */
 export async function contract(accountId: string, options: ContractOptions): Promise<void> {
-  const client = connect(options);
+  const { client, replayed } = connectNotingReplays(options);
   if (options.operator === undefined && options.reason === undefined) {
     await printForAccount(options, client, accountId, await client.getContract(accountId), formatContract);
     return;
@@ -185,7 +196,7 @@ export async function contract(accountId: string, options: ContractOptions): Pro
     reason: options.reason,
     idempotencyKey,
   });
-  await printForAccount(options, client, accountId, result, (view, timeZone) => formatContractChange(accountId, view, idempotencyKey, timeZone));
+  await printForAccount(options, client, accountId, result, (view, timeZone) => replayNote(replayed(), idempotencyKey) + formatContractChange(accountId, view, idempotencyKey, timeZone));
 }
 
 export interface JobsOptions extends ApiOptions {

@@ -106,6 +106,11 @@ export function formatTopUp(accountId: string, topUp: TopUpView, idempotencyKey:
 
 const repeatWith = (idempotencyKey: string) => `idempotency key: ${idempotencyKey} (repeat safely with --key ${idempotencyKey})`;
 
+/** The line before an operator command's answer when its key had been used: the API did nothing new and answered as the first time. */
+export function replayNote(replayed: boolean, idempotencyKey: string): string {
+  return replayed ? `replayed: idempotency key ${idempotencyKey} was used before, so nothing changed now; its first answer:\n` : '';
+}
+
 export function formatAdjustment(accountId: string, adjustment: AdjustmentView, idempotencyKey: string, timeZone: string): string {
   const { grant } = adjustment;
   const what =

@@ -1,5 +1,4 @@
 import { html, nothing, type PropertyValues, type TemplateResult } from 'lit';
-import { live } from 'lit/directives/live.js';
 import type { GrantPage, GrantsParams } from '../../client/client.js';
 import { GRANT_SOURCES, GRANT_STATUSES } from '../../contract/fields.js';
 import { formatCredits } from '../format.js';
@@ -60,7 +59,7 @@ export class GrantsPart extends AccountPart {
   private select(name: 'status' | 'source', values: readonly string[], label: string): TemplateResult {
     return html`<label
       >${label}
-      <select name=${name} .value=${live(this.params.get(name) ?? '')}>
+      <select name=${name} .value=${this.params.get(name) ?? ''}>
         <option value="">any</option>
         ${values.map((value) => html`<option value=${value} ?selected=${this.params.get(name) === value}>${value}</option>`)}
       </select>

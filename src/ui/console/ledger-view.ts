@@ -1,5 +1,4 @@
 import { html, nothing, type PropertyValues, type TemplateResult } from 'lit';
-import { live } from 'lit/directives/live.js';
 import type { LedgerPage, LedgerParams } from '../../client/client.js';
 import { ENTRY_KINDS } from '../../contract/fields.js';
 import { formatCredits, zonedInstant, zonedLocal } from '../format.js';
@@ -100,14 +99,14 @@ export class LedgerPart extends AccountPart {
       <form class="filters" @submit=${this.onSubmit}>
         <label
           >Kind
-          <select name="kind" .value=${live(this.params.get('kind') ?? '')}>
+          <select name="kind" .value=${this.params.get('kind') ?? ''}>
             <option value="">any</option>
             ${ENTRY_KINDS.map((kind) => html`<option value=${kind} ?selected=${this.params.get('kind') === kind}>${kind}</option>`)}
           </select>
         </label>
-        ${TEXT_FILTERS.map(([name, label]) => html`<label>${label} <input name=${name} .value=${live(this.params.get(name) ?? '')} size="12" /></label>`)}
-        <label>From <input type="datetime-local" step="1" name="from" .value=${live(from === null ? '' : zonedLocal(from, zone))} /></label>
-        <label>To <input type="datetime-local" step="1" name="to" .value=${live(to === null ? '' : zonedLocal(to, zone))} /></label>
+        ${TEXT_FILTERS.map(([name, label]) => html`<label>${label} <input name=${name} .value=${this.params.get(name) ?? ''} size="12" /></label>`)}
+        <label>From <input type="datetime-local" step="1" name="from" .value=${from === null ? '' : zonedLocal(from, zone)} /></label>
+        <label>To <input type="datetime-local" step="1" name="to" .value=${to === null ? '' : zonedLocal(to, zone)} /></label>
         <button type="submit">Filter</button>
         <a href=${routeHash(this.account.accountId, 'ledger')}>Clear</a>
       </form>

@@ -1,5 +1,4 @@
 import { html, nothing, type PropertyValues, type TemplateResult } from 'lit';
-import { live } from 'lit/directives/live.js';
 import type { UsageView } from '../../client/client.js';
 import { daysBetween, formatCredits, zonedDay, zonedInstant, zonedLocal } from '../format.js';
 import { dailyColumns, horizontalBars, type Bar } from './charts.js';
@@ -95,8 +94,8 @@ export class UsagePart extends AccountPart {
     const total = usage?.feature.rows.reduce((sum, row) => sum + row.credits, 0) ?? 0;
     return html`
       <form class="filters" @submit=${this.onSubmit}>
-        <label>From <input type="datetime-local" step="1" name="from" .value=${live(zonedLocal(from, zone))} /></label>
-        <label>To <input type="datetime-local" step="1" name="to" .value=${live(zonedLocal(to, zone))} /></label>
+        <label>From <input type="datetime-local" step="1" name="from" .value=${zonedLocal(from, zone)} /></label>
+        <label>To <input type="datetime-local" step="1" name="to" .value=${zonedLocal(to, zone)} /></label>
         <button type="submit">Show usage</button>
         <span class="hint">in ${zone}</span>
       </form>
