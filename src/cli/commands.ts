@@ -36,7 +36,7 @@ function print<T>(options: ApiOptions, value: T, human: (value: T) => string): v
  * `print` for an answer about an account whose instants people read in the account's time zone:
  * one more request asks the account for it. With --json the API's answer (in UTC) needs none.
  */
-async function printForAccount<T>(options: ApiOptions, client: CreditsClient, accountId: string, value: T, human: (value: T, timeZone: string) => string): Promise<void> {
+export async function printForAccount<T>(options: ApiOptions, client: CreditsClient, accountId: string, value: T, human: (value: T, timeZone: string) => string): Promise<void> {
   if (options.json) {
     process.stdout.write(asJson(value));
     return;

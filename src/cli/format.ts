@@ -25,13 +25,15 @@ export function formatInstant(iso: string | null, timeZone: string, none = 'neve
 
 const plain = { style: { head: [], border: [], compact: true } };
 
-function horizontal(head: string[], rows: (string | number)[][], alignRight: number[] = []): string {
+/** A table with a header row; `alignRight` lists the numeric columns. */
+export function horizontal(head: string[], rows: (string | number)[][], alignRight: number[] = []): string {
   const table = new Table({ ...plain, head, colAligns: head.map((_, index) => (alignRight.includes(index) ? 'right' : 'left')) });
   table.push(...rows);
   return `${table.toString()}\n`;
 }
 
-function vertical(rows: [string, string | number][]): string {
+/** A two-column table of names and values. */
+export function vertical(rows: [string, string | number][]): string {
   const table = new Table(plain);
   table.push(...rows.map(([name, value]) => ({ [name]: value })));
   return `${table.toString()}\n`;

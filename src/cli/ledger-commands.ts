@@ -1,6 +1,7 @@
-import type { ChargesParams, CreditsClient, GrantsParams, LedgerParams } from '../client/client.js';
+import type { ChargesParams, GrantsParams, LedgerParams } from '../client/client.js';
 import { LIMITS } from '../contract/limits.js';
 import { connect, type ApiOptions } from './api.js';
+import { printForAccount } from './commands.js';
 import { formatCharges, formatEntries, formatGrantList, formatStatement } from './ledger-format.js';
 
 /**
@@ -61,18 +62,6 @@ async function pages<T>(options: PageOptions, read: (after: number, limit: numbe
 
 const pageQuery = (after: number, limit: number | undefined) => ({ after, ...(limit === undefined ? {} : { limit }) });
 
-async function timeZoneOf(client: CreditsClient, accountId: string): Promise<string> {
-  return (await client.getAccount(accountId)).timeZone;
-}
-
-function write(options: ApiOptions, json: unknown, human: () => Promise<string>): Promise<void> {
-  if (options.json) {
-    process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
-    return Promise.resolve();
-  }
-  return human().then((text) => void process.stdout.write(text));
-}
-
 export interface LedgerOptions extends PageOptions, CauseFilterOptions {
   kind?: NonNullable<LedgerParams['kind']>;
   operation?: string;
@@ -86,7 +75,7 @@ export async function ledger(accountId: string, options: LedgerOptions, argv: re
     return { items: entries, nextAfter };
   });
   const more = page.nextAfter === null ? null : nextCommand(argv, page.nextAfter);
-  await write(options, { entries: page.items, nextAfter: page.nextAfter }, async () => formatEntries(page.items, more, await timeZoneOf(client, accountId)));
+  await printForAccount(options, client, accountId, { entries: page.items, nextAfter: page.nextAfter }, ({ entries }, timeZone) => formatEntries(entries, more, timeZone));
 }
 
 export interface ChargesOptions extends PageOptions, CauseFilterOptions {
@@ -101,7 +90,7 @@ export async function charges(accountId: string, options: ChargesOptions, argv: 
     return { items, nextAfter };
   });
   const more = page.nextAfter === null ? null : nextCommand(argv, page.nextAfter);
-  await write(options, { charges: page.items, nextAfter: page.nextAfter }, async () => formatCharges(page.items, more, await timeZoneOf(client, accountId)));
+  await printForAccount(options, client, accountId, { charges: page.items, nextAfter: page.nextAfter }, ({ charges: items }, timeZone) => formatCharges(items, more, timeZone));
 }
 
 export interface GrantsOptions extends PageOptions {
@@ -117,7 +106,7 @@ export async function grants(accountId: string, options: GrantsOptions, argv: re
     return { items, nextAfter };
   });
   const more = page.nextAfter === null ? null : nextCommand(argv, page.nextAfter);
-  await write(options, { grants: page.items, nextAfter: page.nextAfter }, async () => formatGrantList(accountId, page.items, more, await timeZoneOf(client, accountId)));
+  await printForAccount(options, client, accountId, { grants: page.items, nextAfter: page.nextAfter }, ({ grants: items }, timeZone) => formatGrantList(accountId, items, more, timeZone));
 }
 
 export interface StatementOptions extends ApiOptions {
@@ -126,5 +115,5 @@ export interface StatementOptions extends ApiOptions {
 
 export async function statement(accountId: string, options: StatementOptions): Promise<void> {
   const view = await connect(options).statement(accountId, { period: options.period ?? 'current' });
-  await write(options, view, () => Promise.resolve(formatStatement(view)));
+  process.stdout.write(options.json ? `${JSON.stringify(view, null, 2)}\n` : formatStatement(view));
 }

@@ -1,20 +1,11 @@
-import Table from 'cli-table3';
 import type { ChargePage, GrantPage, LedgerPage, StatementView } from '../client/client.js';
 import { GRANT_SOURCES } from '../contract/fields.js';
-import { displayCount, displayCredits, formatInstant } from './format.js';
+import { displayCount, displayCredits, formatInstant, horizontal, vertical } from './format.js';
 
 /**
  * What the CLI prints for the ledger explorer (entries with their causes, charges with the grants
  * that paid, every grant, a period's statement), instants in the account's time zone.
  */
-
-const plain = { style: { head: [], border: [], compact: true } };
-
-function horizontal(head: string[], rows: (string | number)[][], alignRight: number[] = []): string {
-  const table = new Table({ ...plain, head, colAligns: head.map((_, index) => (alignRight.includes(index) ? 'right' : 'left')) });
-  table.push(...rows);
-  return `${table.toString()}\n`;
-}
 
 const withMore = (table: string, more: string | null) => (more === null ? table : `${table}more: ${more}\n`);
 
@@ -101,7 +92,6 @@ export function formatStatement(statement: StatementView): string {
   const title =
     `statement of ${statement.accountId}, period ${formatInstant(period.start, zone)} → ${formatInstant(period.end, zone, 'open')}` +
     `${closed ? '' : ` (running, as of ${formatInstant(statement.asOf, zone)})`}\n`;
-  const table = new Table(plain);
   const rows: [string, string][] = [
     ['opening balance', bySource(statement.opening.total, statement.opening.bySource)],
     ['+ granted', bySource(statement.granted.total, statement.granted.bySource)],
@@ -118,10 +108,9 @@ export function formatStatement(statement: StatementView): string {
         `released ${displayCredits(statement.holds.released)}, held at close ${displayCredits(statement.holds.heldAtClose)}`,
     ],
   ];
-  table.push(...rows.map(([name, value]) => ({ [name]: value })));
   const navigation = [
     period.previousStart === null ? null : `previous: --period ${period.previousStart}`,
     period.nextStart === null || !closed ? null : `next: --period ${period.nextStart}`,
   ].filter((line) => line !== null);
-  return `${title}${table.toString()}\n${navigation.length === 0 ? '' : `${navigation.join('   ')}\n`}`;
+  return `${title}${vertical(rows)}${navigation.length === 0 ? '' : `${navigation.join('   ')}\n`}`;
 }

@@ -82,9 +82,13 @@ SELECT o.feature, o.user_id, count(*)::int AS charges, sum(o.quantity)::bigint A
  GROUP BY o.feature, o.user_id
  ORDER BY o.feature, o.user_id`;
 
+/** The start of the period containing `$2`, of the one before it, and of the next one, in one read. */
 const PERIODS_SQL = `
-SELECT (SELECT max(period_start) FROM period_terms WHERE account_id = $1 AND period_start <= $2) AS start,
-       (SELECT min(period_start) FROM period_terms WHERE account_id = $1 AND period_start > $2) AS next_start`;
+WITH containing AS (SELECT max(period_start) AS start FROM period_terms WHERE account_id = $1 AND period_start <= $2)
+SELECT c.start,
+       (SELECT max(period_start) FROM period_terms WHERE account_id = $1 AND period_start < c.start) AS previous_start,
+       (SELECT min(period_start) FROM period_terms WHERE account_id = $1 AND period_start > $2) AS next_start
+  FROM containing c`;
 
 function emptyBySource(): BySource {
   return Object.fromEntries(GRANT_SOURCES.map((source) => [source, ZERO_MICROS])) as BySource;
@@ -103,18 +107,14 @@ function spendLines(rows: { key: string; credits: Micros; quantity: number; char
 
 /** The period containing `at`, with where the one before began and the next begins. */
 async function periodOf(scope: LedgerScope, accountId: string, at: Date): Promise<{ start: Date; end: Date | null; previousStart: Date | null }> {
-  const { rows } = await scope.db.query<{ start: Date | null; next_start: Date | null }>(PERIODS_SQL, [accountId, at]);
+  const { rows } = await scope.db.query<{ start: Date | null; previous_start: Date | null; next_start: Date | null }>(PERIODS_SQL, [accountId, at]);
   const found = rows[0];
   if (!found?.start) {
     throw new LedgerError('VALIDATION_FAILED', `account "${accountId}" has no billing period at ${at.toISOString()}`, {
       issues: [{ path: 'period', message: 'no period of this account contains this instant' }],
     });
   }
-  const previous = await scope.db.query<{ start: Date | null }>(
-    'SELECT max(period_start) AS start FROM period_terms WHERE account_id = $1 AND period_start < $2',
-    [accountId, found.start],
-  );
-  return { start: found.start, end: found.next_start, previousStart: previous.rows[0]?.start ?? null };
+  return { start: found.start, end: found.next_start, previousStart: found.previous_start };
 }
 
 /** The statement of the period containing `at`, as of `now`. */
