@@ -1,10 +1,11 @@
 /**
  * `job.enrich.zero-latency` and `job.enrich.50ms`: one bulk enrichment job (`lead.email-finder`,
- * 60 % verified records, 5 credits each) run end to end by a worker on the Temporal dev server;
+ * 60 % verified records, 5 credits each) run end to end by a worker on Temporal (step 2);
  * `job.enrich.parallel`: four jobs at once, on one account and then on four accounts.
  *
  * 1. The workflows are bundled here (webpack), so the worker's memory is the job's, not the bundler's.
- * 2. The Temporal dev server (headless, in memory) and the worker: this file run as a child process
+ * 2. The Temporal dev server (headless, in memory), or with BENCH_TEMPORAL=server the real Temporal
+ *    server of the production topology on the bench's PostgreSQL, and the worker: this file run as a child process
  *    (`--job-enrich-worker`), i.e. `createCreditsWorker` with the simulated provider at the
  *    benchmark's latency and the settings below, on a task queue of its own. The provider takes at
  *    most BENCH_JOB_CONCURRENCY calls at once across every batch of the worker, as a real one does
@@ -49,7 +50,7 @@ import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime } from '@t
 import type pg from 'pg';
 import { loadCatalog } from '../src/catalog/catalog.js';
 import { WORKER_DEFAULTS } from '../src/config.js';
-import { startTemporalDevServer, type RunningTemporalDevServer } from '../src/devstack/temporal-dev-server.js';
+import { startTemporalDevServer } from '../src/devstack/temporal-dev-server.js';
 import { createJobStore, type JobStore } from '../src/jobs/jobs.js';
 import { JOB_LIMITS } from '../src/contract/limits.js';
 import { createPool } from '../src/ledger/db.js';
@@ -62,7 +63,7 @@ import { multiplyMicros, type Micros } from '../src/money.js';
 import type { JobResult } from '../workflows/job-messages.js';
 import { envInt, round, sampleRss, type BenchContext, type Benchmark, type Figure } from './harness.js';
 import { clockTicksPerSecond, cpuShares, cpuSnapshot, readMemoryMb } from './proc-stats.js';
-import { startWorkerProcess, stopWorkerBench, type WorkerProcess } from './worker-process.js';
+import { benchTemporalKind, startRealTemporalForBench, startWorkerProcess, stopWorkerBench, type BenchTemporal, type WorkerProcess } from './worker-process.js';
 
 const THIS_FILE = fileURLToPath(import.meta.url);
 const WORKER_FLAG = '--job-enrich-worker';
@@ -141,25 +142,25 @@ async function workerMain(): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 
 /**
- * The dev server, headless and in memory. One retry: the CLI picks its internal services' ports
- * itself and, rarely, one of them collides with the frontend's ("bind: address already in use").
+ * The Temporal the bench runs on (BENCH_TEMPORAL): the dev server, headless and in memory, or the
+ * real server. One retry for the dev server: the CLI picks its internal services' ports itself
+ * and, rarely, one of them collides with the frontend's ("bind: address already in use").
  */
-async function startDevServer(name: string, log: (message: string) => void, verbose: boolean): Promise<RunningTemporalDevServer> {
-  const options = {
-    headless: true,
-    ...(verbose
-      ? {
-          log: (line: string) => {
-            log(`temporal: ${line}`);
-          },
-        }
-      : {}),
+async function startBenchTemporal(context: BenchContext, name: string, directory: string, verbose: boolean): Promise<BenchTemporal> {
+  const { log } = context;
+  const temporalLog = (line: string) => {
+    if (verbose) log(`temporal: ${line}`);
+  };
+  if (benchTemporalKind() === 'server') return startRealTemporalForBench(context.databaseUrl, directory, temporalLog);
+  const startDev = async (): Promise<BenchTemporal> => {
+    const dev = await startTemporalDevServer({ headless: true, log: temporalLog });
+    return { kind: 'dev', address: dev.address, namespace: dev.namespace, pid: dev.pid, description: 'Temporal dev server (in memory)', stop: dev.stop };
   };
   try {
-    return await startTemporalDevServer(options);
+    return await startDev();
   } catch (error) {
     log(`${name}: WARNING: the Temporal dev server did not start; trying once more: ${error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error)}`);
-    return startTemporalDevServer(options);
+    return startDev();
   }
 }
 
@@ -202,7 +203,7 @@ interface EnrichRig {
   client: Client;
   taskQueue: string;
   worker: WorkerProcess;
-  temporal: RunningTemporalDevServer;
+  temporal: BenchTemporal;
   unitPrice: Micros;
   shape: JobShape;
 }
@@ -240,7 +241,7 @@ async function withEnrichRig(context: BenchContext, name: string, latencyMs: num
   const directory = mkdtempSync(join(tmpdir(), 'credits-job-enrich-'));
   const taskQueue = `${name}-${runId}`;
   const pool = createPool({ connectionString: context.databaseUrl, max: 4, applicationName: `bench ${name}` });
-  let temporal: RunningTemporalDevServer | undefined;
+  let temporal: BenchTemporal | undefined;
   let worker: WorkerProcess | undefined;
   let connection: Connection | undefined;
   try {
@@ -250,7 +251,7 @@ async function withEnrichRig(context: BenchContext, name: string, latencyMs: num
     writeFileSync(workflowCodePath, bundle.code);
     log(`${name}: workflows bundled in ${((performance.now() - bundleStarted) / 1000).toFixed(1)} s`);
 
-    temporal = await startDevServer(name, log, verbose);
+    temporal = await startBenchTemporal(context, name, directory, verbose);
     const settings: WorkerSettings = {
       databaseUrl: context.databaseUrl,
       temporalAddress: temporal.address,
@@ -277,7 +278,7 @@ async function withEnrichRig(context: BenchContext, name: string, latencyMs: num
       verbose,
     });
     log(
-      `${name}: Temporal dev server ${temporal.address} (pid ${temporal.pid}), worker pid ${worker.pid}; provider at ${latencyMs} ms, ` +
+      `${name}: ${temporal.description} on ${temporal.address} (pid ${temporal.pid}), worker pid ${worker.pid}; provider at ${latencyMs} ms, ` +
         `batch ${shape.batchSize}, ${shape.batchesPerRun > 0 ? shape.batchesPerRun : 'default'} batches per run, ${parallelBatches} batches of a job at once, ` +
         `concurrency ${shape.concurrency}, ${maxInFlightRecords} records in flight per batch, flush ${flushSize} / ${flushIntervalMs} ms` +
         (heapLimitMb > 0 ? `, worker heap limit ${heapLimitMb} MB` : ''),
@@ -465,7 +466,7 @@ const SETTINGS =
 export const jobEnrichBenchmarks: Benchmark[] = [
   {
     name: 'job.enrich.zero-latency',
-    description: `one bulk job through the worker (child process) on the Temporal dev server, simulated provider at 0 ms: records/s, worker peak RSS, CPU per process (BENCH_JOB_RECORDS 100000, ${SETTINGS})`,
+    description: `one bulk job through the worker (child process) on the Temporal dev server (BENCH_TEMPORAL=server: the real one), simulated provider at 0 ms: records/s, worker peak RSS, CPU per process (BENCH_JOB_RECORDS 100000, ${SETTINGS})`,
     run: (context) => runOneJob(context, 'job.enrich.zero-latency', 0),
   },
   {
