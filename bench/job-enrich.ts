@@ -50,7 +50,6 @@ import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime } from '@t
 import type pg from 'pg';
 import { loadCatalog } from '../src/catalog/catalog.js';
 import { WORKER_DEFAULTS } from '../src/config.js';
-import { startTemporalDevServer } from '../src/devstack/temporal-dev-server.js';
 import { createJobStore, type JobStore } from '../src/jobs/jobs.js';
 import { JOB_LIMITS } from '../src/contract/limits.js';
 import { createPool } from '../src/ledger/db.js';
@@ -58,12 +57,13 @@ import { createLedger, type Ledger } from '../src/ledger/ledger.js';
 import { createSimulatedProvider } from '../src/providers/simulated.js';
 import { startJob } from '../src/temporal/jobs.js';
 import { createWorkerDeps, JOB_BATCH_DEFAULTS } from '../src/worker/deps.js';
-import { createCreditsWorker, WORKFLOWS_PATH } from '../src/worker/worker.js';
+import { WORKFLOWS_PATH } from '../src/worker/workflow-code.js';
+import { createCreditsWorker } from '../src/worker/worker.js';
 import { multiplyMicros, type Micros } from '../src/money.js';
 import type { JobResult } from '../workflows/job-messages.js';
 import { envInt, round, sampleRss, type BenchContext, type Benchmark, type Figure } from './harness.js';
 import { clockTicksPerSecond, cpuShares, cpuSnapshot, readMemoryMb } from './proc-stats.js';
-import { benchTemporalKind, startRealTemporalForBench, startWorkerProcess, stopWorkerBench, type BenchTemporal, type WorkerProcess } from './worker-process.js';
+import { startBenchTemporal, startWorkerProcess, stopWorkerBench, type BenchTemporal, type WorkerProcess } from './worker-process.js';
 
 const THIS_FILE = fileURLToPath(import.meta.url);
 const WORKER_FLAG = '--job-enrich-worker';
@@ -140,29 +140,6 @@ async function workerMain(): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------
-
-/**
- * The Temporal the bench runs on (BENCH_TEMPORAL): the dev server, headless and in memory, or the
- * real server. One retry for the dev server: the CLI picks its internal services' ports itself
- * and, rarely, one of them collides with the frontend's ("bind: address already in use").
- */
-async function startBenchTemporal(context: BenchContext, name: string, directory: string, verbose: boolean): Promise<BenchTemporal> {
-  const { log } = context;
-  const temporalLog = (line: string) => {
-    if (verbose) log(`temporal: ${line}`);
-  };
-  if (benchTemporalKind() === 'server') return startRealTemporalForBench(context.databaseUrl, directory, temporalLog);
-  const startDev = async (): Promise<BenchTemporal> => {
-    const dev = await startTemporalDevServer({ headless: true, log: temporalLog });
-    return { kind: 'dev', address: dev.address, namespace: dev.namespace, pid: dev.pid, description: 'Temporal dev server (in memory)', stop: dev.stop };
-  };
-  try {
-    return await startDev();
-  } catch (error) {
-    log(`${name}: WARNING: the Temporal dev server did not start; trying once more: ${error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error)}`);
-    return startDev();
-  }
-}
 
 interface RecordFacts {
   stored: number;

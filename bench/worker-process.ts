@@ -8,9 +8,11 @@ import { Connection } from '@temporalio/client';
 import type pg from 'pg';
 import { databaseUrl as postgresDatabaseUrl } from '../src/devstack/postgres.js';
 import { readProductionSettings } from '../src/devstack/prod.js';
+import { startTemporalDevServer } from '../src/devstack/temporal-dev-server.js';
 import { startTemporalServer } from '../src/devstack/temporal-server.js';
 import { registerSearchAttributes } from '../src/temporal/search-attributes.js';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
+import type { BenchContext } from './harness.js';
 
 /**
  * The worker of the benchmarks that measure one (job.enrich.*, rollover.*), run as a child process,
@@ -263,4 +265,27 @@ export function startProductWorker(options: {
     log: options.log,
     verbose: options.verbose,
   });
+}
+
+/**
+ * The Temporal the bench runs on (BENCH_TEMPORAL): the dev server, headless and in memory, or the
+ * real server. One retry for the dev server: the CLI picks its internal services' ports itself
+ * and, rarely, one of them collides with the frontend's ("bind: address already in use").
+ */
+export async function startBenchTemporal(context: BenchContext, name: string, directory: string, verbose: boolean): Promise<BenchTemporal> {
+  const { log } = context;
+  const temporalLog = (line: string) => {
+    if (verbose) log(`temporal: ${line}`);
+  };
+  if (benchTemporalKind() === 'server') return startRealTemporalForBench(context.databaseUrl, directory, temporalLog);
+  const startDev = async (): Promise<BenchTemporal> => {
+    const dev = await startTemporalDevServer({ headless: true, log: temporalLog });
+    return { kind: 'dev', address: dev.address, namespace: dev.namespace, pid: dev.pid, description: 'Temporal dev server (in memory)', stop: dev.stop };
+  };
+  try {
+    return await startDev();
+  } catch (error) {
+    log(`${name}: WARNING: the Temporal dev server did not start; trying once more: ${error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error)}`);
+    return startDev();
+  }
 }

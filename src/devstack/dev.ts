@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import type pg from 'pg';
 import { pino, type Logger } from 'pino';
 import { startApiServer } from '../api/server.js';
@@ -30,7 +30,8 @@ import { migrate } from '../ledger/migrate.js';
 import { createSimulatedProvider } from '../providers/simulated.js';
 import { registerSearchAttributes } from '../temporal/search-attributes.js';
 import { createWorkerDeps } from '../worker/deps.js';
-import { createCreditsWorker, WORKFLOWS_PATH } from '../worker/worker.js';
+import { bundleWorkflowsApart } from '../worker/workflow-code.js';
+import { createCreditsWorker } from '../worker/worker.js';
 import { DEMO, demoCatalogProblem, seedDemo, type DemoSeed } from './demo.js';
 import { createDatabase, freePort, startEmbeddedPostgres } from './postgres.js';
 import { DEFAULT_DATA_DIR, isAlive, removeDevStackState, writeDevStackState } from './state.js';
@@ -267,8 +268,8 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     const sessionSecret = options.sessionTokenSecret ?? devToken(path.join(dataDir, 'session-secret'));
 
     installTemporalRuntime();
-    // Webpack is the slow part of a worker's start: bundle while the servers come up.
-    const bundling = bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
+    // Webpack is the slow part of a worker's start: bundle (in a process of its own) while the servers come up.
+    const bundling = bundleWorkflowsApart();
     bundling.catch(() => undefined);
 
     const startPostgres = async (): Promise<{ url: string; port: number | null; stop: (() => Promise<void>) | null }> => {

@@ -13,6 +13,7 @@ import { registerSearchAttributes } from '../temporal/search-attributes.js';
 import { startWebhookDelivery } from '../temporal/webhooks.js';
 import { createWorkerDeps } from './deps.js';
 import { startMetricsServer, temporalMetrics } from './metrics.js';
+import { bundleWorkflowsApart } from './workflow-code.js';
 import { createCreditsWorker } from './worker.js';
 
 const logger = pino({ name: 'credits-worker' });
@@ -58,8 +59,12 @@ async function main(): Promise<void> {
   const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
   const metrics = workerPort === undefined ? undefined : await startMetricsServer({ port: workerPort, hostname: '0.0.0.0' });
   try {
+    const bundlingStarted = performance.now();
+    const workflowBundle = await bundleWorkflowsApart();
+    logger.info({ ms: Math.round(performance.now() - bundlingStarted), bytes: workflowBundle.code.length }, 'workflows bundled');
     const worker = await createCreditsWorker({
       connection,
+      workflowBundle,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
       tuning: config.worker,

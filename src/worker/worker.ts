@@ -1,16 +1,14 @@
-import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../../activities/index.js';
 import { WORKER_DEFAULTS, type WorkerTuning } from '../config.js';
-
-export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
+import { WORKFLOWS_PATH } from './workflow-code.js';
 
 export interface CreditsWorkerOptions {
   connection: NativeConnection;
   namespace: string;
   taskQueue: string;
   deps: ActivityDeps;
-  /** A prebuilt workflow bundle (tests share one); bundled from `workflows/` when omitted. */
+  /** A prebuilt workflow bundle (the worker's, from bundleWorkflowsApart; tests share one); bundled here from `workflows/` when omitted. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   identity?: string;
   /** Cache, concurrency and sticky queue (src/config.ts, WORKER_*); the defaults when omitted. */
@@ -29,7 +27,8 @@ export async function createCreditsWorker(options: CreditsWorkerOptions): Promis
   });
 }
 
-function workerTuning(tuning: WorkerTuning): Partial<WorkerOptions> {
+/** The SDK options of the worker settings (src/config.ts WORKER_*). */
+export function workerTuning(tuning: WorkerTuning): Partial<WorkerOptions> {
   return {
     maxCachedWorkflows: tuning.maxCachedWorkflows,
     maxConcurrentWorkflowTaskExecutions: tuning.maxConcurrentWorkflowTasks,

@@ -1,5 +1,5 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger, Runtime, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
 import type pg from 'pg';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { loadCatalog, type Catalog } from '../../src/catalog/catalog.js';
@@ -10,7 +10,8 @@ import { temporalCliPath, temporalTestServerPath } from '../../src/devstack/temp
 import type { Ledger } from '../../src/ledger/ledger.js';
 import { registerSearchAttributes } from '../../src/temporal/search-attributes.js';
 import { createWorkerDeps } from '../../src/worker/deps.js';
-import { createCreditsWorker, WORKFLOWS_PATH } from '../../src/worker/worker.js';
+import { bundleWorkflowsApart, type BundledWorkflows } from '../../src/worker/workflow-code.js';
+import { createCreditsWorker } from '../../src/worker/worker.js';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes.js';
 import { freshLedger } from './database.js';
 
@@ -19,11 +20,11 @@ export function quietTemporalRuntime(): void {
   if (Runtime._instance === undefined) Runtime.install({ logger: new DefaultLogger('WARN') });
 }
 
-let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+let bundle: Promise<BundledWorkflows> | undefined;
 
-/** The workflows bundled once per test file (webpack is the slow part of starting a worker). */
-export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
+/** The workflows bundled once per test file (webpack is the slow part of starting a worker), as the worker bundles them. */
+export function workflowBundle(): Promise<BundledWorkflows> {
+  bundle ??= bundleWorkflowsApart();
   return bundle;
 }
 
