@@ -47,6 +47,7 @@ import { MICROS_PER_CREDIT } from '../src/money.js';
 import { envInt, loadFigures, round, runLoad, type BenchContext, type Benchmark, type Figure } from './harness.js';
 import { BENCH_API_TOKEN, postJson, type HttpAnswer } from './http-client.js';
 import { clockTicksPerSecond, cpuShares, cpuSnapshot, readMemoryMb } from './proc-stats.js';
+import { withTemporalCeilingShare } from './temporal-ceiling.js';
 import { startProductWorker, stopWorkerBench, type WorkerProcess } from './worker-process.js';
 
 const NAME = 'accounts.open';
@@ -258,6 +259,6 @@ export const accountsOpenBenchmarks: Benchmark[] = [
     description:
       'accounts opened per second through POST /v1/accounts (in-process API, real worker, Temporal dev server), p50/p99, errors, CPU per process ' +
       '(BENCH_CALLERS 32, BENCH_ACCOUNTS 2000, BENCH_WARMUP 100)',
-    run: runAccountsOpen,
+    run: async (context) => withTemporalCeilingShare(context, { name: 'temporal.ceiling.open' }, 'accounts_per_s', await runAccountsOpen(context)),
   },
 ];

@@ -5,6 +5,7 @@ import { ledgerChargeBenchmarks } from './ledger-charge.js';
 import { jobEnrichBenchmarks } from './job-enrich.js';
 import { ceilingBenchmarks } from './pg-ceiling.js';
 import { rolloverBenchmarks } from './rollover.js';
+import { temporalCeilingBenchmarks } from './temporal-ceiling.js';
 
 /**
  * Every benchmark `npm run bench` knows, in the order it runs them. To add one (`rollover.10k`,
@@ -15,6 +16,7 @@ export const BENCHMARKS: readonly Benchmark[] = [
   ...ceilingBenchmarks,
   ...ledgerChargeBenchmarks,
   ...httpChargeBenchmarks,
+  ...temporalCeilingBenchmarks,
   ...accountsOpenBenchmarks,
   ...rolloverBenchmarks,
   ...jobEnrichBenchmarks,

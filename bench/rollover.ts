@@ -42,6 +42,7 @@ import { createPool } from '../src/ledger/db.js';
 import { startAccount } from '../src/temporal/accounts.js';
 import { envInt, mapConcurrent, round, sampleRss, type BenchContext, type Benchmark, type Figure } from './harness.js';
 import { clockTicksPerSecond, cpuShares, cpuSnapshot, readMemoryMb } from './proc-stats.js';
+import { withTemporalCeilingShare } from './temporal-ceiling.js';
 import { benchTemporalKind, startRealTemporalForBench, startProductWorker, stopWorkerBench, type WorkerProcess } from './worker-process.js';
 
 
@@ -435,6 +436,12 @@ async function runRollover(context: BenchContext, { name, defaultAccounts }: Rol
   }
 }
 
+/** The rollover's figures and its share of temporal.ceiling.boundary for as many workflows. */
+async function rolloverAgainstCeiling(context: BenchContext, scale: RolloverScale): Promise<Figure[]> {
+  const workflows = envInt('BENCH_ROLLOVER_ACCOUNTS', scale.defaultAccounts);
+  return withTemporalCeilingShare(context, { name: 'temporal.ceiling.boundary', workflows }, 'accounts_per_s', await runRollover(context, scale));
+}
+
 const ROLLOVER_SETTINGS = 'BENCH_ROLLOVER_WARMUP 200, BENCH_ROLLOVER_PERIOD_S, BENCH_ROLLOVER_TEMPORAL_DB memory|file';
 
 export const rolloverBenchmarks: Benchmark[] = [
@@ -443,12 +450,12 @@ export const rolloverBenchmarks: Benchmark[] = [
     description:
       'accounts whose periods end at the same instant, renewed by the real worker on the Temporal dev server: seconds until all are renewed, ' +
       `the worker's peak RSS, CPU per process (BENCH_ROLLOVER_ACCOUNTS 10000, ${ROLLOVER_SETTINGS})`,
-    run: (context) => runRollover(context, { name: 'rollover.10k', defaultAccounts: 10_000 }),
+    run: (context) => rolloverAgainstCeiling(context, { name: 'rollover.10k', defaultAccounts: 10_000 }),
   },
   {
     name: 'rollover.100k',
     description: `rollover.10k with 100,000 accounts: hours, see README (BENCH_ROLLOVER_ACCOUNTS 100000, ${ROLLOVER_SETTINGS})`,
     manual: true,
-    run: (context) => runRollover(context, { name: 'rollover.100k', defaultAccounts: 100_000 }),
+    run: (context) => rolloverAgainstCeiling(context, { name: 'rollover.100k', defaultAccounts: 100_000 }),
   },
 ];

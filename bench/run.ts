@@ -14,6 +14,8 @@
  * accounts.open: BENCH_CALLERS, BENCH_ACCOUNTS (2000) and BENCH_WARMUP (100) accounts opened
  * (bench/accounts-open.ts). rollover.10k and rollover.100k: BENCH_ROLLOVER_ACCOUNTS (10000, 100000),
  * BENCH_ROLLOVER_WARMUP, BENCH_ROLLOVER_PERIOD_S, BENCH_ROLLOVER_TEMPORAL_DB (bench/rollover.ts).
+ * temporal.ceiling.open and temporal.ceiling.boundary take the counts of accounts.open and of the
+ * rollovers (bench/temporal-ceiling.ts). BENCH_TEMPORAL=server: the worker benches on the real server.
  * `npm run -s bench` keeps npm's own banner off stdout, leaving only JSON lines there.
  */
 import { randomBytes } from 'node:crypto';
