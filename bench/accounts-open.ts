@@ -2,8 +2,8 @@
  * `accounts.open`: accounts opened per second through the HTTP API, `POST /v1/accounts`, from
  * BENCH_CALLERS (32) concurrent callers, on the topology of production: the API in this process
  * (`startApiServer`, as `npm run api` builds it, on a pool of BENCH_CALLERS connections), the real
- * worker (`src/worker/main.ts`) as a child process, the Temporal dev server (headless, in memory),
- * and the runner's PostgreSQL. The route creates the account in the ledger, then opens it with
+ * worker (`src/worker/main.ts`) as a child process, the Temporal dev server (headless, in memory; the
+ * real server with BENCH_TEMPORAL=server), and the runner's PostgreSQL. The route creates the account in the ledger, then opens it with
  * update-with-start of the account workflow, which answers once the first period's allowance and
  * the next one's (written ahead) are in the ledger; so one answer is one whole opening.
  *
@@ -41,14 +41,13 @@ import { createApiDeps } from '../src/api/deps.js';
 import { startApiServer, type RunningApi } from '../src/api/server.js';
 import { loadCatalog } from '../src/catalog/catalog.js';
 import type { CatalogInput } from '../src/catalog/schema.js';
-import { startTemporalDevServer, type RunningTemporalDevServer } from '../src/devstack/temporal-dev-server.js';
 import { createPool } from '../src/ledger/db.js';
 import { MICROS_PER_CREDIT } from '../src/money.js';
 import { envInt, loadFigures, round, runLoad, type BenchContext, type Benchmark, type Figure } from './harness.js';
 import { BENCH_API_TOKEN, postJson, type HttpAnswer } from './http-client.js';
 import { clockTicksPerSecond, cpuShares, cpuSnapshot, readMemoryMb } from './proc-stats.js';
 import { withTemporalCeilingShare } from './temporal-ceiling.js';
-import { startProductWorker, stopWorkerBench, type WorkerProcess } from './worker-process.js';
+import { startBenchTemporal, startProductWorker, stopWorkerBench, type BenchTemporal, type WorkerProcess } from './worker-process.js';
 
 const NAME = 'accounts.open';
 
@@ -160,22 +159,13 @@ async function runAccountsOpen(context: BenchContext): Promise<Figure[]> {
   const pool = createPool({ connectionString: context.databaseUrl, max: callers, applicationName: `bench ${NAME} api` });
   // One socket per caller, opened during the warm-up so that connecting is not measured.
   const agent = new Agent({ keepAlive: true, maxSockets: callers });
-  let temporal: RunningTemporalDevServer | undefined;
+  let temporal: BenchTemporal | undefined;
   let worker: WorkerProcess | undefined;
   let connection: Connection | undefined;
   let api: RunningApi | undefined;
   try {
-    temporal = await startTemporalDevServer({
-      headless: true,
-      ...(verbose
-        ? {
-            log: (line: string) => {
-              log(`temporal: ${line}`);
-            },
-          }
-        : {}),
-    });
-    log(`${NAME}: Temporal dev server on ${temporal.address} (in memory, pid ${temporal.pid})`);
+    temporal = await startBenchTemporal(context, NAME, directory, verbose);
+    log(`${NAME}: ${temporal.description} on ${temporal.address} (pid ${temporal.pid})`);
     worker = await startProductWorker({ databaseUrl: context.databaseUrl, temporal, taskQueue, catalogPath, log, verbose });
     const running = worker;
     connection = await Connection.connect({ address: temporal.address });

@@ -41,6 +41,7 @@ const STARTERS = 32;
 /** The sleepers' boundary comes this long after they are projected to be started, and 25 % more. */
 const BOUNDARY_GUARD_MS = 15_000;
 const POLL_MS = 250;
+const PROGRESS_LOG_MS = 10_000;
 /** The boundary ceiling gives up when no workflow has ended for this long. */
 const STALL_MS = 120_000;
 
@@ -188,12 +189,17 @@ async function measureBoundary(context: BenchContext, workflows: number): Promis
     const expected = warmup + workflows;
     let ended = 0;
     let lastProgress = performance.now();
+    let lastLog = performance.now();
     while (ended < expected) {
       await sleep(POLL_MS);
       const now = await endedCount(rig);
       if (now > ended) lastProgress = performance.now();
       else if (performance.now() - lastProgress > STALL_MS) throw new Error(`${name}: ${now} of ${expected} workflows ended, none for ${STALL_MS / 1000} s`);
       ended = now;
+      if (performance.now() - lastLog > PROGRESS_LOG_MS) {
+        context.log(`${name}: ${ended}/${expected} workflows ended`);
+        lastLog = performance.now();
+      }
     }
     const seconds = (Date.now() - boundary.getTime()) / 1000;
     const cpu = cpuShares(before, cpuSnapshot(rig.roots, { anyPostgres: true }), clockTicksPerSecond());

@@ -12,7 +12,7 @@ import { startTemporalDevServer } from '../src/devstack/temporal-dev-server.js';
 import { startTemporalServer } from '../src/devstack/temporal-server.js';
 import { registerSearchAttributes } from '../src/temporal/search-attributes.js';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
-import type { BenchContext } from './harness.js';
+import { envInt, type BenchContext } from './harness.js';
 
 /**
  * The worker of the benchmarks that measure one (job.enrich.*, rollover.*), run as a child process,
@@ -241,7 +241,11 @@ export async function startRealTemporalForBench(databaseUrl: string, directory: 
 /** The real worker (`src/worker/main.ts`) migrates the database and bundles its workflows (webpack) before it polls. */
 const PRODUCT_WORKER_START_TIMEOUT_MS = 180_000;
 
-/** The product's own worker process on `taskQueue`, ready once it logs "worker started". */
+/**
+ * The product's own worker process on `taskQueue`, ready once it logs "worker started".
+ * BENCH_WORKER_HEAP_MB sets its V8 old-space limit (NODE_OPTIONS=--max-old-space-size), as a
+ * deployment would; the WORKER_* settings of the bench's environment reach it too.
+ */
 export function startProductWorker(options: {
   databaseUrl: string;
   temporal: { address: string; namespace: string };
@@ -250,6 +254,7 @@ export function startProductWorker(options: {
   log: (message: string) => void;
   verbose: boolean;
 }): Promise<WorkerProcess> {
+  const heapMb = envInt('BENCH_WORKER_HEAP_MB', 0, 0);
   return startWorkerProcess({
     args: [join(REPO_ROOT, 'src', 'worker', 'main.ts')],
     env: {
@@ -258,6 +263,7 @@ export function startProductWorker(options: {
       TEMPORAL_NAMESPACE: options.temporal.namespace,
       TEMPORAL_TASK_QUEUE: options.taskQueue,
       CREDITS_CATALOG: options.catalogPath,
+      ...(heapMb > 0 ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-old-space-size=${heapMb}`.trim() } : {}),
     },
     // main.ts logs it (pino) once the worker is created, just before it runs.
     ready: { kind: 'line', what: '"worker started"', matches: (line) => line.msg === 'worker started' },

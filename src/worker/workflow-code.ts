@@ -8,6 +8,8 @@ const BUNDLER_PATH = fileURLToPath(new URL('./bundle-workflows-main.ts', import.
 const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** Bundling takes 2–5 s on two cores; a bundler that hangs must not hang the worker's start. */
 const BUNDLE_TIMEOUT_MS = 120_000;
+/** The bundler's own V8 heap limit: a lower one meant for the worker (NODE_OPTIONS) must not starve webpack. */
+const BUNDLER_HEAP_MB = 1024;
 
 /** What the bundler process sends back: the bundle's code. */
 export interface BundledWorkflows {
@@ -26,7 +28,7 @@ export function isBundledWorkflows(message: unknown): message is BundledWorkflow
 export function bundleWorkflowsApart(): Promise<BundledWorkflows> {
   return new Promise((resolve, reject) => {
     // tsx from the project's root, whatever ran this process (tsx, vitest); a channel for the answer.
-    const bundler = fork(BUNDLER_PATH, [], { cwd: PROJECT_ROOT, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], timeout: BUNDLE_TIMEOUT_MS });
+    const bundler = fork(BUNDLER_PATH, [], { cwd: PROJECT_ROOT, execArgv: ['--import', 'tsx', `--max-old-space-size=${BUNDLER_HEAP_MB}`], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], timeout: BUNDLE_TIMEOUT_MS });
     let bundled: BundledWorkflows | undefined;
     bundler.on('message', (message) => {
       if (isBundledWorkflows(message)) bundled = message;
