@@ -1,9 +1,10 @@
 /**
  * The machine's ceiling for the workflow benches, as `pg.ceiling.*` is for the charge benches: the
  * same Temporal (the dev server, or the real one with BENCH_TEMPORAL=server) and a worker process
- * with the product's worker settings (WORKER_DEFAULTS: cache, concurrency, sticky queue) running a
- * workflow that does the least an account's does (bench/ceiling-workflows.ts): no activity, no
- * ledger, no search attributes. What the product does above it is the product's cost.
+ * with the product worker's settings (WORKER_*, read as the worker reads them: cache, concurrency,
+ * sticky queue) running a workflow that does the least an account's does
+ * (bench/ceiling-workflows.ts): no activity, no ledger, no search attributes. What the product
+ * does above it is the product's cost.
  *
  * - `temporal.ceiling.open`: BENCH_CALLERS (32) callers, each an update-with-start of a new
  *   workflow answered at once, BENCH_ACCOUNTS (2,000) after BENCH_WARMUP (100): Temporal's part of
@@ -23,7 +24,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { WORKER_DEFAULTS } from '../src/config.js';
+import { loadConfig } from '../src/config.js';
 import { createPool } from '../src/ledger/db.js';
 import { workerTuning } from '../src/worker/worker.js';
 import { ceilingOpenedUpdate, type ceilingWorkflow } from './ceiling-workflows.js';
@@ -65,7 +66,7 @@ async function workerMain(): Promise<void> {
       namespace: settings.namespace,
       taskQueue: settings.taskQueue,
       workflowsPath: CEILING_WORKFLOWS_PATH,
-      ...workerTuning(WORKER_DEFAULTS),
+      ...workerTuning(loadConfig().worker),
     });
     process.once('disconnect', () => {
       worker.shutdown();

@@ -13,6 +13,7 @@ interface ComposeService {
   env_file?: string[];
   deploy?: { replicas?: number };
   ports?: string[];
+  environment?: Record<string, unknown>;
 }
 
 const compose = parse(readFileSync(new URL('../docker-compose.yml', import.meta.url), 'utf8')) as { services: Record<string, ComposeService> };
@@ -37,6 +38,10 @@ describe('the production settings', () => {
     expect(service('api').deploy?.replicas).toBe(settings.apis);
     const [, first, last] = /(\d+)-(\d+)}:/.exec(service('api').ports?.[0] ?? '') ?? [];
     expect(Number(last) - Number(first) + 1).toBe(settings.apis);
+  });
+
+  it("give compose's workers the same heap limit as stack:prod's", () => {
+    expect(service('worker').environment?.NODE_OPTIONS).toBe(`--max-old-space-size=${settings.workerHeapMb}`);
   });
 
   it('build the server that stack:prod runs', () => {

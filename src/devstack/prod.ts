@@ -30,6 +30,8 @@ export interface ProductionSettings {
   taskQueue: string;
   workers: number;
   apis: number;
+  /** The workers' V8 heap limit (WORKER_HEAP_MB): `--max-old-space-size` of each worker process. */
+  workerHeapMb: number;
   /** Passed to every worker and API process as they are (WORKER_*). */
   processEnv: Record<string, string>;
 }
@@ -51,6 +53,7 @@ export function readProductionSettings(file = PRODUCTION_SETTINGS_FILE): Product
     taskQueue: env.TEMPORAL_TASK_QUEUE ?? 'credits',
     workers: positive(env, 'CREDITS_WORKERS'),
     apis: positive(env, 'CREDITS_APIS'),
+    workerHeapMb: positive(env, 'WORKER_HEAP_MB'),
     processEnv: Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[0].startsWith('WORKER_') && entry[1] !== undefined)),
   };
 }
@@ -161,7 +164,7 @@ export async function startProductionStack(options: ProductionStackOptions): Pro
       API_TOKENS: options.apiTokens.join(','),
     };
     const startWorker = async (index: number): Promise<ChildServer> => {
-      const worker = spawnChildServer({ name: `worker ${index + 1}`, executable: NODE_WITH_TSX[0], args: [...NODE_WITH_TSX.slice(1), join(REPO_ROOT, 'src/worker/main.ts')], env: processEnv, detached: true, log: (line) => { log(`worker-${index + 1}`, line); } });
+      const worker = spawnChildServer({ name: `worker ${index + 1}`, executable: NODE_WITH_TSX[0], args: [`--max-old-space-size=${settings.workerHeapMb}`, ...NODE_WITH_TSX.slice(1), join(REPO_ROOT, 'src/worker/main.ts')], env: processEnv, detached: true, log: (line) => { log(`worker-${index + 1}`, line); } });
       const polling = (): Promise<void> => (worker.recentOutput().some((line) => line.includes('worker started')) ? Promise.resolve() : Promise.reject(new Error('not polling yet')));
       await waitUntilReady(worker, polling, 180_000);
       return worker;
