@@ -46,7 +46,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import type pg from 'pg';
 import { loadCatalog } from '../src/catalog/catalog.js';
 import { WORKER_DEFAULTS } from '../src/config.js';
@@ -63,7 +63,7 @@ import { multiplyMicros, type Micros } from '../src/money.js';
 import type { JobResult } from '../workflows/job-messages.js';
 import { envInt, round, sampleRss, type BenchContext, type Benchmark, type Figure } from './harness.js';
 import { clockTicksPerSecond, cpuShares, cpuSnapshot, readMemoryMb } from './proc-stats.js';
-import { startBenchTemporal, startWorkerProcess, stopWorkerBench, type BenchTemporal, type WorkerProcess } from './worker-process.js';
+import { runBenchWorkerProcess, startBenchTemporal, startWorkerProcess, stopWorkerBench, type BenchTemporal, type WorkerProcess } from './worker-process.js';
 
 const THIS_FILE = fileURLToPath(import.meta.url);
 const WORKER_FLAG = '--job-enrich-worker';
@@ -103,38 +103,29 @@ async function workerMain(): Promise<void> {
   const raw = process.env[WORKER_SETTINGS_ENV];
   if (raw === undefined) throw new Error(`${WORKER_SETTINGS_ENV} is not set`);
   const settings = JSON.parse(raw) as WorkerSettings;
-  Runtime.install({ logger: new DefaultLogger('WARN') });
   const catalog = loadCatalog();
   const pool = createPool({ connectionString: settings.databaseUrl, max: WORKER_DEFAULTS.databasePoolSize, applicationName: 'bench job.enrich worker' });
-  const connection = await NativeConnection.connect({ address: settings.temporalAddress });
   try {
-    const ledger = createLedger({ pool, catalog });
-    const worker = await createCreditsWorker({
-      connection,
-      namespace: settings.namespace,
-      taskQueue: settings.taskQueue,
-      workflowBundle: { codePath: settings.workflowCodePath },
-      deps: createWorkerDeps({
-        pool,
-        ledger,
-        catalog,
-        provider: createSimulatedProvider(catalog, { verifiedRate: settings.verifiedRate, latencyMs: settings.latencyMs, concurrency: settings.batchConcurrency }),
-        batchConcurrency: settings.batchConcurrency,
-        flushSize: settings.flushSize,
-        flushIntervalMs: settings.flushIntervalMs,
-        parallelBatches: settings.parallelBatches,
-        maxInFlightRecords: settings.maxInFlightRecords,
+    await runBenchWorkerProcess(settings.temporalAddress, (connection) =>
+      createCreditsWorker({
+        connection,
+        namespace: settings.namespace,
+        taskQueue: settings.taskQueue,
+        workflowBundle: { codePath: settings.workflowCodePath },
+        deps: createWorkerDeps({
+          pool,
+          ledger: createLedger({ pool, catalog }),
+          catalog,
+          provider: createSimulatedProvider(catalog, { verifiedRate: settings.verifiedRate, latencyMs: settings.latencyMs, concurrency: settings.batchConcurrency }),
+          batchConcurrency: settings.batchConcurrency,
+          flushSize: settings.flushSize,
+          flushIntervalMs: settings.flushIntervalMs,
+          parallelBatches: settings.parallelBatches,
+          maxInFlightRecords: settings.maxInFlightRecords,
+        }),
       }),
-    });
-    // The bench gone (its IPC channel closed): stop rather than poll forever.
-    process.once('disconnect', () => {
-      worker.shutdown();
-    });
-    const running = worker.run(); // resolves after SIGTERM/SIGINT once in-flight tasks are done
-    process.send?.({ ready: true });
-    await running;
+    );
   } finally {
-    await connection.close();
     await pool.end();
   }
 }

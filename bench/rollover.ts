@@ -37,13 +37,12 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type pg from 'pg';
 import type { CatalogInput } from '../src/catalog/schema.js';
-import { startTemporalDevServer } from '../src/devstack/temporal-dev-server.js';
 import { createPool } from '../src/ledger/db.js';
 import { startAccount } from '../src/temporal/accounts.js';
 import { envInt, mapConcurrent, round, sampleRss, type BenchContext, type Benchmark, type Figure } from './harness.js';
 import { clockTicksPerSecond, cpuShares, cpuSnapshot, readMemoryMb } from './proc-stats.js';
 import { withTemporalCeilingShare } from './temporal-ceiling.js';
-import { benchTemporalKind, startRealTemporalForBench, startProductWorker, stopWorkerBench, type WorkerProcess } from './worker-process.js';
+import { pollCount, STALL_MS, startBenchTemporal, startProductWorker, stopWorkerBench, type BenchTemporal, type WorkerProcess } from './worker-process.js';
 
 
 const FEATURE = 'bench.action';
@@ -59,8 +58,6 @@ const OPEN_IN_FLIGHT = 1000;
 const ASSUMED_OPEN_RATE = 10;
 /** The accounts must all be open this long before the boundary, or the next boundary is measured. */
 const OPEN_GUARD_MS = 1000;
-/** A phase that makes no progress for this long fails the run (the worker's last output is shown). */
-const STALL_MS = 120_000;
 /**
  * How often the ledger is polled, at least; every poll scans the accounts' grants, so with many
  * accounts it is polled less often (one account in 100 ms: 1 s for 100,000), to keep the probe's own
@@ -124,44 +121,6 @@ function countRenewed(pool: pg.Pool, prefix: string, boundary: Date, next: Date)
        HAVING bool_or(effective_at = $3) AND NOT bool_or(expires_at <= $2 AND expired_at IS NULL)) AS renewed`,
     [`${prefix}%`, boundary, next],
   );
-}
-
-/**
- * Polls `probe` until it returns `target` (or `until` passes: then the last count is returned);
- * `onCount` sees every count with the time it was read. No progress for STALL_MS fails the run.
- */
-async function pollCount(options: {
-  probe: () => Promise<number>;
-  target: number;
-  until?: number;
-  what: string;
-  worker: WorkerProcess;
-  onCount?: (count: number, atMs: number) => void;
-  pollMs: number;
-  log: (message: string) => void;
-}): Promise<number> {
-  let last = -1;
-  let progressAt = performance.now();
-  let reportedAt = performance.now();
-  for (;;) {
-    const count = await Promise.race([options.probe(), options.worker.exited]);
-    const now = performance.now();
-    options.onCount?.(count, now);
-    if (count !== last) {
-      last = count;
-      progressAt = now;
-    }
-    if (count >= options.target) return count;
-    if (options.until !== undefined && Date.now() >= options.until) return count;
-    if (now - progressAt > STALL_MS) {
-      throw new Error(`${options.what}: stuck at ${count}/${options.target} for ${STALL_MS / 1000} s; the worker's last output:\n${options.worker.tail()}`);
-    }
-    if (now - reportedAt > 10_000) {
-      reportedAt = now;
-      options.log(`${options.what}: ${count}/${options.target}`);
-    }
-    await delay(options.pollMs);
-  }
 }
 
 interface AllowanceCheck {
@@ -235,21 +194,12 @@ async function runRollover(context: BenchContext, { name, defaultAccounts }: Rol
   const taskQueue = `rollover-${context.runId}`;
 
   const pool = createPool({ connectionString: context.databaseUrl, max: 2, applicationName: `bench ${name} probe` });
-  let temporal: { address: string; namespace: string; pid: number; stop: () => Promise<unknown> } | undefined;
+  let temporal: BenchTemporal | undefined;
   let worker: WorkerProcess | undefined;
   let connection: Connection | undefined;
   try {
-    const temporalLog = (line: string) => {
-      if (verbose) log(`temporal: ${line}`);
-    };
-    if (benchTemporalKind() === 'server') {
-      const real = await startRealTemporalForBench(context.databaseUrl, directory, temporalLog);
-      temporal = real;
-      say(`${real.description} on ${real.address} (pid ${real.pid})`);
-    } else {
-      temporal = await startTemporalDevServer({ headless: true, ...(temporalDb === 'file' ? { dbFile: join(directory, 'temporal.sqlite') } : {}), log: temporalLog });
-      say(`Temporal dev server on ${temporal.address} (${temporalDb === 'file' ? 'SQLite file' : 'in memory'}, pid ${temporal.pid})`);
-    }
+    temporal = await startBenchTemporal(context, name, directory, verbose, temporalDb === 'file' ? join(directory, 'temporal.sqlite') : undefined);
+    say(`${temporal.description} on ${temporal.address} (pid ${temporal.pid})`);
     worker = await startProductWorker({ databaseUrl: context.databaseUrl, temporal, taskQueue, catalogPath, log, verbose });
     const running = worker;
     const idleRssMb = readMemoryMb(running.pid, 'VmRSS');
@@ -438,8 +388,9 @@ async function runRollover(context: BenchContext, { name, defaultAccounts }: Rol
 
 /** The rollover's figures and its share of temporal.ceiling.boundary for as many workflows. */
 async function rolloverAgainstCeiling(context: BenchContext, scale: RolloverScale): Promise<Figure[]> {
-  const workflows = envInt('BENCH_ROLLOVER_ACCOUNTS', scale.defaultAccounts);
-  return withTemporalCeilingShare(context, { name: 'temporal.ceiling.boundary', workflows }, 'accounts_per_s', await runRollover(context, scale));
+  const figures = await runRollover(context, scale);
+  const workflows = figures.find((figure) => figure.metric === 'accounts')?.value ?? scale.defaultAccounts;
+  return withTemporalCeilingShare(context, { name: 'temporal.ceiling.boundary', workflows }, 'accounts_per_s', figures);
 }
 
 const ROLLOVER_SETTINGS = 'BENCH_ROLLOVER_WARMUP 200, BENCH_ROLLOVER_PERIOD_S, BENCH_ROLLOVER_TEMPORAL_DB memory|file';

@@ -23,14 +23,14 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { loadConfig } from '../src/config.js';
 import { createPool } from '../src/ledger/db.js';
 import { workerTuning } from '../src/worker/worker.js';
 import { ceilingOpenedUpdate, type ceilingWorkflow } from './ceiling-workflows.js';
 import { envInt, loadFigures, mapConcurrent, round, runLoad, type BenchContext, type Benchmark, type Figure } from './harness.js';
 import { clockTicksPerSecond, cpuShares, cpuSnapshot, readMemoryMb } from './proc-stats.js';
-import { startBenchTemporal, startWorkerProcess, stopWorkerBench, type BenchTemporal, type WorkerProcess } from './worker-process.js';
+import { pollCount, runBenchWorkerProcess, startBenchTemporal, startWorkerProcess, stopWorkerBench, type BenchTemporal, type WorkerProcess } from './worker-process.js';
 
 const THIS_FILE = fileURLToPath(import.meta.url);
 const CEILING_WORKFLOWS_PATH = fileURLToPath(new URL('./ceiling-workflows.ts', import.meta.url));
@@ -42,9 +42,6 @@ const STARTERS = 32;
 /** The sleepers' boundary comes this long after they are projected to be started, and 25 % more. */
 const BOUNDARY_GUARD_MS = 15_000;
 const POLL_MS = 250;
-const PROGRESS_LOG_MS = 10_000;
-/** The boundary ceiling gives up when no workflow has ended for this long. */
-const STALL_MS = 120_000;
 
 export type TemporalCeilingName = 'temporal.ceiling.open' | 'temporal.ceiling.boundary';
 
@@ -58,25 +55,9 @@ async function workerMain(): Promise<void> {
   const raw = process.env[WORKER_SETTINGS_ENV];
   if (raw === undefined) throw new Error(`${WORKER_SETTINGS_ENV} is not set`);
   const settings = JSON.parse(raw) as CeilingWorkerSettings;
-  Runtime.install({ logger: new DefaultLogger('WARN') });
-  const connection = await NativeConnection.connect({ address: settings.address });
-  try {
-    const worker = await Worker.create({
-      connection,
-      namespace: settings.namespace,
-      taskQueue: settings.taskQueue,
-      workflowsPath: CEILING_WORKFLOWS_PATH,
-      ...workerTuning(loadConfig().worker),
-    });
-    process.once('disconnect', () => {
-      worker.shutdown();
-    });
-    const running = worker.run();
-    process.send?.({ ready: true });
-    await running;
-  } finally {
-    await connection.close();
-  }
+  await runBenchWorkerProcess(settings.address, (connection) =>
+    Worker.create({ connection, namespace: settings.namespace, taskQueue: settings.taskQueue, workflowsPath: CEILING_WORKFLOWS_PATH, ...workerTuning(loadConfig().worker) }),
+  );
 }
 
 /** What a ceiling measurement runs on: its own Temporal, a worker process, and a client. */
@@ -187,21 +168,7 @@ async function measureBoundary(context: BenchContext, workflows: number): Promis
     else await sleep(-lateMs);
 
     const before = cpuSnapshot(rig.roots, { anyPostgres: true });
-    const expected = warmup + workflows;
-    let ended = 0;
-    let lastProgress = performance.now();
-    let lastLog = performance.now();
-    while (ended < expected) {
-      await sleep(POLL_MS);
-      const now = await endedCount(rig);
-      if (now > ended) lastProgress = performance.now();
-      else if (performance.now() - lastProgress > STALL_MS) throw new Error(`${name}: ${now} of ${expected} workflows ended, none for ${STALL_MS / 1000} s`);
-      ended = now;
-      if (performance.now() - lastLog > PROGRESS_LOG_MS) {
-        context.log(`${name}: ${ended}/${expected} workflows ended`);
-        lastLog = performance.now();
-      }
-    }
+    await pollCount({ probe: () => endedCount(rig), target: warmup + workflows, what: `${name}: workflows ended`, worker: rig.worker, pollMs: POLL_MS, log: context.log });
     const seconds = (Date.now() - boundary.getTime()) / 1000;
     const cpu = cpuShares(before, cpuSnapshot(rig.roots, { anyPostgres: true }), clockTicksPerSecond());
     const workerPeakMb = readMemoryMb(rig.worker.pid, 'VmHWM') ?? 0;

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import type pg from 'pg';
 import { databaseUrl as postgresDatabaseUrl } from '../src/devstack/postgres.js';
 import { readProductionSettings } from '../src/devstack/prod.js';
@@ -274,24 +275,90 @@ export function startProductWorker(options: {
 }
 
 /**
- * The Temporal the bench runs on (BENCH_TEMPORAL): the dev server, headless and in memory, or the
- * real server. One retry for the dev server: the CLI picks its internal services' ports itself
- * and, rarely, one of them collides with the frontend's ("bind: address already in use").
+ * The Temporal the bench runs on (BENCH_TEMPORAL): the dev server, headless (in memory, or in the
+ * SQLite file `devDbFile`), or the real server. One retry for the dev server: the CLI picks its
+ * internal services' ports itself and, rarely, one of them collides with the frontend's ("bind:
+ * address already in use").
  */
-export async function startBenchTemporal(context: BenchContext, name: string, directory: string, verbose: boolean): Promise<BenchTemporal> {
+export async function startBenchTemporal(context: BenchContext, name: string, directory: string, verbose: boolean, devDbFile?: string): Promise<BenchTemporal> {
   const { log } = context;
   const temporalLog = (line: string) => {
     if (verbose) log(`temporal: ${line}`);
   };
   if (benchTemporalKind() === 'server') return startRealTemporalForBench(context.databaseUrl, directory, temporalLog);
   const startDev = async (): Promise<BenchTemporal> => {
-    const dev = await startTemporalDevServer({ headless: true, log: temporalLog });
-    return { kind: 'dev', address: dev.address, namespace: dev.namespace, pid: dev.pid, description: 'Temporal dev server (in memory)', stop: dev.stop };
+    const dev = await startTemporalDevServer({ headless: true, ...(devDbFile === undefined ? {} : { dbFile: devDbFile }), log: temporalLog });
+    const description = `Temporal dev server (${devDbFile === undefined ? 'in memory' : 'SQLite file'})`;
+    return { kind: 'dev', address: dev.address, namespace: dev.namespace, pid: dev.pid, description, stop: dev.stop };
   };
   try {
     return await startDev();
   } catch (error) {
     log(`${name}: WARNING: the Temporal dev server did not start; trying once more: ${error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error)}`);
     return startDev();
+  }
+}
+
+/** A phase that makes no progress for this long fails the run (the worker's last output is shown). */
+export const STALL_MS = 120_000;
+const PROGRESS_LOG_MS = 10_000;
+
+/**
+ * Polls `probe` until it returns `target` (or `until` passes: then the last count is returned);
+ * `onCount` sees every count with the time it was read. No progress for STALL_MS fails the run,
+ * and so does the worker's exit.
+ */
+export async function pollCount(options: {
+  probe: () => Promise<number>;
+  target: number;
+  until?: number;
+  what: string;
+  worker: WorkerProcess;
+  onCount?: (count: number, atMs: number) => void;
+  pollMs: number;
+  log: (message: string) => void;
+}): Promise<number> {
+  let last = -1;
+  let progressAt = performance.now();
+  let reportedAt = performance.now();
+  for (;;) {
+    const count = await Promise.race([options.probe(), options.worker.exited]);
+    const now = performance.now();
+    options.onCount?.(count, now);
+    if (count !== last) {
+      last = count;
+      progressAt = now;
+    }
+    if (count >= options.target) return count;
+    if (options.until !== undefined && Date.now() >= options.until) return count;
+    if (now - progressAt > STALL_MS) {
+      throw new Error(`${options.what}: stuck at ${count}/${options.target} for ${STALL_MS / 1000} s; the worker's last output:\n${options.worker.tail()}`);
+    }
+    if (now - reportedAt > PROGRESS_LOG_MS) {
+      reportedAt = now;
+      options.log(`${options.what}: ${count}/${options.target}`);
+    }
+    await sleep(options.pollMs);
+  }
+}
+
+/**
+ * The body of a bench's own worker process (`startWorkerProcess` with `ready: { kind: 'ipc' }`):
+ * quiet SDK logs, a connection to `address`, the worker `create` makes on it; tells the bench it
+ * runs, and stops when the bench goes (its IPC channel closed) or on SIGTERM.
+ */
+export async function runBenchWorkerProcess(address: string, create: (connection: NativeConnection) => Promise<Worker>): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const connection = await NativeConnection.connect({ address });
+  try {
+    const worker = await create(connection);
+    process.once('disconnect', () => {
+      worker.shutdown();
+    });
+    const running = worker.run(); // resolves after SIGTERM/SIGINT once in-flight tasks are done
+    process.send?.({ ready: true });
+    await running;
+  } finally {
+    await connection.close();
   }
 }

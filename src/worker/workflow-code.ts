@@ -16,7 +16,7 @@ export interface BundledWorkflows {
   code: string;
 }
 
-export function isBundledWorkflows(message: unknown): message is BundledWorkflows {
+function isBundledWorkflows(message: unknown): message is BundledWorkflows {
   return typeof message === 'object' && message !== null && 'code' in message && typeof message.code === 'string';
 }
 
