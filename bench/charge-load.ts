@@ -16,6 +16,8 @@ import { createLedger, type Ledger } from '../src/ledger/ledger.js';
 import { multiplyMicros, type Micros } from '../src/money.js';
 import { envInt, loadFigures, mapConcurrent, runLoad, seededRandom, type BenchContext, type Benchmark, type Figure } from './harness.js';
 import { shareOfCeiling, type CeilingName } from './pg-ceiling.js';
+import { ledgerMetrics } from '../src/metrics/metrics.js';
+import { clockTicksPerSecond, cpuSnapshot, type CpuSnapshot } from './proc-stats.js';
 
 /** The feature every benchmark charge is for, one unit at a time. */
 export const CHARGE_FEATURE = 'ai.variable';
@@ -55,6 +57,21 @@ export const SINGLE_CHARGE_LOAD: ChargeLoadShape = { defaultAccounts: 1, default
 /** Charges per second of each charge bench of a run, so that `http.charge.*` can say its share of `ledger.charge.*`. */
 const chargeRates = new Map<string, number>();
 
+/**
+ * An HTTP benchmark's rate against the same load's earlier benchmarks of this run: `share_of_ledger`
+ * against `ledger.charge.<load>` (what HTTP costs), and for `http.charge.*` `share_of_http_ceiling`
+ * against `http.ceiling.<load>` (what the API costs on top of a bare HTTP hop).
+ */
+function sharesOfOtherCharging(context: BenchContext, name: string, perSecond: number): Figure[] {
+  const [family, kind, load] = name.split('.');
+  if (family !== 'http' || load === undefined) return [];
+  const share = (metric: string, other: string): Figure[] => {
+    const rate = chargeRates.get(`${context.runId}:${other}`);
+    return rate === undefined ? [] : [{ metric, value: Math.round((perSecond / rate) * 1000) / 1000, unit: 'ratio' }];
+  };
+  return [...share('share_of_ledger', `ledger.charge.${load}`), ...(kind === 'charge' ? share('share_of_http_ceiling', `http.ceiling.${load}`) : [])];
+}
+
 /** What a benchmark is listed as, by the runner and in `npm run bench -- NAME`. */
 export interface ChargeBenchmarkListing {
   name: string;
@@ -76,6 +93,41 @@ export function hotAndSpreadChargeBenchmarks(
   ];
 }
 
+/**
+ * CPU time per measured charge of each process that takes part: PostgreSQL (its backends), the API
+ * process (when there is one), this process (the callers: the ledger itself for `ledger.charge.*`,
+ * the HTTP client for `http.charge.*`) and the whole machine, in microseconds, so that a run says
+ * where a charge's time goes and what each layer costs.
+ */
+function cpuPerChargeFigures(from: CpuSnapshot, to: CpuSnapshot, charges: number, apiPid: number | undefined): Figure[] {
+  const microsPerTick = 1_000_000 / clockTicksPerSecond();
+  const perCharge = (metric: string, ticks: number): Figure => ({ metric, value: Math.round((Math.max(0, ticks) * microsPerTick) / charges), unit: 'us' });
+  return [
+    perCharge('postgres_cpu_us_per_charge', to.postgres - from.postgres),
+    ...(apiPid === undefined ? [] : [perCharge('api_cpu_us_per_charge', to.worker - from.worker)]),
+    perCharge('caller_cpu_us_per_charge', to.bench - from.bench),
+    perCharge('machine_cpu_us_per_charge', to.machine - from.machine),
+  ];
+}
+
+/** What a group commit has done so far: the sum and count of `credits_group_commit_batch_size`. */
+export interface BatchTotals {
+  items: number;
+  batches: number;
+}
+
+/** The process that runs the ledger the charges go to, when it is not this one. */
+export interface ChargeProcess {
+  pid: number;
+  batchTotals(): Promise<BatchTotals>;
+}
+
+async function inProcessBatchTotals(): Promise<BatchTotals> {
+  const { values } = await ledgerMetrics.batchSize.get();
+  const total = (suffix: string): number => values.find((value) => value.metricName === `credits_group_commit_batch_size${suffix}`)?.value ?? 0;
+  return { items: total('_sum'), batches: total('_count') };
+}
+
 /** Charges one unit on `accountIds[target]`; throws on any answer but a fresh charge at the unit price. */
 export type ChargeOnce = (target: number, idempotencyKey: string) => Promise<void>;
 
@@ -91,8 +143,11 @@ export interface ChargeLoad {
   readonly summary: string;
   /** Creates and funds every account, then opens every connection of the pool. */
   setUp(): Promise<void>;
-  /** Runs the warm-up, then the measured charges, then checks every balance; returns the figures. */
-  measure(chargeOnce: ChargeOnce): Promise<Figure[]>;
+  /**
+   * Runs the warm-up, then the measured charges, then checks every balance; returns the figures.
+   * `through` is the API process the charges go through, when they do not call this ledger.
+   */
+  measure(chargeOnce: ChargeOnce, through?: ChargeProcess): Promise<Figure[]>;
   /** Ends the pool. */
   close(): Promise<void>;
 }
@@ -160,19 +215,28 @@ export function createChargeLoad(context: BenchContext, name: string, shape: Cha
     if (wrong > 0) throw new Error(`${name}: ${wrong} account(s) do not end with exactly one unit of credit left`);
   };
 
-  const measure = async (chargeOnce: ChargeOnce): Promise<Figure[]> => {
+  const measure = async (chargeOnce: ChargeOnce, through?: ChargeProcess): Promise<Figure[]> => {
+    const apiPid = through?.pid;
+    const batchTotals = through === undefined ? inProcessBatchTotals : () => through.batchTotals();
     // Idempotency keys are unique per phase and charge, so that no charge is a replay of another.
     const chargeFrom = (phase: string, targets: Uint32Array) => (index: number) => chargeOnce(targets[index] ?? 0, `${phase}-${index}`);
     if (warmup > 0) await runLoad(callers, warmup, chargeFrom('warmup', warmupTargets));
+    const cpuRoots = { worker: apiPid ?? 0, temporal: 0 };
+    const batchesBefore = await batchTotals();
+    const cpuBefore = cpuSnapshot(cpuRoots, { anyPostgres: false });
     const result = await runLoad(callers, charges, chargeFrom('charge', measuredTargets));
+    const cpuAfter = cpuSnapshot(cpuRoots, { anyPostgres: false });
+    const batchesAfter = await batchTotals();
     log(`${name}: ${charges} charges in ${result.seconds.toFixed(2)} s`);
     await checkBalances();
     const figures = loadFigures(result, 'charges_per_s');
     const perSecond = result.operations / result.seconds;
     chargeRates.set(`${context.runId}:${name}`, perSecond);
     if (shape.ceiling) figures.push(await shareOfCeiling(context, shape.ceiling, perSecond));
-    const ledgerRate = name.startsWith('http.') ? chargeRates.get(`${context.runId}:${name.replace(/^http\./, 'ledger.')}`) : undefined;
-    if (ledgerRate !== undefined) figures.push({ metric: 'share_of_ledger', value: Math.round((perSecond / ledgerRate) * 1000) / 1000, unit: 'ratio' });
+    figures.push(...sharesOfOtherCharging(context, name, perSecond));
+    const batches = batchesAfter.batches - batchesBefore.batches;
+    if (batches > 0) figures.push({ metric: 'charges_per_batch', value: Math.round(((batchesAfter.items - batchesBefore.items) / batches) * 100) / 100, unit: 'items' });
+    figures.push(...cpuPerChargeFigures(cpuBefore, cpuAfter, result.operations, apiPid));
     return figures;
   };
 

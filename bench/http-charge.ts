@@ -20,7 +20,7 @@
 import { Agent, createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { microsToCredits } from '../src/money.js';
-import { CHARGE_FEATURE, CHARGING_USER, createChargeLoad, hotAndSpreadChargeBenchmarks, type ChargeLoadShape } from './charge-load.js';
+import { CHARGE_FEATURE, CHARGING_USER, createChargeLoad, type BatchTotals, hotAndSpreadChargeBenchmarks, type ChargeLoadShape } from './charge-load.js';
 import type { BenchContext, Benchmark, Figure } from './harness.js';
 import { postJson } from './http-client.js';
 import { startWorkerProcess } from './worker-process.js';
@@ -37,16 +37,26 @@ async function freePort(): Promise<number> {
 
 const API_START_TIMEOUT_MS = 60_000;
 
-async function runHttpChargeBench(context: BenchContext, name: string, shape: ChargeLoadShape): Promise<Figure[]> {
+/** The API process's group-commit totals, from its `GET /metrics`. */
+async function apiBatchTotals(apiUrl: string): Promise<BatchTotals> {
+  const response = await fetch(new URL('/metrics', apiUrl));
+  if (!response.ok) throw new Error(`GET /metrics answered ${response.status}`);
+  const text = await response.text();
+  const total = (suffix: string): number => Number(new RegExp(`^credits_group_commit_batch_size${suffix} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+  return { items: total('_sum'), batches: total('_count') };
+}
+
+/** The API process a family of benchmarks charges through. */
+type ApiProcessScript = './http-api-process.ts' | './http-ceiling-process.ts';
+
+async function runHttpChargeBench(context: BenchContext, name: string, shape: ChargeLoadShape, script: ApiProcessScript): Promise<Figure[]> {
   const load = createChargeLoad(context, name, shape);
   const { callers, accountIds } = load;
   const unitCredits = microsToCredits(load.unitPrice);
-  // One socket per caller, opened during the warm-up so that connecting is not measured.
-  const agent = new Agent({ keepAlive: true, maxSockets: callers });
   try {
     const port = await freePort();
     const api = await startWorkerProcess({
-      args: [fileURLToPath(new URL('./http-api-process.ts', import.meta.url))],
+      args: [fileURLToPath(new URL(script, import.meta.url))],
       env: { BENCH_DATABASE_URL: context.databaseUrl, BENCH_API_POOL: String(callers), BENCH_API_PORT: String(port) },
       ready: { kind: 'ipc' },
       startTimeoutMs: API_START_TIMEOUT_MS,
@@ -54,6 +64,8 @@ async function runHttpChargeBench(context: BenchContext, name: string, shape: Ch
       verbose: process.env.BENCH_VERBOSE === '1',
     });
     const apiUrl = `http://127.0.0.1:${port}`;
+    // One socket per caller, opened during the warm-up so that connecting is not measured.
+    const agent = new Agent({ keepAlive: true, maxSockets: callers });
     try {
       context.log(`${name}: API process ${api.pid} on ${apiUrl}; ${load.summary}`);
       await load.setUp();
@@ -73,7 +85,7 @@ async function runHttpChargeBench(context: BenchContext, name: string, shape: Ch
           if (result.credits !== unitCredits) {
             throw new Error(`${name}: unexpected charge result on ${accountIds[target] ?? ''}: ${answer.body}`);
           }
-        }),
+        }, { pid: api.pid, batchTotals: () => apiBatchTotals(apiUrl) }),
       ]);
     } finally {
       agent.destroy();
@@ -84,7 +96,12 @@ async function runHttpChargeBench(context: BenchContext, name: string, shape: Ch
   }
 }
 
-export const httpChargeBenchmarks: Benchmark[] = hotAndSpreadChargeBenchmarks(runHttpChargeBench, {
+export const httpCeilingBenchmarks: Benchmark[] = hotAndSpreadChargeBenchmarks((context, name, shape) => runHttpChargeBench(context, name, shape, './http-ceiling-process.ts'), {
+  hot: { name: 'http.ceiling.hot', description: 'ledger.charge.hot through a bare node:http handler (no framework, validation, auth, metrics or logs): the ceiling of http.charge.hot' },
+  spread: { name: 'http.ceiling.spread', description: 'ledger.charge.spread through the same bare handler: the ceiling of http.charge.spread' },
+});
+
+export const httpChargeBenchmarks: Benchmark[] = hotAndSpreadChargeBenchmarks((context, name, shape) => runHttpChargeBench(context, name, shape, './http-api-process.ts'), {
   hot: { name: 'http.charge.hot', description: 'ledger.charge.hot through POST /v1/accounts/{id}/charges on an API process of its own (BENCH_CALLERS, BENCH_CHARGES, BENCH_WARMUP)' },
   spread: { name: 'http.charge.spread', description: 'ledger.charge.spread through the HTTP API: a random one of 1,000 accounts (BENCH_ACCOUNTS, BENCH_SEED, and as above)' },
 });

@@ -1,6 +1,6 @@
 import { accountsOpenBenchmarks } from './accounts-open.js';
 import type { Benchmark } from './harness.js';
-import { httpChargeBenchmarks } from './http-charge.js';
+import { httpCeilingBenchmarks, httpChargeBenchmarks } from './http-charge.js';
 import { ledgerChargeBenchmarks } from './ledger-charge.js';
 import { jobEnrichBenchmarks } from './job-enrich.js';
 import { ceilingBenchmarks } from './pg-ceiling.js';
@@ -15,6 +15,7 @@ import { temporalCeilingBenchmarks } from './temporal-ceiling.js';
 export const BENCHMARKS: readonly Benchmark[] = [
   ...ceilingBenchmarks,
   ...ledgerChargeBenchmarks,
+  ...httpCeilingBenchmarks,
   ...httpChargeBenchmarks,
   ...temporalCeilingBenchmarks,
   ...accountsOpenBenchmarks,
