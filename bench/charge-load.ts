@@ -41,14 +41,19 @@ export interface ChargeLoadShape {
   ceiling?: CeilingName;
 }
 
-/** Every charge on one account: contention on a single balance. */
-const HOT_CHARGE_LOAD: ChargeLoadShape = { defaultAccounts: 1, defaultCharges: 2000, defaultWarmup: 200, ceiling: 'pg.ceiling.hot' };
+/**
+ * Every charge on one account: contention on a single balance. Sizes here and in pg-ceiling.ts are
+ * seconds of load, not a fraction of one: at 2,000 charges (0.7 s) JIT and scheduling noise moved
+ * `share_of_ledger` between 0.55 and 0.79 from one run to the next. 10^5 charges on one balance
+ * must end at exactly one unit left: no overdraft under contention.
+ */
+const HOT_CHARGE_LOAD: ChargeLoadShape = { defaultAccounts: 1, defaultCharges: 100_000, defaultWarmup: 2000, ceiling: 'pg.ceiling.hot' };
 /** Every charge on a random one of many accounts: little contention. */
 const SPREAD_CHARGE_LOAD: ChargeLoadShape = {
   accountsEnv: 'BENCH_ACCOUNTS',
   defaultAccounts: 1000,
-  defaultCharges: 5000,
-  defaultWarmup: 500,
+  defaultCharges: 20_000,
+  defaultWarmup: 2000,
   ceiling: 'pg.ceiling.spread',
 };
 /** One caller alone: what a charge costs when nothing else runs (batching must not slow it). */

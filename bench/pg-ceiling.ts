@@ -13,8 +13,8 @@ const ROWS = 1000;
 export type CeilingName = 'pg.ceiling.hot' | 'pg.ceiling.spread';
 
 const SHAPES: Record<CeilingName, { rows: number; defaultUpdates: number; defaultWarmup: number }> = {
-  'pg.ceiling.hot': { rows: 1, defaultUpdates: 4000, defaultWarmup: 400 },
-  'pg.ceiling.spread': { rows: ROWS, defaultUpdates: 10000, defaultWarmup: 1000 },
+  'pg.ceiling.hot': { rows: 1, defaultUpdates: 20_000, defaultWarmup: 2000 },
+  'pg.ceiling.spread': { rows: ROWS, defaultUpdates: 50_000, defaultWarmup: 5000 },
 };
 
 /** Each run's ceilings, by run id, so that one is measured once however many benches need it. */
