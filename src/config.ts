@@ -71,6 +71,16 @@ const apiTokenList = z.string().transform((value, ctx): ConfiguredToken[] => {
 });
 
 /**
+ * The token a stack prints and seeds its demo with: the first admin one of API_TOKENS, without its
+ * `admin:` prefix (a bearer token is what follows the prefix).
+ */
+export function firstAdminToken(tokens: readonly ConfiguredToken[]): string {
+  const token = tokens.find((entry) => entry.scope === 'admin')?.token;
+  if (token === undefined) throw new ConfigError('API_TOKENS has no admin token: the stack prints its commands (and seeds its demo) with one');
+  return token;
+}
+
+/**
  * Who may read the API's /metrics: anyone (`open`, like /health: it names no account or user), an
  * API token of any scope (`token`: a scraper's bearer token, for an API reachable from outside),
  * or nobody (`off`: no such route).

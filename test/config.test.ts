@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, WORKER_DEFAULTS } from '../src/config.js';
+import { ConfigError, firstAdminToken, loadConfig, WORKER_DEFAULTS } from '../src/config.js';
 import { loggableTemporal, temporalConnectionOptions } from '../src/temporal/connection.js';
 
 function pemFiles(): { ca: string; cert: string; key: string } {
@@ -26,6 +26,12 @@ function configError(env: NodeJS.ProcessEnv): string {
 }
 
 describe('the configuration', () => {
+  it("prints the first admin token of API_TOKENS as a bearer token, without its scope (stack:prod printed 'admin:...', which the API refuses)", () => {
+    const tokens = loadConfig({ API_TOKENS: 'read:reporting-0123456789,admin:operator-0123456789,legacy-token-0123456789' }).apiTokens ?? [];
+    expect(firstAdminToken(tokens)).toBe('operator-0123456789');
+    expect(() => firstAdminToken(loadConfig({ API_TOKENS: 'read:reporting-0123456789' }).apiTokens ?? [])).toThrow('API_TOKENS has no admin token');
+  });
+
   it('reads API_TOKENS as scope:token entries, a token alone being admin, and names a bad entry by its place, never its content', () => {
     expect(loadConfig({ API_TOKENS: 'legacy-token-0123456789, read:reporting-0123456789,service:backend-0123456789' }).apiTokens).toEqual([
       { scope: 'admin', token: 'legacy-token-0123456789' },

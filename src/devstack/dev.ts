@@ -22,7 +22,7 @@ import { pino, type Logger } from 'pino';
 import { startApiServer } from '../api/server.js';
 import { createApiDeps } from '../api/deps.js';
 import { loadCatalog, EXAMPLE_CATALOG_PATH } from '../catalog/catalog.js';
-import type { ConfiguredToken } from '../config.js';
+import { firstAdminToken, type ConfiguredToken } from '../config.js';
 import { createCreditsClient } from '../client/client.js';
 import { createPool } from '../ledger/db.js';
 import { createLedger } from '../ledger/ledger.js';
@@ -262,8 +262,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     const ports = options.ports ?? {};
     const tokenFile = options.apiTokens && options.apiTokens.length > 0 ? null : path.join(dataDir, 'dev-token');
     const tokens: readonly ConfiguredToken[] = tokenFile === null ? (options.apiTokens ?? []) : [{ scope: 'admin', token: devToken(tokenFile) }];
-    const token = tokens.find((entry) => entry.scope === 'admin')?.token;
-    if (token === undefined) throw new Error('API_TOKENS has no admin token: the dev stack seeds its demo and prints its commands with one');
+    const token = firstAdminToken(tokens);
     // Kept in the data directory like the dev token, so a page's session token outlives a restart.
     const sessionSecret = options.sessionTokenSecret ?? devToken(path.join(dataDir, 'session-secret'));
 

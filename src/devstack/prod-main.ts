@@ -12,6 +12,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { firstAdminToken, loadConfig } from '../config.js';
 import { devToken } from './dev.js';
 import { startProductionStack, PRODUCTION_SETTINGS_FILE, type ProductionStack } from './prod.js';
 import { DEFAULT_DATA_DIR } from './state.js';
@@ -49,7 +50,10 @@ async function main(): Promise<void> {
   for (const signal of SIGNALS) for (const listener of process.listeners(signal)) process.off(signal, listener);
   const dataDir = process.env.CREDITS_PROD_DATA_DIR ?? join(DEFAULT_DATA_DIR, 'prod');
   mkdirSync(dataDir, { recursive: true });
-  const tokens = process.env.API_TOKENS ? process.env.API_TOKENS.split(',') : [devToken(join(dataDir, 'api-token'))];
+  // Checked here, before anything starts: a bad entry would otherwise stop every API process.
+  const configured = loadConfig(process.env).apiTokens;
+  const tokens = configured ? configured.map((entry) => `${entry.scope}:${entry.token}`) : [devToken(join(dataDir, 'api-token'))];
+  const bannerToken = configured ? firstAdminToken(configured) : (tokens[0] ?? '');
   const verbose = process.env.CREDITS_PROD_VERBOSE === '1';
   const started = Date.now();
   say('[prod] starting the production topology');
@@ -76,7 +80,7 @@ async function main(): Promise<void> {
     },
     ...(verbose ? { log: (server: string, line: string) => { say(`[${server}] ${line}`); } } : {}),
   });
-  say(banner(stack, tokens[0] ?? '', Date.now() - started));
+  say(banner(stack, bannerToken, Date.now() - started));
 }
 
 main().catch((error: unknown) => {
