@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import type pg from 'pg';
@@ -92,13 +92,24 @@ function isWarning(line: OutputLine): boolean {
 }
 
 /**
+ * BENCH_CPU_PROF_DIR: each process a benchmark starts (API, worker) writes V8 CPU profiles into that
+ * directory when it exits, one per thread (a worker's workflow threads too), for Chrome DevTools or
+ * any `.cpuprofile` reader. Profiling slows what it measures: use it to find where the time goes,
+ * not for the figures.
+ */
+function cpuProfileArgs(): string[] {
+  const directory = process.env.BENCH_CPU_PROF_DIR;
+  return directory ? ['--cpu-prof', `--cpu-prof-dir=${resolve(directory)}`] : [];
+}
+
+/**
  * Starts the worker: node with the tsx loader and no intermediate process (no npx, no tsx CLI), so
  * that the pid's memory and CPU are the worker's alone. Resolves once it is ready; if it exits or
  * times out first, it is stopped and the start fails with its last output.
  */
 export async function startWorkerProcess(options: WorkerProcessOptions): Promise<WorkerProcess> {
   const { ready, log, verbose } = options;
-  const child = spawn(process.execPath, ['--import', 'tsx', ...options.args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...cpuProfileArgs(), ...options.args], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...options.env },
     stdio: ready.kind === 'ipc' ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
