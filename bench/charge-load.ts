@@ -226,6 +226,7 @@ export function createChargeLoad(context: BenchContext, name: string, shape: Cha
     // Idempotency keys are unique per phase and charge, so that no charge is a replay of another.
     const chargeFrom = (phase: string, targets: Uint32Array) => (index: number) => chargeOnce(targets[index] ?? 0, `${phase}-${index}`);
     if (warmup > 0) await runLoad(callers, warmup, chargeFrom('warmup', warmupTargets));
+    // The API process is counted in the snapshot's `worker` group (its process and children); no Temporal runs.
     const cpuRoots = { worker: apiPid ?? 0, temporal: 0 };
     const batchesBefore = await batchTotals();
     const cpuBefore = cpuSnapshot(cpuRoots, { anyPostgres: false });

@@ -2,8 +2,9 @@
  * The API of `http.ceiling.*`: the least an HTTP hop in front of the ledger can cost, alone in a
  * process of its own as bench/http-api-process.ts is. A bare node:http server answers
  * `POST /v1/accounts/{id}/charges` by calling the same ledger (`ledger.charge`, its group commit
- * included) with the body as it comes, and `GET /metrics` with the group-commit totals; no routing
- * framework, validation, authentication, metrics of its own, logging or error mapping. So
+ * included) with the body as it comes, and `GET /metrics` with the process's metrics as the API
+ * serves them (the group-commit totals among them); no routing framework, validation,
+ * authentication, metrics of its own, logging or error mapping. So
  * `http.charge.*` against it is what the product's API costs on top of the hop itself.
  * Says `{ ready }` over IPC once it listens; stops on SIGTERM or when its parent goes away.
  */
@@ -11,7 +12,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { loadCatalog } from '../src/catalog/catalog.js';
 import { createPool } from '../src/ledger/db.js';
 import { createLedger } from '../src/ledger/ledger.js';
-import { ledgerMetrics } from '../src/metrics/metrics.js';
+import { METRICS_CONTENT_TYPE, processMetricsText } from '../src/metrics/metrics.js';
 import { microsToCredits } from '../src/money.js';
 
 const CHARGES_PATH = /^\/v1\/accounts\/([^/]+)\/charges$/;
@@ -28,11 +29,6 @@ const ledger = createLedger({ pool, catalog: loadCatalog() });
 function answer(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': 'application/json', ...headers });
   res.end(body);
-}
-
-async function batchTotalsText(): Promise<string> {
-  const { values } = await ledgerMetrics.batchSize.get();
-  return values.filter((value) => value.metricName?.endsWith('_sum') === true || value.metricName?.endsWith('_count') === true).map((value) => `${value.metricName ?? ''} ${value.value}`).join('\n');
 }
 
 async function charge(accountId: string, body: string): Promise<{ status: number; body: string; replayed: boolean }> {
@@ -54,8 +50,8 @@ function route(req: IncomingMessage, body: string, res: ServerResponse): Promise
     });
   }
   if (req.method === 'GET' && req.url === '/metrics') {
-    return batchTotalsText().then((text) => {
-      answer(res, 200, text);
+    return processMetricsText().then((text) => {
+      answer(res, 200, text, { 'content-type': METRICS_CONTENT_TYPE });
     });
   }
   answer(res, 404, '{}');

@@ -51,9 +51,9 @@ async function main(): Promise<void> {
   const dataDir = process.env.CREDITS_PROD_DATA_DIR ?? join(DEFAULT_DATA_DIR, 'prod');
   mkdirSync(dataDir, { recursive: true });
   // Checked here, before anything starts: a bad entry would otherwise stop every API process.
-  const configured = loadConfig(process.env).apiTokens;
-  const tokens = configured ? configured.map((entry) => `${entry.scope}:${entry.token}`) : [devToken(join(dataDir, 'api-token'))];
-  const bannerToken = configured ? firstAdminToken(configured) : (tokens[0] ?? '');
+  const configured = loadConfig(process.env).apiTokens ?? [{ scope: 'admin', token: devToken(join(dataDir, 'api-token')) }];
+  const tokens = configured.map((entry) => `${entry.scope}:${entry.token}`);
+  const bannerToken = firstAdminToken(configured);
   const verbose = process.env.CREDITS_PROD_VERBOSE === '1';
   const started = Date.now();
   say('[prod] starting the production topology');
