@@ -203,38 +203,3 @@ describe('charges through the ledger', () => {
     expect((await ledger.audit()).problems).toEqual([]);
   });
 });
-
-describe('the group commit itself', () => {
-  it('sends an arrival at once when idle, and coalesces what arrives in separate callbacks of one event-loop turn while a batch is in flight', async () => {
-    const batches: string[][] = [];
-    let finishFirst: () => void = () => undefined;
-    const firstDone = new Promise<void>((resolve) => {
-      finishFirst = resolve;
-    });
-    const groupCommit = createGroupCommit(
-      async (items: { accountId: string }[]) => {
-        batches.push(items.map((one) => one.accountId));
-        if (batches.length === 1) await firstDone;
-        return items.map(() => 'ok');
-      },
-      { maxBatchItems: 16, maxBatchesInFlight: 4 },
-    );
-    const first = groupCommit.submit({ accountId: 'a' });
-    // Nothing was in flight: the first went at once, within the call.
-    expect(batches).toEqual([['a']]);
-    // Three requests read in one turn each reach the group commit from a callback of their own, as
-    // HTTP requests do; slots are free, but a batch is in flight, so they wait for the turn's end.
-    const later = await new Promise<Promise<string>[]>((resolve) => {
-      const submitted: Promise<string>[] = [];
-      for (const accountId of ['b', 'c', 'd'])
-        setImmediate(() => {
-          submitted.push(groupCommit.submit({ accountId }));
-          if (submitted.length === 3) resolve(submitted);
-        });
-    });
-    await Promise.all(later);
-    finishFirst();
-    expect(await first).toBe('ok');
-    expect(batches).toEqual([['a'], ['b', 'c', 'd']]);
-  });
-});

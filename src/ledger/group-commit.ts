@@ -2,7 +2,8 @@
  * Group commit: concurrent operations are coalesced into one transaction per batch. Per account,
  * what arrives while a batch with that account is in flight forms the next batch (one lock, one
  * commit for all of them); a batch may hold several accounts, up to a bounded size. An operation
- * that arrives while nothing is in flight goes at once: a lone charge waits for nothing. Batches are per process, so correctness never depends on one
+ * that arrives while nothing of its account is in flight and a batch slot is free goes at once: a
+ * lone charge waits for nothing. Batches are per process, so correctness never depends on one
  * process seeing every charge: the database locks and keys decide, as they do for single calls.
  */
 
@@ -31,7 +32,6 @@ export function createGroupCommit<I extends { accountId: string }, O>(runBatch: 
   const pending = new Map<string, Waiting<I, O>[]>();
   const accountsInFlight = new Set<string>();
   let batchesInFlight = 0;
-  let turnScheduled = false;
 
   function nextBatch(): Waiting<I, O>[] {
     const batch: Waiting<I, O>[] = [];
@@ -96,31 +96,13 @@ export function createGroupCommit<I extends { accountId: string }, O>(runBatch: 
     }
   }
 
-  /**
-   * While batches are in flight, arrivals wait for the end of the event loop's current turn, not for
-   * a timer: the requests that one turn read from many sockets then form one batch rather than a
-   * batch each. An idle group commit sends an arrival at once, so a lone charge waits for nothing.
-   */
-  function scheduleArrival(): void {
-    if (batchesInFlight === 0) {
-      schedule();
-      return;
-    }
-    if (turnScheduled) return;
-    turnScheduled = true;
-    setImmediate(() => {
-      turnScheduled = false;
-      schedule();
-    });
-  }
-
   return {
     submit(item: I): Promise<O> {
       return new Promise<O>((resolve, reject) => {
         const queue = pending.get(item.accountId);
         if (queue) queue.push({ item, resolve, reject });
         else pending.set(item.accountId, [{ item, resolve, reject }]);
-        scheduleArrival();
+        schedule();
       });
     },
   };
