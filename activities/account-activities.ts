@@ -3,7 +3,6 @@ import type pg from 'pg';
 import type { Catalog, Plan } from '../src/catalog/catalog.js';
 import type { PeriodRule } from '../src/catalog/schema.js';
 import { appendEvent, appendPeriodRenewed } from '../src/events/outbox.js';
-import { periodAllowance, recordPeriodTerms } from '../src/ledger/allowances.js';
 import { contractAllowances, contractAt } from '../src/ledger/contracts.js';
 import { withTransaction, type Queryable } from '../src/ledger/db.js';
 import { isLedgerError } from '../src/ledger/errors.js';
@@ -116,22 +115,6 @@ interface WriteAheadRequest {
   now: string;
 }
 
-/** Creates the ledger account, or puts a returning (re-subscribing) one on its new plan. */
-async function openLedgerAccount(operations: LedgerOperations, input: OpenLedgerAccount): Promise<{ created: boolean }> {
-  const now = new Date(input.now);
-  const activate = () => operations.setAccountPlan({ accountId: input.accountId, planId: input.planId, seats: input.seats, status: 'active', now });
-  try {
-    const account = await operations.createAccount({ ...input, now });
-    // An account that existed (with these settings) may be a cancelled one subscribing again.
-    if (!account.created) await activate();
-    return { created: account.created };
-  } catch (error) {
-    if (!isLedgerError(error, 'ACCOUNT_EXISTS')) throw error;
-    await activate();
-    return { created: false };
-  }
-}
-
 /** A trial is granted at most once per account: the ledger refuses a second one. */
 async function writeTrial(operations: LedgerOperations, input: TrialRequest): Promise<{ granted: boolean }> {
   try {
@@ -177,44 +160,21 @@ export function createAccountActivities({ ledger, catalog, pool }: AccountActivi
 
   /**
    * Grants a period's allowance in the caller's transaction, effective at its start and expiring at
-   * its end, unless the period already has a live one (`periodAllowance`): then its grants are
-   * returned and nothing is written, so a retry, a replay or another run never grants twice.
+   * its end, unless the period already has a live one: then its grants are returned and nothing is
+   * written, so a retry, a replay or another run never grants twice (`writePeriodAllowance`).
    */
   async function writeAllowance(client: Queryable, input: AllowanceRequest): Promise<string[]> {
-    const existing = await periodAllowance(client, input.accountId, new Date(input.period.start));
-    if (existing.live.length > 0) return existing.live;
-    const revision = Math.max(input.revision, existing.freeRevision);
-    await recordPeriodTerms(client, {
+    return ledger.within(client).writePeriodAllowance({
       accountId: input.accountId,
-      periodStart: new Date(input.period.start),
-      revision,
+      period: { start: new Date(input.period.start), end: new Date(input.period.end) },
+      revision: input.revision,
       planId: input.terms.planId,
       seats: input.terms.seats,
       contractId: input.terms.contractId ?? null,
       allowanceMicros: input.terms.allowanceTotal,
+      allowances: input.terms.allowances,
       now: new Date(input.now),
     });
-    const grantIds: string[] = [];
-    for (const [index, allowance] of input.terms.allowances.entries()) {
-      if (allowance.amount === 0) continue;
-      const grant = await ledger.within(client).grant({
-        accountId: input.accountId,
-        source: 'allowance',
-        credits: allowance.amount,
-        effectiveAt: new Date(input.period.start),
-        expiresAt: new Date(input.period.end),
-        ...(allowance.features ? { features: allowance.features } : {}),
-        ...engineKeys.allowance(input.period.start, revision, index),
-        now: new Date(input.now),
-      });
-      grantIds.push(grant.grantId);
-    }
-    // A period already under way (the first one, or one a late worker writes after its start)
-    // is renewed now; one written ahead is renewed by `expireEnded` at its boundary.
-    const start = new Date(input.period.start);
-    const now = new Date(input.now);
-    if (grantIds.length > 0 && start <= now) await appendPeriodRenewed(client, input.accountId, start, now);
-    return grantIds;
   }
 
   /**
@@ -244,7 +204,7 @@ export function createAccountActivities({ ledger, catalog, pool }: AccountActivi
   /** Opens the ledger account, grants its first period (and trial), writes the next one ahead: one transaction. */
   async function openPeriods(client: Queryable, input: OpenPeriodsInput): Promise<CarriedState> {
     const operations = ledger.within(client);
-    await openLedgerAccount(operations, { accountId: input.accountId, planId: input.planId, seats: input.seats, timeZone: input.timeZone, now: input.startAt });
+    await operations.activateAccount({ accountId: input.accountId, planId: input.planId, seats: input.seats, timeZone: input.timeZone, now: new Date(input.startAt) });
     const at = new Date(Math.max(new Date(input.now).getTime(), new Date(input.startAt).getTime()));
     // A re-created account (its workflow ended from outside) keeps the contract it had.
     const terms = await termsOf({ planId: input.planId, seats: input.seats, accountId: input.accountId, at: at.toISOString() }, client);
@@ -296,7 +256,7 @@ export function createAccountActivities({ ledger, catalog, pool }: AccountActivi
 
     /** Creates the ledger account, or puts a returning (re-subscribing) one on its new plan. */
     async openAccount(input: OpenLedgerAccount): Promise<{ created: boolean }> {
-      return asActivityFailure(() => openLedgerAccount(ledger, input));
+      return asActivityFailure(() => ledger.activateAccount({ ...input, now: new Date(input.now) }));
     },
 
     /** A period's allowance in a transaction of its own (`writeAllowance`). */

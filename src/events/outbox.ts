@@ -42,37 +42,26 @@ export interface DomainEvent {
 
 /** Appends an event to the outbox inside the caller's transaction: it exists only if the change does. */
 export async function appendEvent(client: Queryable, event: DomainEvent, now: Date): Promise<void> {
-  await client.query('INSERT INTO domain_events (event_type, account_id, job_id, payload, occurred_at) VALUES ($1, $2, $3, $4, $5)', [
-    event.type,
-    event.accountId,
-    event.jobId ?? null,
-    JSON.stringify(event.payload),
-    now,
-  ]);
+  await client.query({
+    name: 'credits_append_event',
+    text: 'INSERT INTO domain_events (event_type, account_id, job_id, payload, occurred_at) VALUES ($1, $2, $3, $4, $5)',
+    values: [event.type, event.accountId, event.jobId ?? null, JSON.stringify(event.payload), now],
+  });
 }
 
 /**
- * Appends `period.renewed` for the period of the account that starts at `periodStart`, once: the
- * allowance grants that take effect at that instant (and were not revoked before it) make up the
- * period's credits. Call it in the transaction that holds the account's lock (any ledger operation
- * on the account takes it), so two callers cannot both find the event missing. Returns whether it
- * appended the event; nothing happens when the period has no allowance or already has its event.
+ * Appends `period.renewed` for the period of the account that starts at `periodStart`, once
+ * (`credits_period_renewed`, migration 1730000000020, holds the rule): the allowance grants that
+ * take effect at that instant (and were not revoked before it) make up the period's credits. Call it
+ * in the transaction that holds the account's lock (any ledger operation on the account takes it),
+ * so two callers cannot both find the event missing. Returns whether it appended the event; nothing
+ * happens when the period has no allowance or already has its event. One round trip.
  */
 export async function appendPeriodRenewed(client: Queryable, accountId: string, periodStart: Date, now: Date): Promise<boolean> {
-  const { rows } = await client.query<{ period_end: Date | null; credits: number | string }>(
-    `SELECT max(expires_at) AS period_end, sum(amount)::bigint AS credits FROM grants
-      WHERE account_id = $1 AND source = 'allowance' AND effective_at = $2 AND (expired_at IS NULL OR expired_at > $2)
-     HAVING count(*) > 0`,
-    [accountId, periodStart],
-  );
-  const period = rows[0];
-  if (!period?.period_end) return false;
-  const existing = await client.query(
-    `SELECT 1 FROM domain_events WHERE account_id = $1 AND event_type = 'period.renewed' AND payload->>'periodStart' = $2 LIMIT 1`,
-    [accountId, periodStart.toISOString()],
-  );
-  if (existing.rows.length > 0) return false;
-  const payload = { periodStart: periodStart.toISOString(), periodEnd: period.period_end.toISOString(), credits: Number(period.credits) };
-  await appendEvent(client, { type: 'period.renewed', accountId, payload }, now);
-  return true;
+  const { rows } = await client.query<{ appended: boolean }>({
+    name: 'credits_period_renewed',
+    text: 'SELECT credits_period_renewed($1::text, $2::timestamptz, $3::timestamptz) AS appended',
+    values: [accountId, periodStart, now],
+  });
+  return rows[0]?.appended === true;
 }

@@ -1,12 +1,13 @@
 /** An account: opening it, reading it, its plan in force, and the lock every change of it takes. */
 import type { z } from 'zod';
 import { LedgerError } from './errors.js';
-import { accountRefInput, accountsInput, createAccountInput, parseInput, setAccountPlanInput } from './inputs.js';
+import { accountRefInput, accountsInput, activateAccountInput, createAccountInput, parseInput, setAccountPlanInput } from './inputs.js';
 import { authorizeSpend, lockAccount, readAccount, requireFeature, upsertUser, type AccountRow } from './internals.js';
 import type { LedgerScope } from './scope.js';
 
 export type CreateAccountInput = z.input<typeof createAccountInput>;
 export type SetAccountPlanInput = z.input<typeof setAccountPlanInput>;
+export type ActivateAccountInput = z.input<typeof activateAccountInput>;
 
 export interface AccountView {
   accountId: string;
@@ -51,6 +52,26 @@ export async function createAccount(scope: LedgerScope, raw: CreateAccountInput)
     }
     return toAccountResult(account, true);
   });
+}
+
+/**
+ * Opens the account on its plan, or puts an account that exists already (opened by the API, or a
+ * cancelled one subscribing again) on this plan and seats, active; its time zone stays. One
+ * statement, which takes the account's row lock either way. `created`: the account is new.
+ */
+export async function activateAccount(scope: LedgerScope, raw: ActivateAccountInput): Promise<{ created: boolean }> {
+  const input = parseInput(activateAccountInput, raw);
+  requirePlan(scope, input.planId);
+  const { rows } = await scope.db.query<{ created: boolean }>({
+    name: 'credits_activate_account',
+    text: `INSERT INTO accounts (account_id, plan_id, seats, time_zone, created_at) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (account_id) DO UPDATE SET plan_id = EXCLUDED.plan_id, seats = EXCLUDED.seats, status = 'active'
+           RETURNING (xmax = 0) AS created`,
+    values: [input.accountId, input.planId, input.seats, input.timeZone, input.now],
+  });
+  const row = rows[0];
+  if (!row) throw new Error('invariant: activating an account answered no row');
+  return { created: row.created };
 }
 
 /**

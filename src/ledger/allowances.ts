@@ -1,11 +1,14 @@
 /**
  * A period's allowance is written once per account and period, whatever workflow run asks for it:
  * a re-created, reset or continued-as-new account workflow finds the period's live allowance and
- * writes nothing (its key, `engineKeys.allowance`, names the period start, never a run).
+ * writes nothing (its key, `engineKeys.allowance`, names the period start, never a run). The rule
+ * runs in SQL, `credits_write_allowance` (migration 1730000000020), in one round trip.
  */
-import type { Queryable } from './db.js';
-import { lockAccount } from './internals.js';
-import { ALLOWANCE_KEY_PATTERN } from './keys.js';
+import type { Micros } from '../money.js';
+import { grantItem } from './grants.js';
+import { ALLOWANCE_KEY_PATTERN, engineKeys } from './keys.js';
+import { callLedger, fromDatabase, json } from './refusals.js';
+import type { LedgerScope } from './scope.js';
 
 /** A period allowance grant `g` with its operation `o` (an upgrade's difference is not one). */
 export const ALLOWANCE_GRANT_SQL = `g.source = 'allowance' AND o.idempotency_key ~ '${ALLOWANCE_KEY_PATTERN}'`;
@@ -16,46 +19,56 @@ export const ALLOWANCE_GRANT_SQL = `g.source = 'allowance' AND o.idempotency_key
  */
 export const NOT_REVOKED_SQL = 'NOT grant_revoked(g.expired_at, g.effective_at)';
 
-export interface PeriodAllowance {
-  /** The period's live allowance grants; empty when it has none yet. */
-  live: string[];
-  /** The first revision no allowance key of this period uses (revoked ones included), so a new one never replays a revoked grant. */
-  freeRevision: number;
-}
-
-/** What the period already has, read under the account's row lock so that two runs cannot both miss it. */
-export async function periodAllowance(client: Queryable, accountId: string, periodStart: Date): Promise<PeriodAllowance> {
-  await lockAccount(client, accountId);
-  const { rows } = await client.query<{ grant_id: string; live: boolean; revision: number }>(
-    `SELECT g.grant_id::text, (${NOT_REVOKED_SQL}) AS live, substring(o.idempotency_key FROM '${ALLOWANCE_KEY_PATTERN}')::int AS revision
-       FROM grants g JOIN operations o USING (operation_id)
-      WHERE g.account_id = $1 AND g.effective_at = $2 AND ${ALLOWANCE_GRANT_SQL}
-      ORDER BY g.grant_id`,
-    [accountId, periodStart],
-  );
-  return {
-    live: rows.filter((row) => row.live).map((row) => row.grant_id),
-    freeRevision: rows.reduce((free, row) => Math.max(free, row.revision + 1), 0),
-  };
-}
-
-export interface PeriodTerms {
+export interface PeriodAllowanceRequest {
   accountId: string;
-  periodStart: Date;
+  period: { start: Date; end: Date };
+  /** The account's write-ahead revision; a revision that a revoked grant of the period used is skipped. */
   revision: number;
+  /** The terms the allowance is written from, recorded with it: its grants add up to `allowanceMicros`. */
   planId: string;
   seats: number;
   contractId: string | null;
-  /** What the plan (and contract) said the period's allowance is: its grants must add up to it. */
-  allowanceMicros: number;
+  allowanceMicros: Micros;
+  /** Each becomes its own grant; `features` restricts what it may pay for. */
+  allowances: readonly { amount: Micros; features: string[] | null }[];
   now: Date;
 }
 
-/** Records the terms a period's allowance is written from, once per period and revision. */
-export async function recordPeriodTerms(client: Queryable, terms: PeriodTerms): Promise<void> {
-  await client.query(
-    `INSERT INTO period_terms (account_id, period_start, revision, plan_id, seats, contract_id, allowance_micros, recorded_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (account_id, period_start, revision) DO NOTHING`,
-    [terms.accountId, terms.periodStart, terms.revision, terms.planId, terms.seats, terms.contractId, terms.allowanceMicros, terms.now],
-  );
+type WriteAllowanceOutcome = { grantIds: string[] } | { freeRevision: number };
+
+/**
+ * The period's allowance grants: those it has already, or those written now (with its terms, and
+ * `period.renewed` when the period is under way), in the caller's transaction. One round trip, two
+ * when a revoked grant took the requested revision.
+ */
+export async function writePeriodAllowance(scope: LedgerScope, request: PeriodAllowanceRequest): Promise<string[]> {
+  const write = (revision: number): Promise<WriteAllowanceOutcome> => {
+    const periodStart = request.period.start.toISOString();
+    const grants = request.allowances.flatMap((allowance, index) =>
+      allowance.amount === 0
+        ? []
+        : [
+            grantItem(scope.catalog, {
+              accountId: request.accountId,
+              source: 'allowance',
+              credits: allowance.amount,
+              effectiveAt: request.period.start,
+              expiresAt: request.period.end,
+              ...(allowance.features ? { features: allowance.features } : {}),
+              ...engineKeys.allowance(periodStart, revision, index),
+              now: request.now,
+            }),
+          ],
+    );
+    const terms = { planId: request.planId, seats: request.seats, contractId: request.contractId, allowanceMicros: request.allowanceMicros };
+    const item = { accountId: request.accountId, periodStart, revision, keyPattern: ALLOWANCE_KEY_PATTERN, terms, grants, now: request.now.toISOString() };
+    return callLedger<WriteAllowanceOutcome>(scope.db, 'credits_write_allowance', [json(item)]).catch((error: unknown) => {
+      throw fromDatabase(error);
+    });
+  };
+  const first = await write(request.revision);
+  if ('grantIds' in first) return first.grantIds;
+  const second = await write(first.freeRevision);
+  if (!('grantIds' in second)) throw new Error(`invariant: revision ${first.freeRevision} of the period was taken while its account was locked`);
+  return second.grantIds;
 }

@@ -68,7 +68,11 @@ function toTerms(row: ContractRow): ContractTerms {
 
 /** The contract in force at `at`, or null when the plan alone applies. */
 export async function contractAt(client: Queryable, accountId: string, at: Date): Promise<ContractTerms | null> {
-  const { rows } = await client.query<ContractRow>(`SELECT ${CONTRACT_COLUMNS} FROM contract_in_force($1, $2) c JOIN operations o USING (operation_id)`, [accountId, at]);
+  const { rows } = await client.query<ContractRow>({
+    name: 'credits_contract_at',
+    text: `SELECT ${CONTRACT_COLUMNS} FROM contract_in_force($1, $2) c JOIN operations o USING (operation_id)`,
+    values: [accountId, at],
+  });
   return rows[0] ? toTerms(rows[0]) : null;
 }
 

@@ -4,6 +4,7 @@
  * lock, the idempotency key, the admin rule for purchases and the one trial per account.
  */
 import type { z } from 'zod';
+import type { Catalog } from '../catalog/catalog.js';
 import type { GrantSource } from '../contract/fields.js';
 import type { Micros } from '../money.js';
 import type { Queryable } from './db.js';
@@ -53,12 +54,12 @@ export function runGrant(client: Queryable, item: GrantItem): Promise<Replayable
   return callLedger(client, 'credits_grant', [json(item)]);
 }
 
-/** One round trip: `credits_grant`. */
-export async function grant(scope: LedgerScope, raw: GrantInput): Promise<Replayable<GrantResult>> {
+/** What `credits_grant` reads of a grant: validated, its features in the catalog. */
+export function grantItem(catalog: Catalog, raw: GrantInput): GrantItem {
   const input = parseInput(grantInput, raw);
-  for (const featureId of input.features ?? []) requireFeature(scope.catalog, featureId);
+  for (const featureId of input.features ?? []) requireFeature(catalog, featureId);
   const { idempotencyKey, origin, now, accountId, ...request } = input;
-  return runGrant(scope.db, {
+  return {
     kind: 'grant',
     accountId,
     origin,
@@ -71,7 +72,12 @@ export async function grant(scope: LedgerScope, raw: GrantInput): Promise<Replay
     expiresAt: input.expiresAt?.toISOString() ?? null,
     features: input.features ?? null,
     now: now.toISOString(),
-  });
+  };
+}
+
+/** One round trip: `credits_grant`. */
+export async function grant(scope: LedgerScope, raw: GrantInput): Promise<Replayable<GrantResult>> {
+  return runGrant(scope.db, grantItem(scope.catalog, raw));
 }
 
 /** One round trip: `credits_grant` refuses a buyer who is not an admin. */

@@ -64,6 +64,9 @@ export const createAccountInput = z.strictObject({
   now: instant,
 });
 
+/** An account the account workflow opens: created, or put on this plan and active (a returning one). */
+export const activateAccountInput = createAccountInput.pick({ accountId: true, planId: true, seats: true, timeZone: true, now: true });
+
 export const accountSettingsInput = z.strictObject({ accountId, unknownUsers: unknownUsersPolicy.optional(), lowBalanceMicros: micros.nullable().optional() });
 
 export const setUserInput = z.strictObject({ accountId, userId, role, creditsAllowed: z.boolean(), now: instant });

@@ -6,8 +6,9 @@
 import type pg from 'pg';
 import type { Catalog } from '../catalog/catalog.js';
 import { ledgerMetrics } from '../metrics/metrics.js';
-import { createAccount, authorizeSpender, getAccount, listAccounts, lockAccountFor, setAccountPlan } from './accounts.js';
+import { activateAccount, createAccount, authorizeSpender, getAccount, listAccounts, lockAccountFor, setAccountPlan } from './accounts.js';
 import { adjust, refund } from './adjustments.js';
+import { writePeriodAllowance } from './allowances.js';
 import { auditLedger } from './audit.js';
 import { overdueBoundaries } from './boundaries.js';
 import { batchRunner, runChargeBatch, type BatchItem } from './charge-batch.js';
@@ -83,6 +84,7 @@ function ledgerOperations(scope: LedgerScope) {
   return {
     catalog: scope.catalog,
     createAccount: bind(createAccount),
+    activateAccount: bind(activateAccount),
     getAccount: bind(getAccount),
     listAccounts: bind(listAccounts),
     lockAccountFor: bind(lockAccountFor),
@@ -95,6 +97,7 @@ function ledgerOperations(scope: LedgerScope) {
     getSettings: bind(getSettings),
     listUsers: bind(listUsers),
     grant: bind(grant),
+    writePeriodAllowance: bind(writePeriodAllowance),
     topUp: bind(topUp),
     charge: bind(charge),
     storeJobResults: bind(storeJobResults),
