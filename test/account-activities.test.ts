@@ -117,4 +117,33 @@ describe('the account workflow\'s ledger steps', () => {
     expect(await renewedPeriods('steps')).toEqual([startAt, boundary]);
     expect((await ledger.audit()).problems).toEqual([]);
   });
+
+  it('a period whose written-ahead allowance was revoked is written again under the next free revision, in one more call', async () => {
+    const now = '2026-12-01T10:00:00.000Z';
+    const period = { start: '2027-01-01T00:00:00.000Z', end: '2027-02-01T00:00:00.000Z' };
+    await ledger.createAccount({ accountId: 'rewritten', planId: 'sales-email-pro', seats: 1, timeZone: 'UTC', now: new Date(now) });
+    const terms = await activities.planTerms({ planId: 'sales-email-pro', seats: 1, accountId: 'rewritten', at: now });
+    const request = { accountId: 'rewritten', subscription: now, terms, period, revision: 0, now };
+    const first = await activities.grantAllowance(request);
+    await activities.revokeGrants({ accountId: 'rewritten', grantIds: first, now });
+
+    // The same revision again (a re-created workflow starts its revisions over): r0 is taken.
+    const statements = await statementsOf(async () => {
+      const second = await activities.grantAllowance(request);
+      expect(second).toHaveLength(1);
+      expect(second).not.toEqual(first);
+    });
+    expect(statements).toEqual(['BEGIN', 'credits_write_allowance', 'credits_write_allowance', 'COMMIT']);
+    const { rows } = await pool.query<{ key: string; revoked: boolean }>(
+      `SELECT o.idempotency_key AS key, grant_revoked(g.expired_at, g.effective_at) AS revoked
+         FROM grants g JOIN operations o USING (operation_id) WHERE g.account_id = 'rewritten' ORDER BY g.grant_id`,
+    );
+    expect(rows).toEqual([
+      { key: `allowance:${period.start}:r0:0`, revoked: true },
+      { key: `allowance:${period.start}:r1:0`, revoked: false },
+    ]);
+    // A period written ahead is renewed at its boundary, not now.
+    expect(await renewedPeriods('rewritten')).toEqual([]);
+    expect((await ledger.audit()).problems).toEqual([]);
+  });
 });
