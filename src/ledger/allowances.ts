@@ -7,7 +7,7 @@
 import type { Micros } from '../money.js';
 import { grantItem } from './grants.js';
 import { ALLOWANCE_KEY_PATTERN, engineKeys } from './keys.js';
-import { callLedger, fromDatabase, json } from './refusals.js';
+import { callLedger, json } from './refusals.js';
 import type { LedgerScope } from './scope.js';
 
 /** A period allowance grant `g` with its operation `o` (an upgrade's difference is not one). */
@@ -62,9 +62,7 @@ export async function writePeriodAllowance(scope: LedgerScope, request: PeriodAl
     );
     const terms = { planId: request.planId, seats: request.seats, contractId: request.contractId, allowanceMicros: request.allowanceMicros };
     const item = { accountId: request.accountId, periodStart, revision, keyPattern: ALLOWANCE_KEY_PATTERN, terms, grants, now: request.now.toISOString() };
-    return callLedger<WriteAllowanceOutcome>(scope.db, 'credits_write_allowance', [json(item)]).catch((error: unknown) => {
-      throw fromDatabase(error);
-    });
+    return callLedger<WriteAllowanceOutcome>(scope.db, 'credits_write_allowance', [json(item)]);
   };
   const first = await write(request.revision);
   if ('grantIds' in first) return first.grantIds;

@@ -70,11 +70,14 @@ export function unwrap<T>(outcome: Outcome<T>): T {
 
 /**
  * Calls a ledger function in one round trip, as a named statement (each connection prepares it
- * once): `SELECT fn($1, ...)`, each argument cast as given (`jsonb`, `text`, `bigint`, ...).
+ * once): `SELECT fn($1, ...)`, each argument cast as given (`jsonb`, `text`, `bigint`, ...). A
+ * refusal it answers or raises (a function that must undo what it wrote raises) is a LedgerError.
  */
 export async function callLedger<T>(client: Queryable, fn: string, args: readonly { value: unknown; type: string }[]): Promise<T> {
   const text = `SELECT ${fn}(${args.map((arg, index) => `$${index + 1}::${arg.type}`).join(', ')}) AS outcome`;
-  const { rows } = await client.query<{ outcome: Outcome<T> }>({ name: fn, text, values: args.map((arg) => arg.value) });
+  const { rows } = await client.query<{ outcome: Outcome<T> }>({ name: fn, text, values: args.map((arg) => arg.value) }).catch((error: unknown) => {
+    throw fromDatabase(error);
+  });
   const outcome = rows[0]?.outcome;
   if (!outcome) throw new Error(`invariant: ${fn} answered nothing`);
   return unwrap(outcome);
