@@ -11,6 +11,7 @@
  */
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAccountActivities } from '../activities/account-activities.js';
 import { loadCatalog } from '../src/catalog/catalog.js';
 import { createPool } from '../src/ledger/db.js';
 import { createLedger } from '../src/ledger/ledger.js';
@@ -53,12 +54,53 @@ describe('per-account lookups', () => {
 async function sequentialScans(connection: pg.Pool): Promise<Map<string, number>> {
   await connection.query('SELECT pg_stat_force_next_flush()');
   const { rows } = await connection.query<{ relname: string; seq_scan: string }>(
-    `SELECT relname, seq_scan FROM pg_stat_user_tables WHERE relname IN ('accounts', 'account_users', 'grants', 'operations', 'ledger_entries', 'billed_subjects', 'holds')`,
+    `SELECT relname, seq_scan FROM pg_stat_user_tables
+      WHERE relname IN ('accounts', 'account_users', 'account_contracts', 'period_terms', 'grants', 'operations', 'ledger_entries', 'billed_subjects', 'holds', 'domain_events')`,
   );
   return new Map(rows.map((row) => [row.relname, Number(row.seq_scan)]));
 }
 
+/** The tables `work` scanned whole, after `warmUp` made the plans a connection keeps. */
+async function tablesScannedBy(connection: pg.Pool, warmUp: () => Promise<void>, work: () => Promise<void>): Promise<string[]> {
+  await warmUp();
+  const before = await sequentialScans(connection);
+  await work();
+  const after = await sequentialScans(connection);
+  return [...after].filter(([table, scans]) => scans > (before.get(table) ?? 0)).map(([table]) => table);
+}
+
+/** A fresh ledger on one connection (every call runs on the backend whose plans are under test), analysed while empty. */
+async function analysedEmptyLedger(): Promise<pg.Pool> {
+  const { url, pool: setupPool } = await freshDatabase();
+  await setupPool.end();
+  const connection = createPool({ connectionString: url, max: 1 });
+  await connection.query('ANALYZE');
+  return connection;
+}
+
 describe('a ledger analysed while empty', () => {
+  it('opens accounts through the indexes as it grows', async () => {
+    const connection = await analysedEmptyLedger();
+    try {
+      const ledger = createLedger({ pool: connection, catalog: loadCatalog() });
+      const activities = createAccountActivities({ ledger, catalog: loadCatalog(), pool: connection });
+      const open = (accountId: string) =>
+        activities.openPeriods({ accountId, planId: 'sales-email-pro', seats: 1, timeZone: 'UTC', startAt: '2026-12-01T00:00:00.000Z', trial: false, now: '2026-12-01T10:00:00.000Z' });
+      const scanned = await tablesScannedBy(
+        connection,
+        async () => {
+          for (let index = 0; index < 10; index += 1) await open(`warm-up-${index}`);
+        },
+        async () => {
+          for (let index = 0; index < 20; index += 1) await open(`measured-${index}`);
+        },
+      );
+      expect(scanned).toEqual([]);
+    } finally {
+      await connection.end();
+    }
+  });
+
   it('charges through the indexes as it grows, not by scanning every operation', async () => {
     const { url, pool: setupPool } = await freshDatabase();
     await setupPool.end();

@@ -70,7 +70,7 @@ function toTerms(row: ContractRow): ContractTerms {
 export async function contractAt(client: Queryable, accountId: string, at: Date): Promise<ContractTerms | null> {
   const { rows } = await client.query<ContractRow>({
     name: 'credits_contract_at',
-    text: `SELECT ${CONTRACT_COLUMNS} FROM contract_in_force($1, $2) c JOIN operations o USING (operation_id)`,
+    text: 'SELECT * FROM credits_contract_terms($1, $2)',
     values: [accountId, at],
   });
   return rows[0] ? toTerms(rows[0]) : null;

@@ -21,7 +21,18 @@ ALTER FUNCTION credits_write_allowance(jsonb) SET enable_seqscan = off;
 ALTER FUNCTION credits_period_renewed(text, timestamptz, timestamptz) SET enable_seqscan = off;
 ALTER FUNCTION credits_authorize_spend(accounts, text, text[], text, timestamptz, boolean) SET enable_seqscan = off;
 
+-- The terms in force, as Node reads them for a period (a prepared statement, whose plan the
+-- connection keeps too): under the same setting.
+CREATE FUNCTION credits_contract_terms(account_key text, at_instant timestamptz)
+  RETURNS TABLE (contract_id text, allowance_micros bigint, allowance_per_seat boolean, extra_features text[], effective_from timestamptz, operator text, reason text)
+  LANGUAGE sql STABLE SET enable_seqscan = off
+  BEGIN ATOMIC
+    SELECT c.contract_id::text, c.allowance_micros, c.allowance_per_seat, c.extra_features, c.effective_from, o.operator, o.reason
+      FROM contract_in_force(account_key, at_instant) c JOIN operations o USING (operation_id);
+  END;
+
 -- Down Migration
+DROP FUNCTION credits_contract_terms;
 ALTER FUNCTION credits_charge_batch(jsonb, jsonb) RESET enable_seqscan;
 ALTER FUNCTION credits_hold_charge(jsonb, jsonb) RESET enable_seqscan;
 ALTER FUNCTION credits_reserve(jsonb) RESET enable_seqscan;
