@@ -39,9 +39,14 @@ const STARTING_DEADLINE_MS = 10_000;
 /** How long reading an account waits for its workflow's answer before showing the ledger alone. */
 const QUERY_DEADLINE_MS = 3_000;
 
-/** Temporal's server could not be reached or did not answer in time, here or in the error's causes. */
+/**
+ * Temporal's server could not be reached or did not answer in time, here or in the error's causes.
+ * An update call cut off by its deadline is reported as "timed out or cancelled", not always with a
+ * gRPC status among its causes (under CI load one was answered as an internal error).
+ */
 function unreachable(error: unknown): boolean {
   for (let current = error, depth = 0; current instanceof Error && depth < 5; current = current.cause, depth++) {
+    if (current instanceof WorkflowUpdateRPCTimeoutOrCancelledError) return true;
     if (isGrpcServiceError(current) && (current.code === grpcStatus.DEADLINE_EXCEEDED || current.code === grpcStatus.UNAVAILABLE)) return true;
   }
   return false;
@@ -109,9 +114,7 @@ export function createTemporalGateway({ client, taskQueue, callDeadlineMs = DEFA
     try {
       return await client.connection.withDeadline(Date.now() + Math.min(deadlineMs, callDeadlineMs), updateWithStart);
     } catch (error) {
-      // The client reports an update call cut off by its deadline as "timed out or cancelled", not
-      // always with a gRPC status in its causes (under CI load one was answered as an internal error).
-      if (!unreachable(error) && !(error instanceof WorkflowUpdateRPCTimeoutOrCancelledError)) throw error;
+      if (!unreachable(error)) throw error;
       await call(callDeadlineMs, start);
       return null;
     }
