@@ -1,3 +1,4 @@
+import { Client, type WorkflowClientInterceptor } from '@temporalio/client';
 import { workflowMetadataQuery } from '@temporalio/workflow';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -13,6 +14,8 @@ import { errorCode, http, refusal } from './support/http.js';
 import { ledgerChargedForJob, records } from './support/jobs.js';
 import { eventually } from './support/temporal.js';
 
+/** Long enough for the update-with-start to reach the server, far shorter than the gateway's deadline. */
+const CUT_OFF_AFTER_MS = 500;
 const PRICE = 5; // lead.email-finder: charged when deliverable or risky
 // A provider slow enough that a job can be watched and cancelled while it runs.
 const stackOf = useApiStack({ provider: createSimulatedProvider(loadCatalog(), { verifiedRate: 0.6, latencyMs: 2 }), batchConcurrency: 16 });
@@ -228,6 +231,31 @@ describe('bulk jobs over HTTP', () => {
       const started = Date.now();
       const answer = await createCreditsClient({ baseUrl: api.url, token: API_TOKEN }).startJob('unattended-1');
       expect(Date.now() - started).toBeLessThan(10_000);
+      expect(answer).toMatchObject({ status: 'draft', credits: { reserved: 0 } });
+      expect((await workflow.describe()).status.name).toBe('RUNNING');
+    } finally {
+      await api.close();
+      await workflow.terminate('the test is over: no worker polls its task queue');
+    }
+  });
+
+  it('answers a start whose update call is cancelled under it with the draft, its workflow started and waiting for a worker', async () => {
+    const { pool, catalog, ledger, env } = stackOf();
+    await account('cut-off');
+    await stackOf().client.createJob('cut-off', { jobId: 'cut-off-1', feature: 'lead.email-finder', userId: 'sdr', idempotencyKey: 'cut-off-1', records: records('c', 10) });
+    // The update-with-start call is cancelled on the wire, as one cut off by its deadline can be:
+    // the client reports it as "timed out or cancelled" with a CANCELLED status, not DEADLINE_EXCEEDED.
+    const cutOff: WorkflowClientInterceptor = {
+      startUpdateWithStart: (input, next) => env.connection.withAbortSignal(AbortSignal.timeout(CUT_OFF_AFTER_MS), () => next(input)),
+    };
+    const client = new Client({ connection: env.connection, namespace: env.namespace ?? 'default', interceptors: { workflow: [cutOff] } });
+    const api = await startApiServer(
+      createApiDeps({ pool, catalog, ledger, client, taskQueue: 'no-worker', tokens: [{ scope: 'admin', token: API_TOKEN }], logger: pino({ level: 'silent' }) }),
+      { port: 0 },
+    );
+    const workflow = env.client.workflow.getHandle(jobWorkflowId('cut-off-1'));
+    try {
+      const answer = await createCreditsClient({ baseUrl: api.url, token: API_TOKEN }).startJob('cut-off-1');
       expect(answer).toMatchObject({ status: 'draft', credits: { reserved: 0 } });
       expect((await workflow.describe()).status.name).toBe('RUNNING');
     } finally {
