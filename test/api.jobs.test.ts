@@ -25,6 +25,40 @@ async function account(accountId: string, seats = 1): Promise<void> {
   await stackOf().client.createAccount({ accountId, planId: 'sales-email-pro', seats, users: [{ userId: 'admin', role: 'admin' }, { userId: 'sdr', role: 'member' }] });
 }
 
+/**
+ * Starts a new draft job of a new account `name` through an API whose task queue no worker polls
+ * (with `client` instead of the stack's, when given): its answer, how long it took, and the status
+ * of the job's workflow then. The workflow is terminated afterwards.
+ */
+async function startJobNoWorkerPolls(name: string, options: { client?: Client; callDeadlineMs?: number }): Promise<{ answer: JobView; elapsedMs: number; workflowStatus: string }> {
+  const { pool, catalog, ledger, env } = stackOf();
+  const jobId = `${name}-1`;
+  await account(name);
+  await stackOf().client.createJob(name, { jobId, feature: 'lead.email-finder', userId: 'sdr', idempotencyKey: jobId, records: records(name, 10) });
+  const api = await startApiServer(
+    createApiDeps({
+      pool,
+      catalog,
+      ledger,
+      client: options.client ?? env.client,
+      taskQueue: 'no-worker',
+      tokens: [{ scope: 'admin', token: API_TOKEN }],
+      logger: pino({ level: 'silent' }),
+      ...(options.callDeadlineMs === undefined ? {} : { callDeadlineMs: options.callDeadlineMs }),
+    }),
+    { port: 0 },
+  );
+  const workflow = env.client.workflow.getHandle(jobWorkflowId(jobId));
+  try {
+    const started = Date.now();
+    const answer = await createCreditsClient({ baseUrl: api.url, token: API_TOKEN }).startJob(jobId);
+    return { answer, elapsedMs: Date.now() - started, workflowStatus: (await workflow.describe()).status.name };
+  } finally {
+    await api.close();
+    await workflow.terminate('the test is over: no worker polls its task queue');
+  }
+}
+
 const waitForJob = (jobId: string, done: (job: JobView) => boolean, what: string) => eventually(() => stackOf().client.getJob(jobId), done, what, 60_000);
 
 function expectSettled(job: JobView): void {
@@ -219,49 +253,23 @@ describe('bulk jobs over HTTP', () => {
   });
 
   it('answers a start that no worker takes in time with the draft, its workflow started and waiting for one', async () => {
-    const { pool, catalog, ledger, env } = stackOf();
-    await account('unattended');
-    await stackOf().client.createJob('unattended', { jobId: 'unattended-1', feature: 'lead.email-finder', userId: 'sdr', idempotencyKey: 'unattended-1', records: records('u', 10) });
-    const api = await startApiServer(
-      createApiDeps({ pool, catalog, ledger, client: env.client, taskQueue: 'no-worker', tokens: [{ scope: 'admin', token: API_TOKEN }], logger: pino({ level: 'silent' }), callDeadlineMs: 2_000 }),
-      { port: 0 },
-    );
-    const workflow = env.client.workflow.getHandle(jobWorkflowId('unattended-1'));
-    try {
-      const started = Date.now();
-      const answer = await createCreditsClient({ baseUrl: api.url, token: API_TOKEN }).startJob('unattended-1');
-      expect(Date.now() - started).toBeLessThan(10_000);
-      expect(answer).toMatchObject({ status: 'draft', credits: { reserved: 0 } });
-      expect((await workflow.describe()).status.name).toBe('RUNNING');
-    } finally {
-      await api.close();
-      await workflow.terminate('the test is over: no worker polls its task queue');
-    }
+    const { answer, elapsedMs, workflowStatus } = await startJobNoWorkerPolls('unattended', { callDeadlineMs: 2_000 });
+    expect(elapsedMs).toBeLessThan(10_000);
+    expect(answer).toMatchObject({ status: 'draft', credits: { reserved: 0 } });
+    expect(workflowStatus).toBe('RUNNING');
   });
 
   it('answers a start whose update call is cancelled under it with the draft, its workflow started and waiting for a worker', async () => {
-    const { pool, catalog, ledger, env } = stackOf();
-    await account('cut-off');
-    await stackOf().client.createJob('cut-off', { jobId: 'cut-off-1', feature: 'lead.email-finder', userId: 'sdr', idempotencyKey: 'cut-off-1', records: records('c', 10) });
+    const { env } = stackOf();
     // The update-with-start call is cancelled on the wire, as one cut off by its deadline can be:
     // the client reports it as "timed out or cancelled" with a CANCELLED status, not DEADLINE_EXCEEDED.
     const cutOff: WorkflowClientInterceptor = {
       startUpdateWithStart: (input, next) => env.connection.withAbortSignal(AbortSignal.timeout(CUT_OFF_AFTER_MS), () => next(input)),
     };
     const client = new Client({ connection: env.connection, namespace: env.namespace ?? 'default', interceptors: { workflow: [cutOff] } });
-    const api = await startApiServer(
-      createApiDeps({ pool, catalog, ledger, client, taskQueue: 'no-worker', tokens: [{ scope: 'admin', token: API_TOKEN }], logger: pino({ level: 'silent' }) }),
-      { port: 0 },
-    );
-    const workflow = env.client.workflow.getHandle(jobWorkflowId('cut-off-1'));
-    try {
-      const answer = await createCreditsClient({ baseUrl: api.url, token: API_TOKEN }).startJob('cut-off-1');
-      expect(answer).toMatchObject({ status: 'draft', credits: { reserved: 0 } });
-      expect((await workflow.describe()).status.name).toBe('RUNNING');
-    } finally {
-      await api.close();
-      await workflow.terminate('the test is over: no worker polls its task queue');
-    }
+    const { answer, workflowStatus } = await startJobNoWorkerPolls('cut-off', { client });
+    expect(answer).toMatchObject({ status: 'draft', credits: { reserved: 0 } });
+    expect(workflowStatus).toBe('RUNNING');
   });
 
   it('refuses jobs that cannot run with the precise code', async () => {
