@@ -101,6 +101,19 @@ describe('a batch of charges', () => {
     expect(codes(await runChargeBatch(pool, catalog, [before, after]))).toEqual(['charged', 'INSUFFICIENT_CREDITS']);
   });
 
+  it('draws each charge of a batch from what the charges before it left, across grants in spending order', async () => {
+    const accountId = await account({ funds: 3, expiresAt: new Date('2026-02-01T00:00:00Z') });
+    await ledger.grant({ accountId, source: 'promo', credits: credits(5), effectiveAt: JAN, idempotencyKey: 'second funding', now: JAN });
+    const outcomes = await runChargeBatch(pool, catalog, [2, 2, 2, 3].map((quantity) => item(accountId, { quantity })));
+    expect(codes(outcomes)).toEqual(['charged', 'charged', 'charged', 'INSUFFICIENT_CREDITS']);
+    // The grant expiring first pays first: 3 then 5; each charge sees the ones before it in the batch.
+    const draws = outcomes.slice(0, 3).map((outcome) => ('ok' in outcome && 'grants' in outcome.ok ? outcome.ok.grants.map((draw) => draw.credits) : []));
+    expect(draws).toEqual([[credits(2)], [credits(1), credits(1)], [credits(2)]]);
+    expect(outcomes.slice(0, 3).map((outcome) => ('ok' in outcome && 'balance' in outcome.ok ? outcome.ok.balance.available : undefined))).toEqual([credits(6), credits(4), credits(2)]);
+    expect(outcomes[3]).toEqual({ refused: 'INSUFFICIENT_CREDITS', details: { needed: credits(3), available: credits(2), feature: 'ai.variable' } });
+    expect(await available(accountId)).toBe(credits(2));
+  });
+
   it('charges several accounts in one batch, whatever order they arrive in', async () => {
     const [a, b] = [await account({ funds: 3 }), await account({ funds: 3 })];
     const outcomes = await runChargeBatch(pool, catalog, [item(b), item(a), item(b), item(a, { quantity: 3 }), item(b)]);
