@@ -39,8 +39,10 @@ export function verifySessionToken(secret: string, token: string, now: Date): { 
   if (!token.startsWith(SESSION_TOKEN_PREFIX) || !payload || !mac || rest.length > 0) return { refused: 'the session token is malformed' };
   const expected = signature(secret, payload);
   const given = Buffer.from(mac, 'base64url');
-  // Compared in constant time, so timing tells nothing about the right signature.
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+  // A signature has one spelling: base64url decoding ignores the last character's spare bits, which
+  // would let one token be written four ways. Then compared in constant time, so timing tells
+  // nothing about the right signature.
+  if (given.toString('base64url') !== mac || given.length !== expected.length || !timingSafeEqual(given, expected)) {
     return { refused: 'the session token is invalid: its signature does not match (it was altered, or signed with another secret)' };
   }
   let decoded: unknown;
