@@ -153,4 +153,20 @@ describe('the database itself', () => {
     await expect(pool.query('UPDATE ledger_entries SET amount = amount * 2 WHERE account_id = $1', [accountId])).rejects.toThrow(/append-only/);
     await expect(pool.query('DELETE FROM ledger_entries WHERE account_id = $1', [accountId])).rejects.toThrow(/append-only/);
   });
+
+  it('refuses an entry of the wrong shape or of an unknown kind from raw SQL, and writes nothing', async () => {
+    const accountId = await fundedAccount(10, 0);
+    const { rows } = await pool.query<{ grant_id: string; operation_id: string }>('SELECT grant_id::text, operation_id::text FROM grants WHERE account_id = $1', [accountId]);
+    const entry = (kind: string, amount: number, heldChange: number) =>
+      pool.query(
+        `INSERT INTO ledger_entries (account_id, operation_id, grant_id, kind, amount, held_change, occurred_at)
+         VALUES ($1, $2, $3, $4, $5, $6, '2026-01-05T00:00:00Z')`,
+        [accountId, rows[0]?.operation_id, rows[0]?.grant_id, kind, amount, heldChange],
+      );
+    await expect(entry('charge', 1_000_000, 0)).rejects.toThrow(/ledger_entries_shape/); // a charge that adds credits
+    await expect(entry('charge', -1_000_000, -1_000_000)).rejects.toThrow(/ledger_entries_shape/); // held change without a hold
+    await expect(entry('grant', 1_000_000, 5)).rejects.toThrow(/ledger_entries_shape/);
+    await expect(entry('gift', 1_000_000, 0)).rejects.toThrow(/ledger_entries_shape/);
+    expect(await ledger.balance({ accountId, now: new Date('2026-01-05T00:00:00Z') })).toMatchObject({ available: credits(10) });
+  });
 });

@@ -19,6 +19,8 @@ DROP TRIGGER ledger_entries_apply_to_grants ON ledger_entries;
 CREATE OR REPLACE FUNCTION ledger_entries_apply() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
   bad record;
+  unspendable_grant bigint;
+  unspendable_at timestamptz;
   touches_holds boolean;
 BEGIN
   WITH change AS (
@@ -26,15 +28,17 @@ BEGIN
        applied AS (
          UPDATE grants g SET remaining = g.remaining + c.amount, held = g.held + c.held_change
            FROM change c WHERE g.grant_id = c.grant_id
-         RETURNING g.grant_id, g.expired_at, g.effective_at, g.expires_at)
-  SELECT a.grant_id, a.occurred_at INTO bad FROM added a JOIN applied g USING (grant_id)
-   WHERE a.kind IN ('charge', 'hold', 'refund') AND NOT grant_in_force(g.expired_at, g.effective_at, g.expires_at, a.occurred_at)
-   LIMIT 1;
-  IF FOUND THEN
-    RAISE EXCEPTION 'grant % is not spendable at %', bad.grant_id, bad.occurred_at USING ERRCODE = 'check_violation';
+         RETURNING g.grant_id, g.expired_at, g.effective_at, g.expires_at),
+       unspendable AS (
+         SELECT a.grant_id, a.occurred_at FROM added a JOIN applied g USING (grant_id)
+          WHERE a.kind IN ('charge', 'hold', 'refund') AND NOT grant_in_force(g.expired_at, g.effective_at, g.expires_at, a.occurred_at)
+          LIMIT 1)
+  SELECT u.grant_id, u.occurred_at, (SELECT bool_or(a.hold_id IS NOT NULL) FROM added a)
+    INTO unspendable_grant, unspendable_at, touches_holds
+    FROM (VALUES (1)) AS one (n) LEFT JOIN unspendable u ON true;
+  IF unspendable_grant IS NOT NULL THEN
+    RAISE EXCEPTION 'grant % is not spendable at %', unspendable_grant, unspendable_at USING ERRCODE = 'check_violation';
   END IF;
-
-  SELECT bool_or(a.hold_id IS NOT NULL) INTO touches_holds FROM added a;
   IF NOT coalesce(touches_holds, false) THEN
     RETURN NULL;
   END IF;
@@ -223,9 +227,11 @@ DECLARE
   slot int;
   draw int;
 BEGIN
-  PERFORM 1 FROM jobs j
-   WHERE j.job_id IN (SELECT DISTINCT i->>'jobId' FROM jsonb_array_elements(items) i WHERE i->>'kind' = 'job_results')
-   ORDER BY j.job_id FOR UPDATE;
+  IF items @> '[{"kind": "job_results"}]' THEN
+    PERFORM 1 FROM jobs j
+     WHERE j.job_id IN (SELECT DISTINCT i->>'jobId' FROM jsonb_array_elements(items) i WHERE i->>'kind' = 'job_results')
+     ORDER BY j.job_id FOR UPDATE;
+  END IF;
   PERFORM 1 FROM accounts a
    WHERE a.account_id IN (SELECT DISTINCT i->>'accountId' FROM jsonb_array_elements(items) i)
    ORDER BY a.account_id FOR NO KEY UPDATE;
