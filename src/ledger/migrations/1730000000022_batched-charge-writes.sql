@@ -217,6 +217,7 @@ CREATE OR REPLACE FUNCTION credits_charge_batch(items jsonb, prices jsonb) RETUR
   SET enable_seqscan = off AS $$
 DECLARE
   item jsonb;
+  item_key text;
   outcomes jsonb[] := '{}';
   decided record;
   unwritten credits_unwritten_charge[] := '{}';
@@ -236,8 +237,8 @@ BEGIN
    WHERE a.account_id IN (SELECT DISTINCT i->>'accountId' FROM jsonb_array_elements(items) i)
    ORDER BY a.account_id FOR NO KEY UPDATE;
   FOR item IN SELECT value FROM jsonb_array_elements(items) LOOP
-    IF cardinality(unwritten) > 0 AND (item->>'kind' <> 'charge'
-         OR concat_ws('/', item->>'accountId', item->>'origin', item->>'idempotencyKey') = ANY (unwritten_keys)) THEN
+    item_key := concat_ws('/', item->>'accountId', item->>'origin', item->>'idempotencyKey');
+    IF cardinality(unwritten) > 0 AND (item->>'kind' <> 'charge' OR item_key = ANY (unwritten_keys)) THEN
       PERFORM credits_write_charges(unwritten);
       unwritten := '{}'; unwritten_keys := '{}'; drawn_grant_ids := '{}'; drawn_amounts := '{}';
     END IF;
@@ -246,7 +247,7 @@ BEGIN
       outcomes := array_append(outcomes, decided.outcome);
       IF (decided.unwritten).operation_id IS NOT NULL THEN
         unwritten := array_append(unwritten, decided.unwritten);
-        unwritten_keys := array_append(unwritten_keys, concat_ws('/', item->>'accountId', item->>'origin', item->>'idempotencyKey'));
+        unwritten_keys := array_append(unwritten_keys, item_key);
         FOR draw IN 1 .. cardinality((decided.unwritten).grant_ids) LOOP
           slot := array_position(drawn_grant_ids, (decided.unwritten).grant_ids[draw]);
           IF slot IS NULL THEN
