@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startProductionStack, type ProductionStack } from '../src/devstack/prod.js';
 import { createPool } from '../src/ledger/db.js';
 import { auditLedger } from '../src/ledger/audit.js';
@@ -27,6 +27,16 @@ let stack: ProductionStack;
 let pool: pg.Pool;
 let temporalConnection: Connection;
 let temporalClient: Client;
+
+/** The servers' recent output, printed when a test fails: the stack runs detached, so it is all there is to go on. */
+const LINES_KEPT_PER_SERVER = 200;
+const recentOutput = new Map<string, string[]>();
+function keepLine(server: string, line: string): void {
+  const lines = recentOutput.get(server) ?? [];
+  lines.push(`${new Date().toISOString()} ${line}`);
+  if (lines.length > LINES_KEPT_PER_SERVER) lines.shift();
+  recentOutput.set(server, lines);
+}
 
 interface Answer {
   status: number;
@@ -116,10 +126,16 @@ beforeAll(async () => {
     apiTokens: [TOKEN],
     // Slow enough that a job is still running when the fault comes.
     processEnv: { SIMULATED_LATENCY_MS: '10', ENRICHMENT_CONCURRENCY: '4' },
+    log: keepLine,
   });
   pool = createPool({ connectionString: stack.databaseUrl, max: 4 });
   temporalConnection = await Connection.connect({ address: stack.temporalAddress });
   temporalClient = new Client({ connection: temporalConnection, namespace: stack.settings.namespace });
+});
+
+afterEach(({ task }) => {
+  if (task.result?.state !== 'fail') return;
+  for (const [server, lines] of recentOutput) console.error(`--- ${server}: its last ${lines.length} lines ---\n${lines.join('\n')}`);
 });
 
 afterAll(async () => {

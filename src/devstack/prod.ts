@@ -90,7 +90,7 @@ export interface ProductionStack {
   settings: ProductionSettings;
   /** Starts worker `index` again (after a test killed it). */
   restartWorker: (index: number) => Promise<ChildServer>;
-  /** Stops the Temporal server and starts it again on the same port and databases. */
+  /** Stops the Temporal server and starts it again on the same ports and databases. */
   restartTemporal: () => Promise<void>;
   /** Stops PostgreSQL (fast shutdown) and, after `downMs`, starts it again on the same data and port (embedded only). */
   restartPostgres: (downMs: number) => Promise<void>;
@@ -117,19 +117,17 @@ export async function startProductionStack(options: ProductionStackOptions): Pro
     const databaseUrl = await createDatabase(postgresUrl, 'credits');
 
     progress(`Temporal server ${settings.temporalServerVersion} (${settings.shards} history shards)`);
-    const startTemporal = (port?: number) =>
-      startTemporalServer({
-        version: settings.temporalServerVersion,
-        dataDir: join(options.dataDir, 'temporal'),
-        postgresUrl,
-        shards: settings.shards,
-        namespace: settings.namespace,
-        retentionDays: settings.retentionDays,
-        ...(port ? { port } : {}),
-        detached: true,
-        log: (line) => { log('temporal', line); },
-      });
-    let temporal = await startTemporal(options.temporalPort);
+    let temporal = await startTemporalServer({
+      version: settings.temporalServerVersion,
+      dataDir: join(options.dataDir, 'temporal'),
+      postgresUrl,
+      shards: settings.shards,
+      namespace: settings.namespace,
+      retentionDays: settings.retentionDays,
+      ...(options.temporalPort ? { port: options.temporalPort } : {}),
+      detached: true,
+      log: (line) => { log('temporal', line); },
+    });
     stoppers.push(() => temporal.stop());
     progress(`Temporal Web UI ${settings.temporalUiVersion}`);
     const ui = await startTemporalUi({
@@ -209,9 +207,7 @@ export async function startProductionStack(options: ProductionStackOptions): Pro
         return worker;
       },
       restartTemporal: async () => {
-        const port = Number(temporal.address.split(':').at(-1));
-        await temporal.stop();
-        temporal = await startTemporal(port);
+        temporal = await temporal.restart();
       },
       restartPostgres: async (downMs) => {
         if (!postgres) throw new Error('PostgreSQL is not embedded here (DATABASE_URL): restart it yourself');

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { Connection } from '@temporalio/client';
+import proto from '@temporalio/proto';
 import { msToTs } from '@temporalio/common/lib/time.js';
 import { stringify } from 'yaml';
 import { spawnChildServer, waitUntilReady, type ChildServer } from './child-server.js';
@@ -58,6 +59,8 @@ export interface RunningTemporalServer {
   namespace: string;
   server: ChildServer;
   stop: () => Promise<void>;
+  /** Stops the server and starts it again with the same config file: the same ports, the same databases. */
+  restart: () => Promise<RunningTemporalServer>;
 }
 
 /** Builds the server and its SQL tool unless they are built already (minutes the first time). */
@@ -151,9 +154,16 @@ function probeConnection(address: string, tls: FrontendTls | undefined): Paramet
   };
 }
 
+const { TaskQueueType } = proto.temporal.api.enums.v1;
+
+/** A task queue nothing polls: describing it needs the matching service, not only the frontend. */
+const READINESS_TASK_QUEUE = 'credits-devstack-readiness';
+
 /**
  * Registers the namespace unless it exists; ready once every service knows it (a new namespace
- * reaches the other services' caches a few seconds after it is registered).
+ * reaches the other services' caches a few seconds after it is registered) and matching has joined
+ * the ring: until then the frontend answers for the namespace but workers' polls and every task
+ * queue call get "Not enough hosts to serve the request".
  */
 async function registerNamespace(connectTo: Parameters<typeof Connection.connect>[0], namespace: string, retentionDays: number): Promise<void> {
   const connection = await Connection.connect(connectTo);
@@ -165,6 +175,7 @@ async function registerNamespace(connectTo: Parameters<typeof Connection.connect
       await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs(`${retentionDays} days`) });
     }
     await connection.operatorService.listSearchAttributes({ namespace });
+    await connection.workflowService.describeTaskQueue({ namespace, taskQueue: { name: READINESS_TASK_QUEUE }, taskQueueType: TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW });
   } finally {
     await connection.close();
   }
@@ -180,13 +191,23 @@ export async function startTemporalServer(options: TemporalServerOptions): Promi
   mkdirSync(options.dataDir, { recursive: true });
   const configFile = join(options.dataDir, 'temporal-server.yaml');
   writeFileSync(configFile, stringify(await serverConfig(options, port)));
-  const address = `127.0.0.1:${port}`;
+  return launch(options, executable, configFile, `127.0.0.1:${port}`);
+}
+
+/**
+ * Runs the server on a config file written before. A restart reuses it on purpose: the membership
+ * table still lists the stopped process's service addresses, and a server whose every seed is dead
+ * does not serve ("Not enough hosts to serve the request") until ringpop gives up joining them
+ * (maxJoinDuration, 30 s, then again): 40 s in one run of test-prod, over 3 minutes in another.
+ * On the same ports, its seeds are itself.
+ */
+async function launch(options: TemporalServerOptions, executable: string, configFile: string, address: string): Promise<RunningTemporalServer> {
   const server = spawnChildServer({
-    name: `Temporal server ${options.version} (port ${port}, ${options.shards} shards)`,
+    name: `Temporal server ${options.version} (${address}, ${options.shards} shards)`,
     executable,
     args: ['--config-file', configFile, '--allow-no-auth', 'start'],
     detached: options.detached ?? false,
-    log,
+    ...(options.log ? { log: options.log } : {}),
   });
   await waitUntilReady(
     server,
@@ -195,5 +216,15 @@ export async function startTemporalServer(options: TemporalServerOptions): Promi
     },
     options.startTimeoutMs ?? 90_000,
   );
-  return { address, namespace: options.namespace, server, stop: () => server.stop(30_000) };
+  const stop = (): Promise<void> => server.stop(30_000);
+  return {
+    address,
+    namespace: options.namespace,
+    server,
+    stop,
+    restart: async () => {
+      await stop();
+      return launch(options, executable, configFile, address);
+    },
+  };
 }
