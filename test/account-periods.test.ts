@@ -4,6 +4,7 @@ import { startAccount } from '../src/temporal/accounts.js';
 import { accountStateQuery, type OpenAccountView } from '../workflows/account-messages.js';
 import { PERIODS_PER_RUN } from '../workflows/account.js';
 import { credits } from './support/database.js';
+import { recordHistories } from './support/histories.js';
 import { eventually, useWorkerStack } from './support/temporal.js';
 
 const TASK_QUEUE = 'periods';
@@ -162,5 +163,6 @@ describe('an account over many periods', () => {
     expect(events.filter((event) => event.activityTaskScheduledEventAttributes).length).toBe(0);
     const { rows } = await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM domain_events WHERE account_id = $1 AND event_type = 'period.renewed'", [accountId]);
     expect(rows[0]?.n).toBe(boundaries + 1);
+    await recordHistories(env.client, handle.workflowId, 'many-periods');
   });
 });

@@ -24,11 +24,16 @@ describe('recorded workflow histories replay deterministically', () => {
     // account-v1-*: recorded on the account workflow as it was before an account opened and crossed
     // each boundary in one ledger transaction (the `open-in-one-transaction` and
     // `boundary-in-one-transaction` patches), so accounts running on that release go on on this one.
-    const accountScenarios = ['cancel', 'downgrade', 'repeat-start', 'upgrade-seats'];
+    // account-v2-*: recorded before a run continued as new every four periods (the
+    // `runs-of-four-periods` patch; many-periods crosses 24 boundaries in its first run), so runs of
+    // that release go on to their 24th.
+    const accountV1Scenarios = ['cancel', 'downgrade', 'repeat-start', 'upgrade-seats'];
+    const accountScenarios = [...accountV1Scenarios, 'many-periods'];
     expect([...scenarios].sort()).toEqual(
       [
         ...accountScenarios,
-        ...accountScenarios.map((name) => `account-v1-${name}`),
+        ...accountV1Scenarios.map((name) => `account-v1-${name}`),
+        ...accountScenarios.map((name) => `account-v2-${name}`),
         ...jobScenarios,
         ...jobReleases.flatMap((release) => jobScenarios.map((name) => name.replace('job-', release))),
         ...webhookScenarios,

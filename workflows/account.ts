@@ -61,8 +61,17 @@ const ledgerSteps = proxyLocalActivities<AccountActivities>({
 const OPEN_IN_ONE_TRANSACTION = 'open-in-one-transaction';
 /** Patch: a boundary is one ledger transaction in the same run (earlier runs: continue-as-new, then three activities). */
 const BOUNDARY_IN_ONE_TRANSACTION = 'boundary-in-one-transaction';
-/** A run crosses at most this many boundaries before it continues as new (or fewer, when Temporal suggests it). */
-export const PERIODS_PER_RUN = 24;
+/**
+ * A run crosses at most this many boundaries before it continues as new (or fewer, when Temporal
+ * suggests it). A worker that does not hold the workflow in its cache (at a boundary shared by more
+ * accounts than the cache holds, nearly every one) replays the run's whole history, about 5 ms of
+ * worker CPU per period crossed, while continuing as new costs about 27 ms once (README "Sizing the
+ * worker"): four periods keep the two near their least sum.
+ */
+export const PERIODS_PER_RUN = 4;
+/** Patch: runs of PERIODS_PER_RUN periods (earlier runs continue as new after this many). */
+const SHORT_RUNS = 'runs-of-four-periods';
+const PERIODS_PER_RUN_BEFORE_SHORT_RUNS = 24;
 
 
 /** Patch: a plan change writes the next period ahead with the terms in force at its start (workflows started before it used the terms of the moment). */
@@ -348,13 +357,14 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<Open
   publish();
 
   // Period after period in this run; continue-as-new every PERIODS_PER_RUN, or when Temporal suggests it.
+  const periodsPerRun = patched(SHORT_RUNS) ? PERIODS_PER_RUN : PERIODS_PER_RUN_BEFORE_SHORT_RUNS;
   for (let crossed = 0; ; ) {
     const ended = await periodEnded();
     await condition(() => !busy && allHandlersFinished());
     if (ended === 'continue') return continueAsNew<typeof accountWorkflow>({ ...input, carried: state() });
     if (!patched(BOUNDARY_IN_ONE_TRANSACTION)) return continueAtBoundary();
     if (await exclusively(crossBoundary)) return openView(state());
-    if (++crossed >= PERIODS_PER_RUN) {
+    if (++crossed >= periodsPerRun) {
       await condition(() => !busy && allHandlersFinished());
       return continueAsNew<typeof accountWorkflow>({ ...input, carried: state() });
     }
