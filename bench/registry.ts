@@ -6,6 +6,7 @@ import { jobEnrichBenchmarks } from './job-enrich.js';
 import { ceilingBenchmarks } from './pg-ceiling.js';
 import { rolloverBenchmarks } from './rollover.js';
 import { temporalCeilingBenchmarks } from './temporal-ceiling.js';
+import { workflowReplayBenchmarks } from './workflow-replay.js';
 
 /**
  * Every benchmark `npm run bench` knows, in the order it runs them. To add one (`rollover.10k`,
@@ -20,6 +21,7 @@ export const BENCHMARKS: readonly Benchmark[] = [
   ...temporalCeilingBenchmarks,
   ...accountsOpenBenchmarks,
   ...rolloverBenchmarks,
+  ...workflowReplayBenchmarks,
   ...jobEnrichBenchmarks,
 ];
 

@@ -64,9 +64,9 @@ const BOUNDARY_IN_ONE_TRANSACTION = 'boundary-in-one-transaction';
 /**
  * A run crosses at most this many boundaries before it continues as new (or fewer, when Temporal
  * suggests it). A worker that does not hold the workflow in its cache (at a boundary shared by more
- * accounts than the cache holds, nearly every one) replays the run's whole history, about 5 ms of
- * worker CPU per period crossed, while continuing as new costs about 27 ms once (README "Sizing the
- * worker"): four periods keep the two near their least sum.
+ * accounts than the cache holds, nearly every one) replays the run's whole history: 5.5–7 ms of
+ * worker CPU per period crossed (`workflow.replay`), while continuing as new costs about 27 ms
+ * once (README "Sizing the worker"). Four periods keep the two near their least sum.
  */
 export const PERIODS_PER_RUN = 4;
 /** Patch: runs of PERIODS_PER_RUN periods (earlier runs continue as new after this many). */
