@@ -164,7 +164,7 @@ async function runAccountsOpen(context: BenchContext): Promise<Figure[]> {
   let connection: Connection | undefined;
   let api: RunningApi | undefined;
   try {
-    temporal = await startBenchTemporal(context, NAME, directory, verbose);
+    temporal = await startBenchTemporal(context, directory, verbose);
     log(`${NAME}: ${temporal.description} on ${temporal.address} (pid ${temporal.pid})`);
     worker = await startProductWorker({ databaseUrl: context.databaseUrl, temporal, taskQueue, catalogPath, log, verbose });
     const running = worker;

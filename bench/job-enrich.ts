@@ -219,7 +219,7 @@ async function withEnrichRig(context: BenchContext, name: string, latencyMs: num
     writeFileSync(workflowCodePath, bundle.code);
     log(`${name}: workflows bundled in ${((performance.now() - bundleStarted) / 1000).toFixed(1)} s`);
 
-    temporal = await startBenchTemporal(context, name, directory, verbose);
+    temporal = await startBenchTemporal(context, directory, verbose);
     const settings: WorkerSettings = {
       databaseUrl: context.databaseUrl,
       temporalAddress: temporal.address,

@@ -199,7 +199,7 @@ async function runRollover(context: BenchContext, { name, defaultAccounts }: Rol
   let worker: WorkerProcess | undefined;
   let connection: Connection | undefined;
   try {
-    temporal = await startBenchTemporal(context, name, directory, verbose, temporalDb === 'file' ? join(directory, 'temporal.sqlite') : undefined);
+    temporal = await startBenchTemporal(context, directory, verbose, temporalDb === 'file' ? join(directory, 'temporal.sqlite') : undefined);
     say(`${temporal.description} on ${temporal.address} (pid ${temporal.pid})`);
     worker = await startProductWorker({ databaseUrl: context.databaseUrl, temporal, taskQueue, catalogPath, log, verbose });
     const running = worker;

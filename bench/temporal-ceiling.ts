@@ -79,7 +79,7 @@ async function withCeilingRig(context: BenchContext, name: TemporalCeilingName, 
   let worker: WorkerProcess | undefined;
   let connection: Connection | undefined;
   try {
-    temporal = await startBenchTemporal(context, name, directory, verbose);
+    temporal = await startBenchTemporal(context, directory, verbose);
     const settings: CeilingWorkerSettings = { address: temporal.address, namespace: temporal.namespace, taskQueue };
     worker = await startWorkerProcess({
       args: [THIS_FILE, WORKER_FLAG],

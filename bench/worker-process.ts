@@ -287,27 +287,17 @@ export function startProductWorker(options: {
 
 /**
  * The Temporal the bench runs on (BENCH_TEMPORAL): the dev server, headless (in memory, or in the
- * SQLite file `devDbFile`), or the real server. One retry for the dev server: the CLI picks its
- * internal services' ports itself and, rarely, one of them collides with the frontend's ("bind:
- * address already in use").
+ * SQLite file `devDbFile`), or the real server.
  */
-export async function startBenchTemporal(context: BenchContext, name: string, directory: string, verbose: boolean, devDbFile?: string): Promise<BenchTemporal> {
+export async function startBenchTemporal(context: BenchContext, directory: string, verbose: boolean, devDbFile?: string): Promise<BenchTemporal> {
   const { log } = context;
   const temporalLog = (line: string) => {
     if (verbose) log(`temporal: ${line}`);
   };
   if (benchTemporalKind() === 'server') return startRealTemporalForBench(context.databaseUrl, directory, temporalLog);
-  const startDev = async (): Promise<BenchTemporal> => {
-    const dev = await startTemporalDevServer({ headless: true, ...(devDbFile === undefined ? {} : { dbFile: devDbFile }), log: temporalLog });
-    const description = `Temporal dev server (${devDbFile === undefined ? 'in memory' : 'SQLite file'})`;
-    return { kind: 'dev', address: dev.address, namespace: dev.namespace, pid: dev.pid, description, stop: dev.stop };
-  };
-  try {
-    return await startDev();
-  } catch (error) {
-    log(`${name}: WARNING: the Temporal dev server did not start; trying once more: ${error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error)}`);
-    return startDev();
-  }
+  const dev = await startTemporalDevServer({ headless: true, ...(devDbFile === undefined ? {} : { dbFile: devDbFile }), log: temporalLog });
+  const description = `Temporal dev server (${devDbFile === undefined ? 'in memory' : 'SQLite file'})`;
+  return { kind: 'dev', address: dev.address, namespace: dev.namespace, pid: dev.pid, description, stop: dev.stop };
 }
 
 /** A phase that makes no progress for this long fails the run (the worker's last output is shown). */

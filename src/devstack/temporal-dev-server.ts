@@ -138,8 +138,16 @@ export function devServerArgs(options: {
 }
 
 /**
+ * The CLI picks its internal services' ports itself, and rarely one of them is taken by the time it
+ * binds it: it panics at start-up ("bind: address already in use", exit code 2). A second start
+ * picks other ports.
+ */
+const DEV_SERVER_START_ATTEMPTS = 2;
+
+/**
  * Starts `temporal server start-dev` and resolves once its frontend answers for the namespace.
- * Rejects (and kills the server) if it exits or does not answer within `startTimeoutMs`.
+ * Rejects (and kills the server) if it does not answer within `startTimeoutMs`, or if it exits
+ * during start-up on each of DEV_SERVER_START_ATTEMPTS starts.
  */
 export async function startTemporalDevServer(options: TemporalDevServerOptions = {}): Promise<RunningTemporalDevServer> {
   const ip = options.ip ?? '127.0.0.1';
@@ -164,24 +172,32 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions =
     logLevel: options.logLevel ?? 'warn',
   });
 
-  const server = spawnChildServer({
-    name: `Temporal dev server (${args.join(' ')})`,
-    executable: options.executable ?? temporalCliPath(),
-    args,
-    detached: options.detached ?? false,
-    ...(options.log ? { log: options.log } : {}),
-  });
-  await waitUntilReady(
-    server,
-    async () => {
-      const connection = await Connection.connect({ address, connectTimeout: '2s' });
-      try {
-        await connection.workflowService.describeNamespace({ namespace });
-      } finally {
-        await connection.close();
-      }
-    },
-    options.startTimeoutMs ?? 30_000,
-  );
-  return { address, namespace, uiUrl: uiPort === null ? null : `http://${host}:${uiPort}`, pid: server.pid, exited: server.exited, stop: server.stop };
+  for (let attempt = 1; ; attempt++) {
+    const server = spawnChildServer({
+      name: `Temporal dev server (${args.join(' ')})`,
+      executable: options.executable ?? temporalCliPath(),
+      args,
+      detached: options.detached ?? false,
+      ...(options.log ? { log: options.log } : {}),
+    });
+    try {
+      await waitUntilReady(
+        server,
+        async () => {
+          const connection = await Connection.connect({ address, connectTimeout: '2s' });
+          try {
+            await connection.workflowService.describeNamespace({ namespace });
+          } finally {
+            await connection.close();
+          }
+        },
+        options.startTimeoutMs ?? 30_000,
+      );
+      return { address, namespace, uiUrl: uiPort === null ? null : `http://${host}:${uiPort}`, pid: server.pid, exited: server.exited, stop: server.stop };
+    } catch (error) {
+      // An exit of its own (not our stop after a timeout) is worth one more try; see DEV_SERVER_START_ATTEMPTS.
+      if (attempt >= DEV_SERVER_START_ATTEMPTS || server.child.exitCode === null) throw error;
+      options.log?.(`the Temporal dev server exited during start-up (code ${server.child.exitCode}); starting it once more`);
+    }
+  }
 }
