@@ -33,6 +33,16 @@ function flakyCli(failingStarts: number): { executable: string; starts: () => nu
   return { executable, starts: () => readFileSync(startsFile, 'utf8').split('\n').filter(Boolean).length };
 }
 
+/** A stand-in for the CLI that never answers and, like the real one, exits with code 0 when told to stop. */
+function silentCli(): { executable: string; starts: () => number } {
+  const directory = mkdtempSync(join(tmpdir(), 'credits-dev-server-silent-'));
+  const startsFile = join(directory, 'starts');
+  writeFileSync(startsFile, '');
+  const executable = join(directory, 'temporal');
+  writeFileSync(executable, ['#!/bin/sh', `echo start >> '${startsFile}'`, "trap 'exit 0' TERM", 'while true; do sleep 0.1; done', ''].join('\n'), { mode: 0o755 });
+  return { executable, starts: () => readFileSync(startsFile, 'utf8').split('\n').filter(Boolean).length };
+}
+
 describe('startTemporalDevServer', () => {
   it('starts the server once more when it exits during start-up, and that one answers', async () => {
     const cli = flakyCli(1);
@@ -55,5 +65,11 @@ describe('startTemporalDevServer', () => {
     const cli = flakyCli(2);
     await expect(startTemporalDevServer({ headless: true, executable: cli.executable })).rejects.toThrow(/exited during start-up \(code 2\)[\s\S]*bind: address already in use/);
     expect(cli.starts()).toBe(2);
+  });
+
+  it('does not start it again when it was stopped for not answering in time', async () => {
+    const cli = silentCli();
+    await expect(startTemporalDevServer({ headless: true, executable: cli.executable, startTimeoutMs: 2_000 })).rejects.toThrow(/was not ready in 2 s/);
+    expect(cli.starts()).toBe(1);
   });
 });

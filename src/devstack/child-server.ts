@@ -79,6 +79,9 @@ export function spawnChildServer(options: ChildServerOptions): ChildServer {
   return { name: options.name, child, pid: child.pid ?? -1, exited, recentOutput: () => [...recent], stop, failure };
 }
 
+/** A server that exited on its own before it was ready, as opposed to one stopped after its start timed out. */
+export class ExitedDuringStartupError extends Error {}
+
 /**
  * Polls `probe` until it resolves; rejects (and stops the server) if the server exits first or
  * `timeoutMs` passes, with the probe's last error and the server's last output.
@@ -94,7 +97,7 @@ export async function waitUntilReady(server: ChildServer, probe: () => Promise<u
     for (;;) {
       if (spawnError) throw server.failure(`could not be started: ${spawnError.message}`);
       if (child.exitCode !== null || child.signalCode !== null) {
-        throw server.failure(`exited during start-up (${child.exitCode !== null ? `code ${child.exitCode}` : `signal ${String(child.signalCode)}`})`);
+        throw new ExitedDuringStartupError(server.failure(`exited during start-up (${child.exitCode !== null ? `code ${child.exitCode}` : `signal ${String(child.signalCode)}`})`).message);
       }
       let lastError: unknown;
       try {

@@ -19,7 +19,7 @@ import { Connection } from '@temporalio/client';
 import { SearchAttributeType } from '@temporalio/common';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes.js';
 import { freePort } from './postgres.js';
-import { spawnChildServer, waitUntilReady } from './child-server.js';
+import { ExitedDuringStartupError, spawnChildServer, waitUntilReady } from './child-server.js';
 import type { ServerExit } from './supervise.js';
 import { temporalCliPath } from './temporal-binaries.js';
 
@@ -195,9 +195,8 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions =
       );
       return { address, namespace, uiUrl: uiPort === null ? null : `http://${host}:${uiPort}`, pid: server.pid, exited: server.exited, stop: server.stop };
     } catch (error) {
-      // An exit of its own (not our stop after a timeout) is worth one more try; see DEV_SERVER_START_ATTEMPTS.
-      if (attempt >= DEV_SERVER_START_ATTEMPTS || server.child.exitCode === null) throw error;
-      options.log?.(`the Temporal dev server exited during start-up (code ${server.child.exitCode}); starting it once more`);
+      if (attempt >= DEV_SERVER_START_ATTEMPTS || !(error instanceof ExitedDuringStartupError)) throw error;
+      options.log?.(`${error.message.split('\n')[0] ?? ''}; starting it once more`);
     }
   }
 }
