@@ -56,7 +56,7 @@ async function runHttpChargeBench(context: BenchContext, name: string, shape: Ch
   try {
     const port = await freePort();
     const api = await startWorkerProcess({
-      args: [fileURLToPath(new URL(script, import.meta.url))],
+      command: { entry: [fileURLToPath(new URL(script, import.meta.url))] },
       env: { BENCH_DATABASE_URL: context.databaseUrl, BENCH_API_POOL: String(callers), BENCH_API_PORT: String(port) },
       ready: { kind: 'ipc' },
       startTimeoutMs: API_START_TIMEOUT_MS,

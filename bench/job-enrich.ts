@@ -238,7 +238,7 @@ async function withEnrichRig(context: BenchContext, name: string, latencyMs: num
     // is live (measured: about 90 MB live, collected at about 250 MB); a limit makes it collect sooner.
     const heapLimitMb = envInt('BENCH_JOB_WORKER_HEAP_MB', 0, 0);
     worker = await startWorkerProcess({
-      args: [...(heapLimitMb > 0 ? [`--max-old-space-size=${heapLimitMb}`] : []), THIS_FILE, WORKER_FLAG],
+      command: { entry: [...(heapLimitMb > 0 ? [`--max-old-space-size=${heapLimitMb}`] : []), THIS_FILE, WORKER_FLAG] },
       env: { [WORKER_SETTINGS_ENV]: JSON.stringify(settings) },
       ready: { kind: 'ipc' }, // workerMain sends it once the worker runs
       startTimeoutMs: WORKER_START_TIMEOUT_MS,

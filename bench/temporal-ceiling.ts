@@ -82,7 +82,7 @@ async function withCeilingRig(context: BenchContext, name: TemporalCeilingName, 
     temporal = await startBenchTemporal(context, directory, verbose);
     const settings: CeilingWorkerSettings = { address: temporal.address, namespace: temporal.namespace, taskQueue };
     worker = await startWorkerProcess({
-      args: [THIS_FILE, WORKER_FLAG],
+      command: { entry: [THIS_FILE, WORKER_FLAG] },
       env: { [WORKER_SETTINGS_ENV]: JSON.stringify(settings) },
       ready: { kind: 'ipc' },
       startTimeoutMs: WORKER_START_TIMEOUT_MS,

@@ -13,7 +13,7 @@ import { startTemporalDevServer } from '../src/devstack/temporal-dev-server.js';
 import { startTemporalServer } from '../src/devstack/temporal-server.js';
 import { registerSearchAttributes } from '../src/temporal/search-attributes.js';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
-import { envInt, type BenchContext } from './harness.js';
+import type { BenchContext } from './harness.js';
 
 /**
  * The worker of the benchmarks that measure one (job.enrich.*, rollover.*), run as a child process,
@@ -46,8 +46,8 @@ export type Readiness =
   | { kind: 'line'; what: string; matches: (line: OutputLine) => boolean };
 
 export interface WorkerProcessOptions {
-  /** The entry file and its arguments, after `node --import tsx`. */
-  args: readonly string[];
+  /** What runs: an entry file and its arguments, after `node --import tsx`; or a launcher script that execs node itself (`scripts/worker.sh`). */
+  command: { entry: readonly string[] } | { launcher: string };
   /** Added to this process's environment. */
   env: Record<string, string>;
   ready: Readiness;
@@ -103,13 +103,15 @@ function cpuProfileArgs(): string[] {
 }
 
 /**
- * Starts the worker: node with the tsx loader and no intermediate process (no npx, no tsx CLI), so
- * that the pid's memory and CPU are the worker's alone. Resolves once it is ready; if it exits or
- * times out first, it is stopped and the start fails with its last output.
+ * Starts the worker: node with the tsx loader and no intermediate process (no npx, no tsx CLI; a
+ * launcher replaces itself with node), so that the pid's memory and CPU are the worker's alone.
+ * Resolves once it is ready; if it exits or times out first, it is stopped and the start fails with
+ * its last output.
  */
 export async function startWorkerProcess(options: WorkerProcessOptions): Promise<WorkerProcess> {
-  const { ready, log, verbose } = options;
-  const child = spawn(process.execPath, ['--import', 'tsx', ...cpuProfileArgs(), ...options.args], {
+  const { ready, log, verbose, command } = options;
+  const [executable, args] = 'launcher' in command ? ['sh', [command.launcher, ...cpuProfileArgs()]] : [process.execPath, ['--import', 'tsx', ...cpuProfileArgs(), ...command.entry]];
+  const child = spawn(executable, args, {
     cwd: REPO_ROOT,
     env: { ...process.env, ...options.env },
     stdio: ready.kind === 'ipc' ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
@@ -254,9 +256,9 @@ export async function startRealTemporalForBench(databaseUrl: string, directory: 
 const PRODUCT_WORKER_START_TIMEOUT_MS = 180_000;
 
 /**
- * The product's own worker process on `taskQueue`, ready once it logs "worker started".
- * BENCH_WORKER_HEAP_MB sets its V8 old-space limit (NODE_OPTIONS=--max-old-space-size), as a
- * deployment would; the WORKER_* settings of the bench's environment reach it too.
+ * The product's own worker process on `taskQueue`, started as `npm run worker` starts it (its
+ * launcher sets the V8 heap limit), ready once it logs "worker started". The WORKER_* settings of
+ * the bench's environment reach it (WORKER_HEAP_MB, WORKER_MAX_CACHED_WORKFLOWS: its memory bound).
  */
 export function startProductWorker(options: {
   databaseUrl: string;
@@ -266,16 +268,14 @@ export function startProductWorker(options: {
   log: (message: string) => void;
   verbose: boolean;
 }): Promise<WorkerProcess> {
-  const heapMb = envInt('BENCH_WORKER_HEAP_MB', 0, 0);
   return startWorkerProcess({
-    args: [join(REPO_ROOT, 'src', 'worker', 'main.ts')],
+    command: { launcher: join(REPO_ROOT, 'scripts', 'worker.sh') },
     env: {
       DATABASE_URL: options.databaseUrl,
       TEMPORAL_ADDRESS: options.temporal.address,
       TEMPORAL_NAMESPACE: options.temporal.namespace,
       TEMPORAL_TASK_QUEUE: options.taskQueue,
       CREDITS_CATALOG: options.catalogPath,
-      ...(heapMb > 0 ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --max-old-space-size=${heapMb}`.trim() } : {}),
     },
     // main.ts logs it (pino) once the worker is created, just before it runs.
     ready: { kind: 'line', what: '"worker started"', matches: (line) => line.msg === 'worker started' },

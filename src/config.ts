@@ -8,13 +8,15 @@ const postgresUrl = z
   .refine((value) => URL.canParse(value) && /^postgres(ql)?:$/.test(new URL(value).protocol), 'must be a postgres:// or postgresql:// URL');
 
 /**
- * How much a worker process takes on at once. The cache bounds its memory: a cached workflow costs
- * memory whether or not it has work, so the number of accounts must not size it; a workflow that
- * is not cached is replayed from its (short: continue-as-new every 24 periods) history when it
- * next has a task. Measured figures and how to choose: README, "Sizing the worker".
+ * How much a worker process takes on at once. The cache, with the heap limit its launcher sets
+ * (scripts/worker.sh, WORKER_HEAP_MB), bounds its memory: a cached workflow costs memory whether or
+ * not it has work, so the number of accounts must not size it; a workflow that is not cached is
+ * replayed from its (short: continue-as-new every 4 periods) history when it next has a task.
+ * 400 with a 256 MB heap kept rollover.10k's worker under 500 MB at the speed of 1,000 without a
+ * limit. Measured figures and how to choose: README, "Sizing the worker".
  */
 export const WORKER_DEFAULTS = {
-  maxCachedWorkflows: 1_000,
+  maxCachedWorkflows: 400,
   maxConcurrentWorkflowTasks: 40,
   maxConcurrentActivities: 100,
   maxConcurrentLocalActivities: 20,

@@ -149,6 +149,13 @@ describe('the production topology', () => {
     expect(stack.settings.shards).toBeGreaterThan(1);
     expect(stack.workers).toHaveLength(2);
     expect(stack.apiUrls).toHaveLength(2);
+    // Each worker runs with the heap limit of deploy/production.env, set by its launcher (scripts/worker.sh): V8 adds its young generation to it.
+    const heapMb = Number(stack.settings.processEnv.WORKER_HEAP_MB);
+    for (const server of ['worker-1', 'worker-2']) {
+      const limitMb = Number((recentOutput.get(server) ?? []).map((line) => /"v8HeapLimitMb":(\d+)/.exec(line)?.[1]).find((found) => found !== undefined));
+      expect(limitMb, server).toBeGreaterThanOrEqual(heapMb);
+      expect(limitMb, server).toBeLessThanOrEqual(heapMb + 100);
+    }
     for (const url of stack.apiUrls) await expectStatus(call('GET', '/v1/catalog', undefined, url), 200);
     // The Web UI lists the namespace's workflows through its own API.
     const listed = await fetch(`${stack.temporalUiUrl}/api/v1/namespaces/${stack.settings.namespace}/workflows`);

@@ -14,6 +14,7 @@ interface ComposeService {
   deploy?: { replicas?: number };
   ports?: string[];
   environment?: Record<string, unknown>;
+  command?: string[];
 }
 
 const compose = parse(readFileSync(new URL('../docker-compose.yml', import.meta.url), 'utf8')) as { services: Record<string, ComposeService> };
@@ -40,8 +41,12 @@ describe('the production settings', () => {
     expect(Number(last) - Number(first) + 1).toBe(settings.apis);
   });
 
-  it("give compose's workers the same heap limit as stack:prod's", () => {
-    expect(service('worker').environment?.NODE_OPTIONS).toBe(`--max-old-space-size=${settings.workerHeapMb}`);
+  it("give compose's workers the same heap limit as stack:prod's: WORKER_HEAP_MB, applied by the launcher both run", () => {
+    expect(settings.processEnv.WORKER_HEAP_MB).toMatch(/^[1-9]\d*$/);
+    expect(service('worker').environment?.NODE_OPTIONS).toBeUndefined();
+    expect(service('worker').command).toEqual(['npm', 'run', 'worker']);
+    const packageJson = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> };
+    expect(packageJson.scripts.worker).toBe('sh scripts/worker.sh');
   });
 
   it('build the server that stack:prod runs', () => {

@@ -30,9 +30,7 @@ export interface ProductionSettings {
   taskQueue: string;
   workers: number;
   apis: number;
-  /** The workers' V8 heap limit (WORKER_HEAP_MB): `--max-old-space-size` of each worker process. */
-  workerHeapMb: number;
-  /** Passed to every worker and API process as they are (WORKER_*). */
+  /** Passed to every worker and API process as they are (WORKER_*; WORKER_HEAP_MB is read by the workers' launcher). */
   processEnv: Record<string, string>;
 }
 
@@ -53,7 +51,6 @@ export function readProductionSettings(file = PRODUCTION_SETTINGS_FILE): Product
     taskQueue: env.TEMPORAL_TASK_QUEUE ?? 'credits',
     workers: positive(env, 'CREDITS_WORKERS'),
     apis: positive(env, 'CREDITS_APIS'),
-    workerHeapMb: positive(env, 'WORKER_HEAP_MB'),
     processEnv: Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[0].startsWith('WORKER_') && entry[1] !== undefined)),
   };
 }
@@ -162,7 +159,7 @@ export async function startProductionStack(options: ProductionStackOptions): Pro
       API_TOKENS: options.apiTokens.join(','),
     };
     const startWorker = async (index: number): Promise<ChildServer> => {
-      const worker = spawnChildServer({ name: `worker ${index + 1}`, executable: NODE_WITH_TSX[0], args: [`--max-old-space-size=${settings.workerHeapMb}`, ...NODE_WITH_TSX.slice(1), join(REPO_ROOT, 'src/worker/main.ts')], env: processEnv, detached: true, log: (line) => { log(`worker-${index + 1}`, line); } });
+      const worker = spawnChildServer({ name: `worker ${index + 1}`, executable: 'sh', args: [join(REPO_ROOT, 'scripts/worker.sh')], env: processEnv, detached: true, log: (line) => { log(`worker-${index + 1}`, line); } });
       const polling = (): Promise<void> => (worker.recentOutput().some((line) => line.includes('worker started')) ? Promise.resolve() : Promise.reject(new Error('not polling yet')));
       await waitUntilReady(worker, polling, 180_000);
       return worker;

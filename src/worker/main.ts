@@ -1,3 +1,4 @@
+import { getHeapStatistics } from 'node:v8';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { pino } from 'pino';
@@ -85,6 +86,8 @@ async function main(): Promise<void> {
         provider: config.enrichment.provider,
         webhooks: config.webhook !== undefined,
         tuning: config.worker,
+        // Set by the launcher (scripts/worker.sh, WORKER_HEAP_MB); with the cache it bounds the worker's memory.
+        v8HeapLimitMb: Math.round(getHeapStatistics().heap_size_limit / 2 ** 20),
         jobs: config.jobs,
         metrics: { credits: metrics?.url ?? null, temporal: temporalPort === undefined ? null : `http://127.0.0.1:${temporalPort}/metrics` },
       },
