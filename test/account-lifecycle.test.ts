@@ -143,6 +143,24 @@ describe('account workflow', () => {
     await recordHistories(env.client, accountWorkflowId(accountId), 'downgrade');
   });
 
+  it('runs plan changes sent at once one after the other: the next period is written ahead once, for the last', async () => {
+    const { ledger } = stack();
+    const accountId = 'changes-at-once';
+    const opened = await open(accountId, 'sales-multichannel-expert', { seats: 2 });
+    const changes = [1, 2, 3].map((seats) => handle(accountId).executeUpdate(changePlanUpdate, { args: [{ planId: 'sales-email-pro', seats }] }));
+    const results = await Promise.all(changes);
+    expect(results.map((result) => result.effective)).toEqual(['next_period', 'next_period', 'next_period']);
+    const nextPlan = (await view(accountId)).nextPlan;
+    const ahead = (await grants(accountId)).filter((row) => row.expired_at === null && row.effective_at.toISOString() === opened.period.end);
+    // One written-ahead allowance, the one the account says comes next; every earlier one revoked.
+    expect(ahead.map((row) => row.amount)).toEqual([credits(1000 * (nextPlan?.seats ?? 0))]);
+
+    await skipPast(opened.period.end);
+    await settledAfter(accountId, new Date(opened.period.end));
+    const next = await ledger.balance({ accountId, now: new Date(opened.period.end) });
+    expect(next).toMatchObject({ planId: 'sales-email-pro', seats: nextPlan?.seats, bySource: { allowance: credits(1000 * (nextPlan?.seats ?? 0)) } });
+  });
+
   it('cancels at period end: no more allowance, purchased credits stay usable', async () => {
     const { env, ledger } = stack();
     const accountId = 'cancel';

@@ -76,6 +76,8 @@ const PERIODS_PER_RUN_BEFORE_SHORT_RUNS = 24;
 
 /** Patch: a plan change writes the next period ahead with the terms in force at its start (workflows started before it used the terms of the moment). */
 const NEXT_TERMS_AT_PERIOD_START = 'next-terms-at-period-start';
+/** Patch: handlers that wait for the account take it one at a time (earlier runs let every waiter in at once when it was freed). */
+const ONE_HOLDER_AT_A_TIME = 'one-holder-at-a-time';
 
 /** An update caller should see UNKNOWN_PLAN itself, not a generic "activity task failed". */
 function asBusinessFailure(error: unknown): never {
@@ -103,10 +105,21 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<Open
     return opened;
   };
   const nowIso = (): string => new Date(Date.now()).toISOString();
+  // Once per run, before any handler can wait: a run keeps the locking it started with.
+  const oneHolderAtATime = patched(ONE_HOLDER_AT_A_TIME);
 
-  /** Serializes opening, boundary work and plan changes: each rewrites the written-ahead grants. */
+  /**
+   * Serializes opening, boundary work and plan changes: each rewrites the written-ahead grants.
+   * `condition` releases every waiter whose predicate holds in the same pass, before any of them
+   * runs, so each waiter looks again when it resumes: the first takes the account, the others wait
+   * on. One test at resumption, no await between it and `busy = true`.
+   */
   async function exclusively<T>(work: () => Promise<T>): Promise<T> {
-    await condition(() => !busy);
+    if (oneHolderAtATime) {
+      while (busy) await condition(() => !busy);
+    } else {
+      await condition(() => !busy);
+    }
     busy = true;
     try {
       return await work();
