@@ -12,11 +12,11 @@ const postgresUrl = z
  * (scripts/worker.sh, WORKER_HEAP_MB), bounds its memory: a cached workflow costs memory whether or
  * not it has work, so the number of accounts must not size it; a workflow that is not cached is
  * replayed from its (short: continue-as-new every 4 periods) history when it next has a task.
- * 400 with a 256 MB heap kept rollover.10k's worker under 500 MB at the speed of 1,000 without a
- * limit. Measured figures and how to choose: README, "Sizing the worker".
+ * 250 with a 256 MB heap kept rollover.10k's worker at 445 MB (400: 500 MB; 1,000 without a limit:
+ * 1,224 MB), within 6 % of their speed. Measured figures and how to choose: README, "Sizing the worker".
  */
 export const WORKER_DEFAULTS = {
-  maxCachedWorkflows: 400,
+  maxCachedWorkflows: 250,
   maxConcurrentWorkflowTasks: 40,
   maxConcurrentActivities: 100,
   maxConcurrentLocalActivities: 20,
