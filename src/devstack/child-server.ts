@@ -9,6 +9,12 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { childExit, type ServerExit } from './supervise.js';
 
 const OUTPUT_LINES_KEPT = 40;
+/**
+ * A Go server's crash (the Temporal CLI and server) starts with the reason, then dumps goroutine
+ * stacks, often more than OUTPUT_LINES_KEPT lines: the reason's first lines are kept apart.
+ */
+const GO_CRASH_START = /^(panic: |fatal error: )/;
+const CRASH_LINES_KEPT = 5;
 const READY_POLL_MS = 200;
 
 export interface ChildServerOptions {
@@ -30,7 +36,7 @@ export interface ChildServer {
   pid: number;
   /** Settles when the process exits, whatever the reason (`stop` included). */
   exited: Promise<ServerExit>;
-  /** The last lines it printed. */
+  /** The last lines it printed (after the first lines of a Go crash, when those have scrolled out). */
   recentOutput: () => string[];
   /** SIGTERM, then SIGKILL if it has not exited after `timeoutMs` (default 10 s). Idempotent. */
   stop: (timeoutMs?: number) => Promise<void>;
@@ -47,13 +53,23 @@ export function spawnChildServer(options: ChildServerOptions): ChildServer {
   });
   const exited = childExit(child);
   const recent: string[] = [];
+  const crash: string[] = [];
+  let linesSeen = 0;
+  let crashStartsAt: number | undefined;
   for (const stream of [child.stdout, child.stderr]) {
     createInterface({ input: stream }).on('line', (line) => {
+      linesSeen++;
+      if (crashStartsAt === undefined && GO_CRASH_START.test(line)) crashStartsAt = linesSeen;
+      if (crashStartsAt !== undefined && crash.length < CRASH_LINES_KEPT) crash.push(line);
       recent.push(line);
       if (recent.length > OUTPUT_LINES_KEPT) recent.shift();
       options.log?.(line);
     });
   }
+  const output = (): string[] => {
+    const crashScrolledOut = crashStartsAt !== undefined && crashStartsAt <= linesSeen - recent.length;
+    return crashScrolledOut ? [...crash, '…', ...recent] : [...recent];
+  };
   // A server outliving this process would hold its ports until killed by hand.
   const killOnExit = (): void => {
     child.kill('SIGKILL');
@@ -75,8 +91,8 @@ export function spawnChildServer(options: ChildServerOptions): ChildServer {
     })();
     return stopping;
   };
-  const failure = (reason: string): Error => new Error(`${options.name} ${reason}${recent.length > 0 ? `; its last output:\n${recent.join('\n')}` : ''}`);
-  return { name: options.name, child, pid: child.pid ?? -1, exited, recentOutput: () => [...recent], stop, failure };
+  const failure = (reason: string): Error => new Error(`${options.name} ${reason}${recent.length > 0 ? `; its last output:\n${output().join('\n')}` : ''}`);
+  return { name: options.name, child, pid: child.pid ?? -1, exited, recentOutput: output, stop, failure };
 }
 
 /** A server that exited on its own before it was ready, as opposed to one stopped after its start timed out. */

@@ -159,8 +159,20 @@ export async function startProductionStack(options: ProductionStackOptions): Pro
       API_TOKENS: options.apiTokens.join(','),
     };
     const startWorker = async (index: number): Promise<ChildServer> => {
-      const worker = spawnChildServer({ name: `worker ${index + 1}`, executable: 'sh', args: [join(REPO_ROOT, 'scripts/worker.sh')], env: processEnv, detached: true, log: (line) => { log(`worker-${index + 1}`, line); } });
-      const polling = (): Promise<void> => (worker.recentOutput().some((line) => line.includes('worker started')) ? Promise.resolve() : Promise.reject(new Error('not polling yet')));
+      // Told by its log line as it comes, not looked for in the last lines kept, which may have moved past it.
+      let polls = false;
+      const worker = spawnChildServer({
+        name: `worker ${index + 1}`,
+        executable: 'sh',
+        args: [join(REPO_ROOT, 'scripts/worker.sh')],
+        env: processEnv,
+        detached: true,
+        log: (line) => {
+          if (line.includes('"worker started"')) polls = true;
+          log(`worker-${index + 1}`, line);
+        },
+      });
+      const polling = (): Promise<void> => (polls ? Promise.resolve() : Promise.reject(new Error('not polling yet')));
       await waitUntilReady(worker, polling, 180_000);
       return worker;
     };
