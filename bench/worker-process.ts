@@ -12,6 +12,7 @@ import { readProductionSettings } from '../src/devstack/prod.js';
 import { startTemporalDevServer } from '../src/devstack/temporal-dev-server.js';
 import { startTemporalServer } from '../src/devstack/temporal-server.js';
 import { registerSearchAttributes } from '../src/temporal/search-attributes.js';
+import { WORKER_LAUNCHER, WORKER_STARTED } from '../src/worker/process.js';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
 import type { BenchContext } from './harness.js';
 
@@ -269,7 +270,7 @@ export function startProductWorker(options: {
   verbose: boolean;
 }): Promise<WorkerProcess> {
   return startWorkerProcess({
-    command: { launcher: join(REPO_ROOT, 'scripts', 'worker.sh') },
+    command: { launcher: WORKER_LAUNCHER },
     env: {
       DATABASE_URL: options.databaseUrl,
       TEMPORAL_ADDRESS: options.temporal.address,
@@ -278,7 +279,7 @@ export function startProductWorker(options: {
       CREDITS_CATALOG: options.catalogPath,
     },
     // main.ts logs it (pino) once the worker is created, just before it runs.
-    ready: { kind: 'line', what: '"worker started"', matches: (line) => line.msg === 'worker started' },
+    ready: { kind: 'line', what: `"${WORKER_STARTED}"`, matches: (line) => line.msg === WORKER_STARTED },
     startTimeoutMs: PRODUCT_WORKER_START_TIMEOUT_MS,
     log: options.log,
     verbose: options.verbose,

@@ -23,6 +23,12 @@ function outputRead(server: ReturnType<typeof printing>): Promise<void> {
   return new Promise((resolve) => server.child.once('close', () => { resolve(); }));
 }
 
+/** The output its failure message shows, line by line. */
+function outputShown(server: ReturnType<typeof printing>): string[] {
+  const [, shown = ''] = server.failure('exited').message.split('; its last output:\n');
+  return shown.split('\n');
+}
+
 describe('a child server', () => {
   it("keeps a Go crash's reason when its stacks push it out of the last lines", async () => {
     const server = printing(10, { stackLines: 200 });
@@ -37,7 +43,7 @@ describe('a child server', () => {
   it('shows only its last lines when nothing crashed', async () => {
     const server = printing(100, undefined);
     await outputRead(server);
-    const output = server.recentOutput();
+    const output = outputShown(server);
     expect(output).toHaveLength(40);
     expect(output[0]).toBe('starting 60');
     expect(output.at(-1)).toBe('starting 99');
@@ -46,7 +52,7 @@ describe('a child server', () => {
   it('shows a crash once when it is still among the last lines', async () => {
     const server = printing(3, { stackLines: 10 });
     await outputRead(server);
-    const output = server.recentOutput();
+    const output = outputShown(server);
     expect(output.filter((line) => line === REASON)).toHaveLength(1);
     expect(output[0]).toBe('starting 0');
   });

@@ -36,8 +36,6 @@ export interface ChildServer {
   pid: number;
   /** Settles when the process exits, whatever the reason (`stop` included). */
   exited: Promise<ServerExit>;
-  /** The last lines it printed (after the first lines of a Go crash, when those have scrolled out). */
-  recentOutput: () => string[];
   /** SIGTERM, then SIGKILL if it has not exited after `timeoutMs` (default 10 s). Idempotent. */
   stop: (timeoutMs?: number) => Promise<void>;
   /** An error about this server, with its last output. */
@@ -66,9 +64,10 @@ export function spawnChildServer(options: ChildServerOptions): ChildServer {
       options.log?.(line);
     });
   }
+  // The last lines, after the first lines of a Go crash when those have scrolled out.
   const output = (): string[] => {
     const crashScrolledOut = crashStartsAt !== undefined && crashStartsAt <= linesSeen - recent.length;
-    return crashScrolledOut ? [...crash, '…', ...recent] : [...recent];
+    return crashScrolledOut ? [...crash, '…', ...recent] : recent;
   };
   // A server outliving this process would hold its ports until killed by hand.
   const killOnExit = (): void => {
@@ -92,7 +91,7 @@ export function spawnChildServer(options: ChildServerOptions): ChildServer {
     return stopping;
   };
   const failure = (reason: string): Error => new Error(`${options.name} ${reason}${recent.length > 0 ? `; its last output:\n${output().join('\n')}` : ''}`);
-  return { name: options.name, child, pid: child.pid ?? -1, exited, recentOutput: output, stop, failure };
+  return { name: options.name, child, pid: child.pid ?? -1, exited, stop, failure };
 }
 
 /** A server that exited on its own before it was ready, as opposed to one stopped after its start timed out. */

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { parseEnv } from 'node:util';
 import { Connection } from '@temporalio/client';
 import { registerSearchAttributes } from '../temporal/search-attributes.js';
+import { WORKER_LAUNCHER, WORKER_STARTED } from '../worker/process.js';
 import { startApiProxy, type ApiProxy } from './api-proxy.js';
 import { spawnChildServer, waitUntilReady, type ChildServer } from './child-server.js';
 import { createDatabase, freePort, startEmbeddedPostgres, type RunningPostgres } from './postgres.js';
@@ -164,11 +165,11 @@ export async function startProductionStack(options: ProductionStackOptions): Pro
       const worker = spawnChildServer({
         name: `worker ${index + 1}`,
         executable: 'sh',
-        args: [join(REPO_ROOT, 'scripts/worker.sh')],
+        args: [WORKER_LAUNCHER],
         env: processEnv,
         detached: true,
         log: (line) => {
-          if (line.includes('"worker started"')) polls = true;
+          if (line.includes(`"msg":"${WORKER_STARTED}"`)) polls = true;
           log(`worker-${index + 1}`, line);
         },
       });

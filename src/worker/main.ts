@@ -13,6 +13,7 @@ import { loggableTemporal, temporalConnectionOptions } from '../temporal/connect
 import { registerSearchAttributes } from '../temporal/search-attributes.js';
 import { startWebhookDelivery } from '../temporal/webhooks.js';
 import { createWorkerDeps } from './deps.js';
+import { WORKER_STARTED } from './process.js';
 import { startMetricsServer, temporalMetrics } from './metrics.js';
 import { bundleWorkflowsApart } from './workflow-code.js';
 import { createCreditsWorker } from './worker.js';
@@ -91,7 +92,7 @@ async function main(): Promise<void> {
         jobs: config.jobs,
         metrics: { credits: metrics?.url ?? null, temporal: temporalPort === undefined ? null : `http://127.0.0.1:${temporalPort}/metrics` },
       },
-      'worker started',
+      WORKER_STARTED,
     );
     // Worker.run resolves after SIGTERM/SIGINT (the SDK's default shutdown signals) once in-flight
     // tasks have finished or the shutdown grace time has passed.
